@@ -1,0 +1,119 @@
+"""The agent process: wire the pipeline (inputs, stamping, clock, delivery), run it, and stop
+it cleanly.
+
+Start-up goes along the data path backwards (checkpoints, delivery, clock, inputs) so that
+each stage has somewhere to hand its output; shutdown stops the inputs first, ships what is
+still queued, saves the checkpoint, then closes the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from agent.clock.monitor import ClockMonitor
+from agent.config import AgentConfig
+from agent.delivery.checkpoint import Checkpoints
+from agent.delivery.queue import BatchQueue
+from agent.delivery.sender import HttpSender
+from agent.delivery.shipper import Identity, Shipper
+from agent.inputs.files import FileInput
+from agent.inputs.journald import JournaldInput, journald_available
+from agent.telemetry import Telemetry
+from chronolog.cliutil import Failure
+from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
+from chronolog.fsutil import atomic_write
+
+__all__ = ["agent_id", "serve"]
+
+log = logging.getLogger("agent")
+
+DRAIN_SECONDS = 10.0  # at shutdown, how long to keep trying to ship what is queued
+
+
+def agent_id(config: AgentConfig) -> str:
+    """The configured id, else the one generated on first start and kept in state_dir."""
+    if config.id:
+        return config.id
+    path = config.state_dir / "agent-id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    new = secrets.token_hex(16)
+    atomic_write(path, (new + "\n").encode(), mode=0o644)
+    return new
+
+
+def _sender(config: AgentConfig) -> HttpSender:
+    link = config.collector
+    try:
+        return HttpSender(link.url, link.token_file, link.timeout, link.compression)
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise Failure(f"cannot read the collector token {link.token_file}: {reason}") from None
+
+
+async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
+    """Run until SIGTERM or SIGINT."""
+    stop = stop_event()
+    telemetry = Telemetry()
+    identity = Identity(agent_id(config), config.host_name(), config.zone)
+    checkpoints = Checkpoints(config.state_dir / "checkpoints.json").load()
+    queue = BatchQueue(config.batch.max_bytes, config.batch.max_delay, config.batch.queue_bytes)
+    clock = ClockMonitor(config.clock, telemetry)
+    async with contextlib.AsyncExitStack() as stack:
+        sender = await stack.enter_async_context(_sender(config))
+        shipper = Shipper(identity, queue, sender, checkpoints, telemetry,
+                          config.collector.retry_initial, config.collector.retry_max)
+        info: dict[str, Any] = {"agent": identity.agent}
+        if config.metrics.enabled:
+            runner, url = await start_site(metrics_app(telemetry.registry), config.metrics.listen)
+            stack.push_async_callback(runner.cleanup)
+            info["metrics"] = url + "/metrics"
+
+        claimed: set[str] = set()
+        inputs: list[Coroutine[Any, Any, None]] = [
+            FileInput(source, queue, checkpoints, clock.view, telemetry, claimed).run()
+            for source in config.files
+        ]
+        if journald_available(config.journald):
+            inputs.append(JournaldInput(config.journald, queue, checkpoints, clock.view, telemetry).run())
+        input_tasks = [asyncio.create_task(c) for c in inputs]
+        clock_task = asyncio.create_task(clock.run())
+        ship_task = asyncio.create_task(shipper.run())
+        log.info("agent ready", extra={**info, "host": identity.host, "inputs": len(input_tasks)})
+        write_ready_file(ready_file, info)
+
+        await _until_stop_or_failure(stop, [*input_tasks, clock_task, ship_task])
+        log.info("agent stopping")
+        await _cancel(input_tasks)
+        await _cancel([ship_task])  # drain() ships the batch it was working on first
+        try:
+            await asyncio.wait_for(shipper.drain(), DRAIN_SECONDS)
+        except TimeoutError:
+            log.warning("collector unreachable at shutdown; unsent lines are read again on restart")
+        await _cancel([clock_task])
+        await asyncio.to_thread(checkpoints.save)
+
+
+async def _until_stop_or_failure(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for the stop signal; a task that dies meanwhile is a bug and stops the agent."""
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            log.error("pipeline task failed", exc_info=task.exception())
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,88 @@
+"""The agent's configuration: the ``[agent]`` table, composed of each stage's model."""
+
+from __future__ import annotations
+
+import socket
+import urllib.parse
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+
+from agent.clock.monitor import ClockConfig
+from agent.inputs.files import FileSource
+from agent.inputs.journald import JournaldConfig
+from chronolog.config_loading import StrictModel, load_section
+from chronolog.daemon import Listen, is_loopback
+from chronolog.timefmt import valid_zone
+
+__all__ = ["AgentConfig", "load_config"]
+
+
+class CollectorLink(StrictModel):
+    url: str = Field("http://127.0.0.1:8470", description="Base URL of the collector.")
+    token_file: Path = Field(
+        Path("/etc/chronolog/agent.token"),
+        description="File holding this agent's bearer token (keep it mode 0600).",
+    )
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for one delivery attempt.")
+    compression: Literal["zstd", "gzip", "identity"] = Field("zstd", description="Batch compression.")
+    retry_initial: float = Field(0.5, gt=0, le=60, description="First retry delay, seconds.")
+    retry_max: float = Field(60.0, gt=0, le=3600, description="Longest retry delay, seconds.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"expected http://HOST:PORT, got {url!r}")
+        if not is_loopback(parts.hostname):
+            raise ValueError(
+                "plain HTTP would send the token and the logs in clear: only a collector on "
+                "loopback (127.0.0.1, [::1], localhost) is allowed until TLS is configured"
+            )
+        return url
+
+
+class BatchConfig(StrictModel):
+    max_bytes: int = Field(1 << 20, ge=1 << 10, le=32 << 20, description="Cut a batch at this many bytes.")
+    max_delay: float = Field(
+        1.0, gt=0, le=60, description="Cut a batch this many seconds after its first line."
+    )
+    queue_bytes: int = Field(
+        16 << 20, ge=1 << 16, le=1 << 30,
+        description="Lines held in memory waiting for delivery; inputs pause when it is full.",
+    )
+
+
+class MetricsConfig(StrictModel):
+    enabled: bool = Field(True, description="Serve Prometheus metrics.")
+    listen: Listen = Field("127.0.0.1:9471", description="HOST:PORT of /metrics (keep it on loopback).")
+
+
+def _default_files() -> list[FileSource]:
+    return [FileSource(include=["/var/log/*.log"])]
+
+
+class AgentConfig(StrictModel):
+    id: str = Field("", description="Agent id; empty: generated once and kept in state_dir.")
+    host: str = Field("", description="Host name on every record; empty: this machine's name.")
+    zone: Annotated[str, AfterValidator(valid_zone)] = Field(
+        "Asia/Tokyo", description="The one zone every event time is shown in."
+    )
+    state_dir: Path = Field(Path("/var/lib/chronolog-agent"), description="Checkpoints and agent id.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    collector: CollectorLink = CollectorLink()
+    batch: BatchConfig = BatchConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    clock: ClockConfig = ClockConfig()
+    files: list[FileSource] = Field(default_factory=_default_files)
+    journald: JournaldConfig = JournaldConfig()
+
+    def host_name(self) -> str:
+        return self.host or socket.gethostname()
+
+
+def load_config(path: Path | None) -> AgentConfig:
+    """The configuration in ``path``, or the embedded defaults when ``path`` is None."""
+    return AgentConfig() if path is None else load_section(path, "agent", AgentConfig)

@@ -1,0 +1,88 @@
+"""The checkpoint file: per stream, where to resume and which sequence numbers are used.
+
+For each stream it keeps ``next_seq`` and ``position`` (the first line not yet acknowledged
+by the collector, and where it is in the input), and ``high_seq``, one past the highest
+sequence number ever sent. ``high_seq`` is written *before* a batch is sent, so that after a
+restart an input that cannot resume its old position (a file replaced while the agent was
+down) starts numbering at ``high_seq`` and never reuses a number the collector may already
+hold for another line.
+
+Writes are atomic (temporary file, fsync, rename, fsync of the directory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agent.delivery import Mark
+from chronolog.fsutil import atomic_write
+
+__all__ = ["Checkpoints", "StreamState"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    next_seq: int
+    high_seq: int
+    position: dict[str, Any] | None
+
+
+class Checkpoints:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._streams: dict[str, dict[str, Any]] = {}
+        self._saved: bytes | None = None
+
+    def load(self) -> Checkpoints:
+        try:
+            doc = orjson.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return self
+        except orjson.JSONDecodeError as e:
+            raise ValueError(f"{self.path}: damaged checkpoint file ({e}); move it aside to "
+                             "re-read every input from the start") from None
+        self._streams = doc.get("streams", {})
+        return self
+
+    def get(self, stream: str) -> StreamState:
+        entry = self._streams.get(stream)
+        if entry is None:
+            return StreamState(0, 0, None)
+        return StreamState(entry["next_seq"], entry["high_seq"], entry.get("position"))
+
+    def commit(self, marks: list[Mark]) -> None:
+        """Record acknowledged marks (in memory; `save` makes them durable)."""
+        for mark in marks:
+            entry = self._entry(mark.stream)
+            if mark.next_seq >= entry["next_seq"]:
+                entry["next_seq"] = mark.next_seq
+                entry["position"] = mark.position
+            entry["high_seq"] = max(entry["high_seq"], mark.next_seq)
+
+    def reserve(self, marks: list[Mark]) -> bool:
+        """Raise ``high_seq`` to cover marks about to be sent; True if anything changed."""
+        changed = False
+        for mark in marks:
+            entry = self._entry(mark.stream)
+            if mark.next_seq > entry["high_seq"]:
+                entry["high_seq"] = mark.next_seq
+                changed = True
+        return changed
+
+    def _entry(self, stream: str) -> dict[str, Any]:
+        entry = self._streams.get(stream)
+        if entry is None:
+            entry = self._streams[stream] = {"next_seq": 0, "high_seq": 0, "position": None}
+        return entry
+
+    def save(self) -> None:
+        """Write the file if it changed since the last save (blocking; call in a thread)."""
+        data = orjson.dumps({"version": 1, "streams": self._streams}, option=orjson.OPT_SORT_KEYS)
+        if data == self._saved:
+            return
+        atomic_write(self.path, data)
+        self._saved = data

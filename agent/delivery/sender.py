@@ -1,0 +1,98 @@
+"""One attempt at delivering a batch body over HTTP, and what the collector answered."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import aiohttp
+import orjson
+
+from chronolog.wire import CONTENT_TYPE
+
+__all__ = ["Ack", "HttpSender", "SendError", "read_token"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    accepted: int
+    duplicates: int
+    rejected: list[tuple[int, str]]  # (chunk index, reason)
+
+
+# Typed collector errors that sending the same body again can never fix. Only these drop
+# lines (counted, with the reason); every other failure is retried.
+PERMANENT = frozenset({"bad_json", "bad_batch", "too_large", "bad_content_type", "bad_encoding",
+                       "bad_compression"})
+
+
+class SendError(Exception):
+    """A failed attempt. ``retryable`` says whether sending the same body again can succeed."""
+
+    def __init__(self, reason: str, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+def read_token(path: Path) -> str:
+    """The bearer token in ``path`` (first line). Raises OSError or ValueError."""
+    token = path.read_text(encoding="utf-8").strip()
+    if not token:
+        raise ValueError(f"{path} is empty; expected a token from 'chronolog-collector credentials issue'")
+    return token
+
+
+class HttpSender:
+    def __init__(self, url: str, token_file: Path, timeout: float, encoding: str) -> None:
+        self._url = url.rstrip("/") + "/v1/push"
+        self._token_file = token_file
+        self._token = read_token(token_file)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.encoding = encoding
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> HttpSender:
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(self, body: bytes) -> Ack:
+        assert self._session is not None, "use 'async with HttpSender(...)'"
+        headers = {
+            "Authorization": f"Bearer {self._token}",
+            "Content-Type": CONTENT_TYPE,
+            "Content-Encoding": self.encoding,
+        }
+        try:
+            async with self._session.post(self._url, data=body, headers=headers) as response:
+                payload = await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            raise SendError(f"connection: {type(e).__name__}: {e}".rstrip(": "), True) from None
+        if status == 200:
+            doc = orjson.loads(payload)
+            return Ack(doc["accepted"], doc["duplicates"],
+                       [(r["chunk"], r["reason"]) for r in doc["rejected"]])
+        kind = _error_kind(payload)
+        if status in (400, 413, 415) and kind in PERMANENT:
+            raise SendError(f"http {status} {kind}", retryable=False)
+        if status == 401:
+            # Perhaps the token was rotated on disk: take the new one for the next attempt.
+            with contextlib.suppress(OSError, ValueError):
+                self._token = read_token(self._token_file)
+        # Anything else may be a proxy or a collector bug that is fixed later: keep the lines.
+        raise SendError(f"http {status} {kind}", retryable=True)
+
+
+def _error_kind(payload: bytes) -> str:
+    try:
+        return str(orjson.loads(payload)["error"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return "unknown"

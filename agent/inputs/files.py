@@ -1,0 +1,162 @@
+"""The file input: globs of log files, each file one stream (``file:<path>``).
+
+This module wires `agent.inputs.tail.FileTail` to configuration, stamping and delivery;
+the tailing itself lives in ``tail.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import fnmatch
+import glob
+import os
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, field_validator
+
+from agent.delivery import Mark, Pending
+from agent.delivery.checkpoint import Checkpoints
+from agent.delivery.queue import BatchQueue
+from agent.inputs.tail import FilePosition, FileTail
+from agent.stamp import Stamper
+from agent.telemetry import Telemetry
+from chronolog.config_loading import StrictModel
+from chronolog.timefmt import now_us, resolve_zone
+from chronolog.wire import ClockView
+
+__all__ = ["FileInput", "FileSource"]
+
+READ_BYTES = 256 << 10  # per file per turn, so one busy file cannot starve the others
+
+
+class FileSource(StrictModel):
+    """One group of files read the same way."""
+
+    include: list[str] = Field(
+        min_length=1, description="Absolute glob patterns of files to read, e.g. /var/log/*.log."
+    )
+    exclude: list[str] = Field([], description="Glob patterns of paths to leave out.")
+    zone: Annotated[str, AfterValidator(resolve_zone)] = Field(
+        "local", validate_default=True,
+        description="IANA zone of timestamps written without an offset; 'local' is this host's zone.",
+    )
+    encoding: str = Field("utf-8", description="Character encoding of the files (Python codec name).")
+    max_line_bytes: int = Field(
+        1 << 20, ge=256, le=64 << 20,
+        description="Longer lines are cut to this size, flagged 'truncated' and counted.",
+    )
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _absolute(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if not pattern.startswith("/"):
+                raise ValueError(f"expected an absolute path pattern, got {pattern!r}")
+        return patterns
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, name: str) -> str:
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise ValueError(f"expected a known character encoding such as utf-8, got {name!r}") from None
+        return name
+
+
+class _Followed:
+    def __init__(self, tail: FileTail, stamper: Stamper) -> None:
+        self.tail = tail
+        self.stamper = stamper
+
+
+class FileInput:
+    """Discovers the files of one `FileSource` and ships their new lines."""
+
+    def __init__(self, source: FileSource, queue: BatchQueue, checkpoints: Checkpoints,
+                 clock: Callable[[], ClockView], telemetry: Telemetry, claimed: set[str],
+                 poll_interval: float = 0.25, discover_interval: float = 2.0) -> None:
+        self.source = source
+        self.queue = queue
+        self.checkpoints = checkpoints
+        self.clock = clock
+        self.telemetry = telemetry
+        self.claimed = claimed  # paths already followed by any FileInput
+        self.poll_interval = poll_interval
+        self.discover_interval = discover_interval
+        self._followed: dict[str, _Followed] = {}
+        self._unreadable: set[str] = set()
+
+    def _paths(self) -> list[str]:
+        found: set[str] = set()
+        for pattern in self.source.include:
+            found.update(glob.glob(pattern))
+        return sorted(
+            p for p in found
+            if os.path.isfile(p) and not any(fnmatch.fnmatch(p, x) for x in self.source.exclude)
+        )
+
+    def discover(self) -> None:
+        for path in self._paths():
+            if path in self.claimed or path in self._unreadable:
+                continue
+            if not os.access(path, os.R_OK):
+                self._unreadable.add(path)
+                self.telemetry.file_unreadable(path, "permission denied")
+                continue
+            stream = f"file:{path}"
+            state = self.checkpoints.get(stream)
+            resume = FilePosition.from_json(state.position)
+            tail = FileTail(path, resume, self.source.max_line_bytes)
+            # Resuming the same file repeats the numbers from the last ack (the collector drops
+            # the repeats); any other file starts past every number ever sent for this stream.
+            stamper = Stamper(stream, self.source.zone, self.source.encoding, state.next_seq)
+            self._followed[path] = _Followed(tail, stamper)
+            self.claimed.add(path)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_discovery = 0.0
+        try:
+            while True:
+                if loop.time() >= next_discovery:
+                    self.discover()
+                    next_discovery = loop.time() + self.discover_interval
+                if not await self.poll_once():
+                    await asyncio.sleep(self.poll_interval)
+        finally:
+            for followed in self._followed.values():
+                followed.tail.close()
+
+    async def poll_once(self) -> bool:
+        """One read turn over every followed file; True if any line was read."""
+        progressed = False
+        for path, followed in list(self._followed.items()):
+            try:
+                read = followed.tail.poll(READ_BYTES)
+            except OSError as e:
+                self.telemetry.file_unreadable(path, str(e))
+                followed.tail.close()
+                del self._followed[path]
+                self.claimed.discard(path)
+                continue
+            if read is None:
+                continue
+            stream = followed.stamper.stream
+            if "opened" in read.events:
+                # Not the file the checkpoint points into: number past everything sent before.
+                followed.stamper.next_seq = max(followed.stamper.next_seq,
+                                                self.checkpoints.get(stream).high_seq)
+            for event in read.events:
+                self.telemetry.file_event(path, event)
+            if not read.lines:
+                continue
+            progressed = True
+            chunk = followed.stamper.stamp(read.lines, now_us(), self.clock(), read.truncated)
+            self.telemetry.lines_read(stream, len(read.lines))
+            mark = Mark(stream, followed.stamper.next_seq, read.position.to_json())
+            size = sum(len(x) for x in read.lines) + 64 * len(read.lines)
+            await self.queue.put(Pending(chunk, mark, size))
+        return progressed

@@ -1,0 +1,56 @@
+"""Stamping: raw lines of one stream become a wire chunk.
+
+Each line is decoded, gets its event time with provenance (`chronolog.timestamps`) and the
+next sequence number of its stream. A line that is not valid in the source's encoding is kept
+with the bad bytes escaped (``\\xff``) and flagged ``invalid_encoding``; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from chronolog.timestamps import Normalizer
+from chronolog.wire import Chunk, ClockView
+
+__all__ = ["INVALID_ENCODING", "TRUNCATED", "Stamper"]
+
+INVALID_ENCODING = "invalid_encoding"
+TRUNCATED = "truncated"
+
+
+class Stamper:
+    def __init__(self, stream: str, source_zone: str, encoding: str, next_seq: int) -> None:
+        self.stream = stream
+        self.encoding = encoding
+        self.next_seq = next_seq
+        self._normalizer = Normalizer(source_zone)
+
+    def stamp(self, lines: list[bytes], read_us: int, clock: ClockView,
+              truncated: Collection[int] = ()) -> Chunk:
+        msg: list[str] = []
+        ts: list[int] = []
+        src: list[str] = []
+        raw: list[str | None] = []
+        ts_flags: list[tuple[int, list[str]]] = []
+        line_flags: list[tuple[int, list[str]]] = []
+        normalize = self._normalizer.normalize
+        for i, line in enumerate(lines):
+            flags = [TRUNCATED] if i in truncated else []
+            try:
+                text = line.decode(self.encoding)
+            except UnicodeDecodeError:
+                text = line.decode(self.encoding, "backslashreplace")
+                flags.append(INVALID_ENCODING)
+            event = normalize(text, read_us)
+            msg.append(text)
+            ts.append(event.ts)
+            src.append(event.source)
+            raw.append(event.raw)
+            if event.flags:
+                ts_flags.append((i, list(event.flags)))
+            if flags:
+                line_flags.append((i, flags))
+        chunk = Chunk(self.stream, self.next_seq, read_us, clock, msg, ts, src, raw,
+                      ts_flags, line_flags)
+        self.next_seq += len(lines)
+        return chunk

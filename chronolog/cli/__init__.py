@@ -1,0 +1,1 @@
+"""The ``chronolog`` command: investigators and administrators talking to the collector API."""

@@ -1,0 +1,56 @@
+"""A small synchronous client for the collector API (stdlib only: a CLI needs no event loop)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+from chronolog.cliutil import Failure, UsageError
+
+__all__ = ["ApiClient"]
+
+
+class ApiClient:
+    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
+        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+            raise UsageError(f"--url {base_url!r}: expected http://HOST:PORT or https://HOST:PORT")
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+
+    def _open(self, path: str, params: list[tuple[str, str]]) -> Any:
+        url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
+        # The scheme was checked in __init__, so neither call can open file: or ftp: URLs.
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self._token}"})  # noqa: S310
+        try:
+            return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310
+        except urllib.error.HTTPError as e:
+            raise _api_error(e) from None
+        except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise Failure(f"cannot reach the collector at {self.base_url}: {reason}") from None
+
+    def get_json(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
+        with self._open(path, params or []) as response:
+            return json.load(response)
+
+    def get_ndjson(self, path: str, params: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+        with self._open(path, params) as response:
+            for line in response:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def _api_error(e: urllib.error.HTTPError) -> Exception:
+    try:
+        body = json.load(e)
+        detail = f"{body.get('error')}: {body.get('detail')}"
+    except (ValueError, AttributeError):
+        detail = e.reason
+    message = f"the collector refused the request (HTTP {e.code}): {detail}"
+    # A bad request is the user's to fix, like a bad command line.
+    return UsageError(message) if e.code == 400 else Failure(message)

@@ -1,0 +1,107 @@
+"""``chronolog``: query the collector as one timeline across hosts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from chronolog.cli.client import ApiClient
+from chronolog.cli.timerange import parse_when
+from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
+from chronolog.timefmt import BadTime, now_us, to_rfc3339, valid_zone
+
+PROG = "chronolog"
+DEFAULT_URL = "http://127.0.0.1:8470"
+
+
+def _parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description="Query chronolog's collector.")
+    p.add_argument("--url", default=os.environ.get("CHRONOLOG_URL", DEFAULT_URL),
+                   help=f"collector base URL (env CHRONOLOG_URL; default {DEFAULT_URL})")
+    p.add_argument("--token-file", type=Path, default=os.environ.get("CHRONOLOG_TOKEN_FILE"),
+                   help="file holding an investigator token (env CHRONOLOG_TOKEN_FILE)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    q = sub.add_parser("query", help="print lines in event-time order across hosts")
+    q.add_argument("--since", required=True, help="start: 'now', an age (15m, 2h), RFC 3339, or "
+                   "'YYYY-MM-DD HH:MM' in --zone")
+    q.add_argument("--until", default="now", help="end, exclusive (same forms; default now)")
+    q.add_argument("--host", action="append", default=[], help="only this host (repeatable)")
+    q.add_argument("--grep", help="only lines containing this text")
+    q.add_argument("--zone", default=os.environ.get("CHRONOLOG_ZONE", "Asia/Tokyo"),
+                   help="zone for times without an offset and for the output (default Asia/Tokyo)")
+    q.add_argument("--limit", type=int, default=10_000, help="at most this many lines (default 10000)")
+    q.add_argument("--json", action="store_true", help="one JSON record per line")
+
+    sub.add_parser("streams", help="per stream: lines held, highest sequence number, gaps")
+    return p
+
+
+def _client(args: argparse.Namespace) -> ApiClient:
+    if args.token_file is None:
+        raise UsageError("no credential: pass --token-file FILE or set CHRONOLOG_TOKEN_FILE")
+    try:
+        token = Path(args.token_file).read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise Failure(f"cannot read token file {args.token_file}: {e.strerror}") from None
+    return ApiClient(args.url, token)
+
+
+def _query(args: argparse.Namespace) -> int:
+    try:
+        zone = valid_zone(args.zone)
+        now = now_us()
+        since, notes = parse_when(args.since, now, zone)
+        until, more = parse_when(args.until, now, zone)
+    except BadTime as e:
+        raise UsageError(str(e)) from None
+    if until <= since:
+        raise UsageError(f"--until ({to_rfc3339(until, zone)}) must be after --since "
+                         f"({to_rfc3339(since, zone)})")
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    for note in notes + more:
+        print(f"# {note}", file=sys.stderr)
+    params = [("since", to_rfc3339(since, "UTC")), ("until", to_rfc3339(until, "UTC")),
+              ("zone", zone), ("limit", str(args.limit))]
+    params += [("host", h) for h in args.host]
+    if args.grep:
+        params.append(("grep", args.grep))
+    summary: dict[str, Any] = {}
+    out = sys.stdout
+    for item in _client(args).get_ndjson("/v1/query", params):
+        if "summary" in item:
+            summary = item["summary"]
+        elif args.json:
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        else:
+            out.write(f"{item['ts']} {item['host']} {item['stream']}: {item['msg']}\n")
+    print(f"# {summary.get('count', 0)} lines from {to_rfc3339(since, zone)} to "
+          f"{to_rfc3339(until, zone)}, times in {zone}", file=sys.stderr)
+    if summary.get("truncated"):
+        print(f"# {summary['matched']} lines matched; only the first {summary['count']} are "
+              "shown: narrow the range or raise --limit", file=sys.stderr)
+    return 0
+
+
+def _streams(args: argparse.Namespace) -> int:
+    for s in _client(args).get_json("/v1/streams")["streams"]:
+        gaps = ", ".join(f"{a}-{b - 1}" for a, b in s["gaps"]) or "none"
+        print(f"{s['agent']}\t{s['stream']}\tlines={s['lines']}\tlast_seq={s['last_seq']}\tgaps={gaps}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    def body() -> int:
+        args = _parser().parse_args(argv)
+        return _query(args) if args.command == "query" else _streams(args)
+
+    return run_command(PROG, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Instants and their rendering.
+
+chronolog carries every instant as an integer count of microseconds since the Unix epoch
+(UTC), so comparisons and sorting never touch a time zone. A zone is applied only when an
+instant is shown to a person: RFC 3339 with the zone's offset, always with microseconds so
+columns line up. Zones are IANA names resolved through pytz.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import os
+import re
+import time
+from pathlib import Path
+
+import pytz
+
+__all__ = [
+    "US_PER_S",
+    "BadTime",
+    "get_zone",
+    "local_zone_name",
+    "now_us",
+    "parse_rfc3339",
+    "resolve_zone",
+    "to_rfc3339",
+    "valid_zone",
+]
+
+US_PER_S = 1_000_000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# RFC 3339 with an explicit offset; 'T' or a space between date and time.
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))"
+)
+
+
+class BadTime(ValueError):
+    """Text that is not an instant in the expected form."""
+
+
+def now_us() -> int:
+    """The wall clock now, in microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+@functools.lru_cache(maxsize=256)
+def get_zone(name: str) -> dt.tzinfo:
+    """The pytz zone for an IANA name; raises `BadTime` for an unknown name."""
+    try:
+        return pytz.timezone(name)
+    except pytz.UnknownTimeZoneError:
+        raise BadTime(f"unknown time zone {name!r}: expected an IANA name such as Asia/Tokyo") from None
+
+
+def local_zone_name() -> str:
+    """The IANA name of this host's zone: ``$TZ``, /etc/timezone, the /etc/localtime link, or UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="ascii").strip())
+    with contextlib.suppress(OSError):
+        candidates.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
+    for name in candidates:
+        if name and name in pytz.all_timezones_set:
+            return name
+    return "UTC"
+
+
+def resolve_zone(name: str) -> str:
+    """A configured zone name: ``"local"`` becomes this host's zone; others are checked."""
+    return local_zone_name() if name == "local" else valid_zone(name)
+
+
+def valid_zone(name: str) -> str:
+    """``name`` unchanged if it is a known IANA zone (for pydantic validators)."""
+    get_zone(name)
+    return name
+
+
+def to_rfc3339(ts_us: int, zone: str | dt.tzinfo) -> str:
+    """Render an instant as RFC 3339 in ``zone``, e.g. ``2026-11-27T09:14:03.118000+09:00``."""
+    tz = get_zone(zone) if isinstance(zone, str) else zone
+    # fromtimestamp() with a pytz zone goes through tz.fromutc(), which pytz implements
+    # correctly (unlike replace(tzinfo=...)); integer arithmetic keeps microseconds exact.
+    aware = (_EPOCH + dt.timedelta(microseconds=ts_us)).astimezone(tz)
+    return aware.isoformat(timespec="microseconds")
+
+
+def parse_rfc3339(text: str) -> int:
+    """Parse RFC 3339 text that carries its offset (``Z`` or ``+09:00``) into microseconds."""
+    m = _RFC3339.fullmatch(text.strip())
+    if m is None:
+        raise BadTime(f"{text!r} is not an RFC 3339 time with an offset, e.g. 2026-11-27T09:14:03+09:00")
+    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
+    try:
+        naive = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError as e:
+        raise BadTime(f"{text!r} is not a valid time: {e}") from None
+    offset = 0 if zulu else (int(oh) * 3600 + int(om) * 60) * (1 if sign == "+" else -1)
+    micros = int((frac or "0")[:6].ljust(6, "0"))
+    seconds = (naive.replace(tzinfo=dt.UTC) - _EPOCH) // dt.timedelta(seconds=1)
+    return (seconds - offset) * US_PER_S + micros

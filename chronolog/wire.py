@@ -1,0 +1,291 @@
+"""The agent-to-collector batch format, encoder and decoder in one place.
+
+A batch is JSON, compressed, POSTed to ``/v1/push``. It is columnar: per chunk of lines from one
+stream, the messages are one list and each per-line attribute is a parallel list, so neither
+side builds a dict per line. The full description, with an example, is docs/wire.md; keep
+the two in step.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import orjson
+import zstandard
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from chronolog.timestamps import TS_SOURCES
+
+__all__ = [
+    "CONTENT_TYPE",
+    "ENCODINGS",
+    "UNKNOWN_CLOCK",
+    "WIRE_VERSION",
+    "Batch",
+    "Chunk",
+    "ClockView",
+    "DecodedBatch",
+    "WireError",
+    "batch_from_trusted",
+    "compress",
+    "decode_batch",
+    "decompress",
+    "encode_batch",
+    "slice_chunk",
+]
+
+WIRE_VERSION = 1
+CONTENT_TYPE = "application/vnd.chronolog.batch+json"
+ENCODINGS = ("zstd", "gzip", "identity")
+
+TsSource = Literal["explicit", "assumed_zone", "inferred_year", "read_time"]
+assert set(TsSource.__args__) == set(TS_SOURCES)  # type: ignore[attr-defined]
+
+Us = Annotated[StrictInt, Field(ge=0, lt=2**63)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=512)]
+Sparse = list[tuple[StrictInt, list[StrictStr]]]
+
+
+class WireError(ValueError):
+    """A request body that is not a valid batch. ``kind`` is the typed reason for the 4xx."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ClockView:
+    """The agent's view of its own clock when it read a chunk's lines.
+
+    ``offset`` is local clock minus UTC in seconds (positive: the clock is ahead); ``bound``
+    is the largest error the agent can vouch for. Either is None when unknown, and then
+    ``reason`` says why. Never 0 for "missing".
+    """
+
+    offset: float | None = None
+    bound: float | None = None
+    synced: bool | None = None
+    reason: str | None = None
+
+
+class _ClockModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offset: float | None
+    bound: Annotated[float, Field(ge=0)] | None
+    synced: bool | None
+    reason: Annotated[str, Field(max_length=1000)] | None
+
+
+UNKNOWN_CLOCK = ClockView(reason="not measured yet")
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Consecutive lines of one stream, numbered ``seq``, ``seq+1``, ... and read at ``read``.
+
+    Every list has one entry per line. ``ts_flags``, ``line_flags`` and ``fields`` are sparse:
+    ``[line index, value]`` pairs for the few lines that have one.
+    """
+
+    stream: str
+    seq: int
+    read: int
+    clock: ClockView
+    msg: list[str]
+    ts: list[int]
+    src: list[str]
+    raw: list[str | None]
+    ts_flags: list[tuple[int, list[str]]] = field(default_factory=list)
+    line_flags: list[tuple[int, list[str]]] = field(default_factory=list)
+    fields: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.msg)
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one POST carries: who sent it, when (by the agent's clock), and chunks of lines."""
+
+    agent: str
+    host: str
+    tz: str
+    sent: int
+    chunks: list[Chunk]
+    v: int = WIRE_VERSION
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    """A decoded batch: the valid chunks, and the index and reason of each rejected one."""
+
+    batch: Batch
+    rejected: list[tuple[int, str]]
+
+
+class _ChunkModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stream: Name
+    seq: Us
+    read: Us
+    clock: _ClockModel
+    msg: Annotated[list[StrictStr], Field(min_length=1)]
+    ts: list[Us]
+    src: list[TsSource]
+    raw: list[StrictStr | None]
+    ts_flags: Sparse = []
+    line_flags: Sparse = []
+    fields: list[tuple[StrictInt, dict[StrictStr, Any]]] = []
+
+    @model_validator(mode="after")
+    def _parallel(self) -> _ChunkModel:
+        n = len(self.msg)
+        for name in ("ts", "src", "raw"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has {len(getattr(self, name))} entries for {n} lines")
+        for name in ("ts_flags", "line_flags", "fields"):
+            for index, _ in getattr(self, name):
+                if not 0 <= index < n:
+                    raise ValueError(f"{name} refers to line {index} of {n}")
+        return self
+
+
+class _EnvelopeModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1]
+    agent: Name
+    host: Name
+    tz: Name
+    sent: Us
+    chunks: Annotated[list[dict[str, Any]], Field(min_length=1)]
+
+
+_chunk_adapter = TypeAdapter(_ChunkModel)
+
+
+def encode_batch(batch: Batch) -> bytes:
+    """The JSON body of a batch (uncompressed)."""
+    return orjson.dumps(batch)
+
+
+def decode_batch(body: bytes) -> DecodedBatch:
+    """Decode an uncompressed body. A bad envelope raises `WireError`; a bad chunk is only
+    listed in ``rejected``, so the valid chunks of the same batch are kept."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise WireError("bad_json", str(e)) from None
+    try:
+        envelope = _EnvelopeModel.model_validate(document)
+    except ValidationError as e:
+        raise WireError("bad_batch", _first_error(e)) from None
+    chunks: list[Chunk] = []
+    rejected: list[tuple[int, str]] = []
+    for index, raw_chunk in enumerate(envelope.chunks):
+        try:
+            m = _chunk_adapter.validate_python(raw_chunk)
+        except ValidationError as e:
+            rejected.append((index, _first_error(e)))
+            continue
+        clock = ClockView(m.clock.offset, m.clock.bound, m.clock.synced, m.clock.reason)
+        chunks.append(
+            Chunk(m.stream, m.seq, m.read, clock, m.msg, m.ts, list(m.src), m.raw,
+                  m.ts_flags, m.line_flags, m.fields)
+        )
+    batch = Batch(envelope.agent, envelope.host, envelope.tz, envelope.sent, chunks)
+    return DecodedBatch(batch, rejected)
+
+
+def _first_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    extra = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+    return f"{where}: {err['msg']}{extra}"
+
+
+def compress(body: bytes, encoding: str) -> bytes:
+    """Compress a body for the HTTP ``Content-Encoding`` named."""
+    if encoding == "zstd":
+        return zstandard.ZstdCompressor(level=3).compress(body)
+    if encoding == "gzip":
+        return zlib.compress(body, 6, wbits=31)
+    if encoding == "identity":
+        return body
+    raise WireError("bad_encoding", f"unsupported content encoding {encoding!r}")
+
+
+def decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo ``Content-Encoding``, refusing output larger than ``limit`` bytes."""
+    encoding = encoding.strip().lower() or "identity"
+    try:
+        if encoding == "zstd":
+            out = _unzstd(body, limit)
+        elif encoding == "gzip":
+            d = zlib.decompressobj(wbits=47)
+            out = d.decompress(body, limit + 1)
+        elif encoding == "identity":
+            out = body
+        else:
+            raise WireError("bad_encoding", f"unsupported content encoding {encoding!r}; "
+                            f"expected one of {', '.join(ENCODINGS)}")
+    except (zstandard.ZstdError, zlib.error) as e:
+        raise WireError("bad_compression", str(e)) from None
+    if len(out) > limit:
+        raise WireError("too_large", f"batch is larger than {limit} bytes uncompressed")
+    return out
+
+
+def _unzstd(body: bytes, limit: int) -> bytes:
+    # Read through a stream so a small body that expands enormously stops at limit + 1.
+    parts: list[bytes] = []
+    size = 0
+    with zstandard.ZstdDecompressor().stream_reader(body) as reader:
+        while size <= limit:
+            part = reader.read(min(1 << 20, limit + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+    return b"".join(parts)
+
+
+def slice_chunk(chunk: Chunk, start: int, end: int) -> Chunk:
+    """Lines ``start:end`` of a chunk as a chunk of their own (seq and sparse lists follow)."""
+    if start == 0 and end == len(chunk.msg):
+        return chunk
+
+    def sparse(pairs: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        return [(i - start, v) for i, v in pairs if start <= i < end]
+
+    return Chunk(
+        chunk.stream, chunk.seq + start, chunk.read, chunk.clock,
+        chunk.msg[start:end], chunk.ts[start:end], chunk.src[start:end], chunk.raw[start:end],
+        sparse(chunk.ts_flags), sparse(chunk.line_flags), sparse(chunk.fields),
+    )
+
+
+def batch_from_trusted(doc: dict[str, Any]) -> Batch:
+    """Rebuild a `Batch` from JSON that chronolog itself wrote (no validation: the store's
+    frame checks already vouch for it)."""
+    chunks = [
+        Chunk(c["stream"], c["seq"], c["read"], ClockView(**c["clock"]), c["msg"], c["ts"],
+              c["src"], c["raw"], c["ts_flags"], c["line_flags"], c["fields"])
+        for c in doc["chunks"]
+    ]
+    return Batch(doc["agent"], doc["host"], doc["tz"], doc["sent"], chunks)

@@ -1,0 +1,128 @@
+"""Bearer-token credentials, each bound to one tenant and one role.
+
+Tokens are shown once, when issued, and stored only as their SHA-256 digest in
+``<data_dir>/credentials.json`` (mode 0600). The tenant of every request comes from the
+credential, never from anything else the client sends. The collector re-reads the file when
+it changes, so issuing or revoking needs no restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import orjson
+
+from chronolog.fsutil import atomic_write
+from collector.store.local import TENANT_NAME
+
+__all__ = ["ROLES", "CredentialError", "CredentialStore", "Principal"]
+
+Role = Literal["agent", "investigator"]
+ROLES: tuple[Role, ...] = ("agent", "investigator")
+TOKEN_PREFIX = "clg_"  # noqa: S105 (a prefix, not a secret)
+
+
+class CredentialError(ValueError):
+    """A credential request that cannot be done (bad tenant name, unknown id, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller a valid credential identifies."""
+
+    credential_id: str
+    tenant: str
+    role: Role
+    name: str
+
+
+def _role(value: str | None) -> Role:
+    if value not in ROLES:
+        raise CredentialError(f"credentials file holds an unknown role {value!r}")
+    return value
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CredentialStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._by_digest: dict[str, Principal] = {}
+        self._loaded_stamp: tuple[int, int] | None = None
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal of a live token, or None."""
+        self._reload_if_changed()
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        return self._by_digest.get(_digest(token))
+
+    def _reload_if_changed(self) -> None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._by_digest, self._loaded_stamp = {}, None
+            return
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp == self._loaded_stamp:
+            return
+        self._by_digest = {
+            str(e["sha256"]): Principal(str(e["id"]), str(e["tenant"]), _role(e["role"]), str(e["name"]))
+            for e in self._entries()
+            if e.get("revoked") is None
+        }
+        self._loaded_stamp = stamp
+
+    def _entries(self) -> list[dict[str, str | None]]:
+        try:
+            doc = orjson.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return []
+        entries: list[dict[str, str | None]] = doc["credentials"]
+        return entries
+
+    def issue(self, tenant: str, role: Role, name: str) -> tuple[str, str]:
+        """Create a credential; returns ``(credential id, token)``. The token is not stored."""
+        if not TENANT_NAME.fullmatch(tenant):
+            raise CredentialError(
+                f"invalid tenant name {tenant!r}: expected 1-63 of a-z, 0-9, '-', '_', "
+                "starting with a letter or digit"
+            )
+        if role not in ROLES:
+            raise CredentialError(f"invalid role {role!r}: expected one of {', '.join(ROLES)}")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        credential_id = "c_" + secrets.token_hex(6)
+        entries = self._entries()
+        entries.append({
+            "id": credential_id, "tenant": tenant, "role": role, "name": name,
+            "sha256": _digest(token),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "revoked": None,
+        })
+        self._save(entries)
+        return credential_id, token
+
+    def revoke(self, credential_id: str) -> None:
+        entries = self._entries()
+        for entry in entries:
+            if entry["id"] == credential_id and entry["revoked"] is None:
+                entry["revoked"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+                self._save(entries)
+                return
+        raise CredentialError(f"no live credential with id {credential_id!r}")
+
+    def entries(self) -> list[dict[str, str | None]]:
+        """Every credential without its digest, for display."""
+        return [{k: v for k, v in e.items() if k != "sha256"} for e in self._entries()]
+
+    def _save(self, entries: list[dict[str, str | None]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = orjson.dumps({"version": 1, "credentials": entries}, option=orjson.OPT_INDENT_2)
+        atomic_write(self.path, data, mode=0o600)

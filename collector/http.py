@@ -1,0 +1,70 @@
+"""Helpers every collector handler uses: typed JSON errors and the credential check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from collector.auth.credentials import CredentialStore, Principal, Role
+from collector.telemetry import Telemetry
+
+__all__ = ["CREDENTIALS", "TELEMETRY", "ApiError", "error_middleware", "json_response", "require"]
+
+log = logging.getLogger("collector.http")
+
+CREDENTIALS = web.AppKey("credentials", CredentialStore)
+TELEMETRY = web.AppKey("telemetry", Telemetry)
+
+
+class ApiError(Exception):
+    """Ends a request with ``{"error": kind, "detail": detail}`` and ``status``."""
+
+    def __init__(self, status: int, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.kind, self.detail = status, kind, detail
+
+
+def json_response(payload: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as typed JSON; an unexpected one is logged, never shown."""
+    try:
+        return await handler(request)
+    except ApiError as e:
+        return json_response({"error": e.kind, "detail": e.detail}, e.status)
+    except web.HTTPRequestEntityTooLarge as e:
+        return json_response({"error": "too_large", "detail": e.text or "body too large"}, 413)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        kind = (e.reason or "error").lower().replace(" ", "_")
+        return json_response({"error": kind, "detail": e.reason}, e.status)
+    except Exception:
+        log.exception("request failed", extra={"path": request.path})
+        return json_response({"error": "internal", "detail": "internal error; see the collector log"}, 500)
+
+
+def require(request: web.Request, role: Role) -> Principal:
+    """The caller's principal if its bearer token is live and has ``role``; else 401/403."""
+    telemetry = request.app[TELEMETRY]
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        telemetry.auth_failed("missing")
+        raise ApiError(401, "unauthenticated", "send 'Authorization: Bearer <token>'")
+    principal = request.app[CREDENTIALS].authenticate(token.strip())
+    if principal is None:
+        telemetry.auth_failed("invalid")
+        raise ApiError(401, "unauthenticated", "the token is not valid or has been revoked")
+    if principal.role != role:
+        telemetry.auth_failed("role")
+        raise ApiError(403, "forbidden", f"this endpoint needs a credential with role {role!r}")
+    return principal

@@ -1,0 +1,1 @@
+"""Ingest: authenticate an agent, decode and validate its batch, store it durably, acknowledge."""

@@ -1,0 +1,1 @@
+"""Investigators' queries: select lines from the store and merge them into one timeline."""

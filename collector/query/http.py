@@ -1,0 +1,80 @@
+"""``GET /v1/query`` and ``GET /v1/streams``: the investigator's read API (docs/wire.md).
+
+Query parameters: ``since`` and ``until`` (RFC 3339 with an explicit offset; ``until`` is
+exclusive), ``host`` (repeatable), ``grep`` (substring), ``limit`` and ``zone`` (IANA name
+results are shown in). The answer is NDJSON: one record per line in event-time order, then
+one ``{"summary": ...}`` line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiohttp import web
+
+from chronolog.timefmt import BadTime, parse_rfc3339, valid_zone
+from collector.http import TELEMETRY, ApiError, json_response, require
+from collector.ingest.push import STORE
+from collector.query.engine import QuerySpec, run_query
+
+__all__ = ["MAX_RESULTS", "QUERY_ZONE", "handle_query", "handle_streams"]
+
+QUERY_ZONE = web.AppKey("query_zone", str)
+MAX_RESULTS = web.AppKey("max_results", int)
+
+_PARAMS = {"since", "until", "host", "grep", "limit", "zone"}
+
+
+def _spec(request: web.Request) -> tuple[QuerySpec, str]:
+    q = request.query
+    unknown = sorted(set(q) - _PARAMS)
+    if unknown:
+        raise ApiError(400, "bad_query", f"unknown parameter {unknown[0]!r}; "
+                       f"expected {', '.join(sorted(_PARAMS))}")
+    try:
+        since = parse_rfc3339(q["since"]) if "since" in q else None
+        until = parse_rfc3339(q["until"]) if "until" in q else None
+        zone = valid_zone(q.get("zone", request.app[QUERY_ZONE]))
+    except BadTime as e:
+        raise ApiError(400, "bad_query", str(e)) from None
+    if since is None or until is None:
+        raise ApiError(400, "bad_query", "both 'since' and 'until' are required")
+    if until <= since:
+        raise ApiError(400, "bad_query", "'until' must be after 'since'")
+    ceiling = request.app[MAX_RESULTS]
+    limit_text = q.get("limit", str(ceiling))
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= ceiling:
+        raise ApiError(400, "bad_query", f"'limit' must be an integer from 1 to {ceiling}")
+    hosts = frozenset(q.getall("host", []))
+    return QuerySpec(since, until, hosts, q.get("grep") or None, int(limit_text)), zone
+
+
+async def handle_query(request: web.Request) -> web.StreamResponse:
+    principal = require(request, "investigator")
+    spec, zone = _spec(request)
+    store = request.app[STORE]
+    result = await asyncio.to_thread(
+        run_query, store.batches(principal.tenant, spec.since, spec.until), spec
+    )
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    await response.prepare(request)
+    lines = [orjson.dumps(row.record(zone)) for row in result.rows]
+    lines.append(orjson.dumps({"summary": {
+        "count": len(result.rows), "matched": result.matched,
+        "truncated": result.truncated, "zone": zone,
+    }}))
+    await response.write(b"\n".join(lines) + b"\n")
+    await response.write_eof()
+    request.app[TELEMETRY].query_served(len(result.rows), result.matched)
+    return response
+
+
+async def handle_streams(request: web.Request) -> web.Response:
+    principal = require(request, "investigator")
+    reports = request.app[STORE].streams(principal.tenant)
+    return json_response({"streams": [
+        {"agent": r.agent, "stream": r.stream, "lines": r.lines, "last_seq": r.last_seq,
+         "gaps": [list(g) for g in r.gaps]}
+        for r in reports
+    ]})

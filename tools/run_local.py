@@ -1,0 +1,161 @@
+"""`make run`: the main job on this one machine, with the embedded defaults.
+
+Starts a collector with its store in ./var and an agent that tails /var/log/*.log (whatever
+is readable), journald where it runs, and a demo log written here every second. Prints where
+the metrics are and a `chronolog query` command to paste. Ctrl-C stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+BIN = Path(sys.executable).parent
+CONFIG = VAR / "chronolog.toml"
+READY_TIMEOUT = 30.0
+
+
+def free_or_any(port: int) -> int:
+    """``port`` if nothing listens on it, else 0 (any free port)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
+
+
+def write_config() -> None:
+    api = free_or_any(8470)
+    CONFIG.write_text(f"""\
+# Written by `make run` (tools/run_local.py) on every start; edit config.example.toml's copy
+# instead. Only paths and ports differ from the embedded defaults.
+
+[collector]
+data_dir = "{VAR / 'collector'}"
+
+[collector.api]
+listen = "127.0.0.1:{api}"
+
+[collector.metrics]
+listen = "127.0.0.1:{free_or_any(9470)}"
+
+[agent]
+state_dir = "{VAR / 'agent'}"
+
+[agent.collector]
+url = "http://127.0.0.1:{api}"
+token_file = "{VAR / 'agent.token'}"
+
+[agent.metrics]
+listen = "127.0.0.1:{free_or_any(9471)}"
+
+[[agent.files]]
+include = ["/var/log/*.log"]
+
+[[agent.files]]
+include = ["{VAR / 'demo' / '*.log'}"]
+zone = "Asia/Tokyo"
+""")
+
+
+def issue_token(role: str, name: str, path: Path) -> None:
+    if path.exists():
+        return
+    subprocess.run(
+        [BIN / "chronolog-collector", "credentials", "--config", CONFIG, "issue",
+         "--tenant", "local", "--role", role, "--name", name, "--token-file", path],
+        check=True,
+    )
+
+
+def start(name: str, args: list[str | Path]) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    ready = VAR / f"{name}.ready"
+    ready.unlink(missing_ok=True)
+    proc = subprocess.Popen([BIN / name, "run", "--config", CONFIG, "--ready-file", ready, *args])
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with status {proc.returncode}; see its messages above")
+        if time.monotonic() > deadline:
+            proc.terminate()
+            raise SystemExit(f"{name} did not become ready within {READY_TIMEOUT:.0f} s")
+        time.sleep(0.1)
+    return proc, json.loads(ready.read_text())
+
+
+def demo_writer(stop: threading.Event) -> None:
+    """A line a second, in the shapes real logs come in: with an offset, without one, none."""
+    path = VAR / "demo" / "demo.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    while not stop.wait(1.0):
+        now = dt.datetime.now(dt.UTC)
+        local = now.astimezone(dt.timezone(dt.timedelta(hours=9)))
+        shapes = [
+            f"{now.isoformat(timespec='milliseconds')} demo[{os.getpid()}]: request id={n} status=200",
+            f"{local.strftime('%Y-%m-%d %H:%M:%S,%f')[:-3]} INFO demo.worker - job {n} done",
+            f"demo heartbeat {n} (no timestamp in this line)",
+        ]
+        with path.open("a") as f:
+            f.write(shapes[n % len(shapes)] + "\n")
+        n += 1
+
+
+def main() -> int:
+    VAR.mkdir(exist_ok=True)
+    write_config()
+    issue_token("agent", socket.gethostname(), VAR / "agent.token")
+    issue_token("investigator", "make-run", VAR / "investigator.token")
+    procs: list[subprocess.Popen[bytes]] = []
+    stop = threading.Event()
+    try:
+        collector, c_info = start("chronolog-collector", [])
+        procs.append(collector)
+        agent, a_info = start("chronolog-agent", [])
+        procs.append(agent)
+        threading.Thread(target=demo_writer, args=(stop,), daemon=True).start()
+        rel = os.path.relpath
+        query = (f"{rel(BIN / 'chronolog')} --url {c_info['api']} "
+                 f"--token-file {rel(VAR / 'investigator.token')} query --since 10m")
+        print(f"""
+chronolog is running (Ctrl-C stops it).
+  collector API      {c_info['api']}
+  collector metrics  {c_info.get('metrics')}
+  agent metrics      {a_info.get('metrics')}
+  demo log           {rel(VAR / 'demo' / 'demo.log')}  (a line a second)
+
+See your logs, as one timeline in Asia/Tokyo:
+  {query}
+""", flush=True)
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        print("a chronolog process exited; stopping the others", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...", file=sys.stderr)
+        return 0
+    finally:
+        stop.set()
+        for proc in reversed(procs):  # the agent first, so it can ship what it holds
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
