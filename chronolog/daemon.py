@@ -19,9 +19,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import AfterValidator
 
+from chronolog.cliutil import Failure
 from chronolog.fsutil import atomic_write
 
 __all__ = [
+    "SERVER_OPTIONS",
     "Listen",
     "is_loopback",
     "listen_url",
@@ -31,6 +33,12 @@ __all__ = [
     "stop_event",
     "write_ready_file",
 ]
+
+
+# Options for every aiohttp server chronolog runs. auto_decompress is off because request
+# bodies are decompressed by chronolog.wire, under a size limit and with the codecs chronolog
+# ships (aiohttp would need extra packages for zstd and would not cap the size).
+SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
 
 
 def split_listen(text: str) -> tuple[str, int]:
@@ -72,16 +80,14 @@ def listen_url(scheme: str, site: web.TCPSite) -> str:
 async def start_site(app: web.Application, listen: str) -> tuple[web.AppRunner, str]:
     """Serve ``app`` on ``listen``; returns the runner (to clean up) and the base URL."""
     host, port = split_listen(listen)
-    # auto_decompress off: request bodies are decompressed by chronolog.wire, under a size
-    # limit and with the codecs chronolog ships (aiohttp needs extra packages for zstd).
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, auto_decompress=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, **SERVER_OPTIONS)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     try:
         await site.start()
-    except OSError:
+    except OSError as e:
         await runner.cleanup()
-        raise
+        raise Failure(f"cannot listen on {listen}: {e.strerror or e}") from None
     return runner, listen_url("http", site)
 
 

@@ -7,21 +7,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.processes import Daemon, free_udp_port, wait_for
 
-BIN = Path(sys.executable).parent
 CI = os.environ.get("CI") == "true"
 
 
@@ -46,18 +42,6 @@ def require_program() -> Callable[[str, str], str]:
     return require
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll until ``condition()`` is truthy; fail naming ``what`` if it never is."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def wait() -> Callable[..., Any]:
     return wait_for
@@ -77,63 +61,50 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", mount_point], check=False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture
+def chronyd(tmp_path: Path, require_program: Callable[[str, str], str]) -> Iterator[int]:
+    """A real chronyd serving NTP on 127.0.0.1 at a free port; yields the port.
+
+    ``-x`` keeps it from ever touching the system clock; it has its own config, pid file and
+    drift file, and no command port.
+    """
+    binary = require_program("chronyd", "chrony")
+    port = free_udp_port()
+    workdir = tmp_path / "chronyd"
+    workdir.mkdir()
+    conf = workdir / "chrony.conf"
+    conf.write_text(
+        f"local stratum 1\nallow 127.0.0.1\nbindaddress 127.0.0.1\nport {port}\ncmdport 0\n"
+        f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n"
+    )
+    proc = subprocess.Popen([binary, "-x", "-u", "root", "-d", "-f", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _ntp_answers(port), "chronyd to answer on loopback", timeout=20)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
-class Daemon:
-    """A real chronolog-agent or chronolog-collector process."""
-
-    def __init__(self, program: str, config: Path, workdir: Path) -> None:
-        self.program = program
-        self.config = config
-        self.ready_file = workdir / f"{program}.ready"
-        self.log = workdir / f"{program}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.info: dict[str, Any] = {}
-
-    def start(self, env: dict[str, str] | None = None) -> Daemon:
-        self.ready_file.unlink(missing_ok=True)
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [BIN / self.program, "run", "--config", self.config, "--ready-file", self.ready_file],
-                stdout=log, stderr=log, env={**os.environ, **(env or {})},
-            )
-
-        def ready() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                pytest.fail(f"{self.program} exited {self.proc.returncode}:\n{self.log.read_text()}")
-            return self.ready_file.exists()
-
-        wait_for(ready, f"{self.program} to be ready")
-        self.info = json.loads(self.ready_file.read_text())
-        return self
-
-    def signal(self, sig: int) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=30)
-
-    def stop(self) -> int:
-        return self.signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.signal(signal.SIGKILL)
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+def _ntp_answers(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.5)
+        s.sendto(b"\x23" + b"\0" * 39 + b"\1" * 8, ("127.0.0.1", port))
+        try:
+            data = s.recv(512)
+        except OSError:
+            return False
+    return len(data) >= 48 and data[0] >> 6 != 3
 
 
 @pytest.fixture
-def daemons(tmp_path: Path) -> Iterator[Callable[[str, Path], Daemon]]:
+def daemons() -> Iterator[Callable[[str, Path, Path], Daemon]]:
+    """Make real daemons (``program, config, workdir``); any still running are killed after."""
     started: list[Daemon] = []
 
-    def make(program: str, config: Path) -> Daemon:
-        daemon = Daemon(program, config, tmp_path)
+    def make(program: str, config: Path, workdir: Path) -> Daemon:
+        daemon = Daemon(program, config, workdir)
         started.append(daemon)
         return daemon
 

@@ -1,0 +1,125 @@
+"""The shipper's delivery rule, with a fake sender (the real one is in the e2e tests)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from agent.delivery import Mark, Pending
+from agent.delivery.checkpoint import Checkpoints
+from agent.delivery.queue import BatchQueue
+from agent.delivery.sender import Ack, SendError
+from agent.delivery.shipper import Identity, Shipper
+from agent.telemetry import Telemetry
+from chronolog.wire import Chunk, ClockView, decode_batch, decompress
+
+
+class FakeSender:
+    """Answers from a script: a SendError to raise or an Ack to return, in order."""
+
+    encoding = "zstd"
+
+    def __init__(self, script: list[SendError | Ack | None], checkpoints: Checkpoints) -> None:
+        self.script = script
+        self.checkpoints = checkpoints
+        self.bodies: list[bytes] = []
+        self.committed_at_send: list[int] = []
+
+    async def send(self, body: bytes) -> Ack:
+        self.bodies.append(body)
+        self.committed_at_send.append(self.checkpoints.get("s").next_seq)
+        answer = self.script.pop(0) if self.script else None
+        if isinstance(answer, SendError):
+            raise answer
+        if isinstance(answer, Ack):
+            return answer
+        return Ack(1, 0, [])
+
+
+def pending(seq: int, n: int = 2) -> Pending:
+    chunk = Chunk("s", seq, 0, ClockView(), ["x"] * n, [0] * n, ["read_time"] * n, [None] * n)
+    return Pending(chunk, Mark("s", seq + n, {"offset": (seq + n) * 10}), 10)
+
+
+def make(tmp_path: Path, script: list[SendError | Ack | None]) -> tuple[Shipper, FakeSender, Telemetry]:
+    cp = Checkpoints(tmp_path / "cp.json")
+    sender = FakeSender(script, cp)
+    telemetry = Telemetry()
+    shipper = Shipper(Identity("a1", "web-1", "Asia/Tokyo"), BatchQueue(1 << 20, 0.01, 1 << 20),
+                      sender, cp, telemetry, retry_initial=0.001, retry_max=0.002,
+                      rng=lambda: random.Random(1))
+    return shipper, sender, telemetry
+
+
+def sample(telemetry: Telemetry, name: str, **labels: str) -> float:
+    value = telemetry.registry.get_sample_value(name, labels)
+    return value or 0.0
+
+
+async def test_offsets_are_committed_only_after_the_ack(tmp_path: Path) -> None:
+    outage = SendError("connection: refused", retryable=True)
+    shipper, sender, telemetry = make(tmp_path, [outage, outage, Ack(2, 0, [])])
+    await shipper.ship([pending(0)])
+    assert len(sender.bodies) == 3
+    assert sender.committed_at_send == [0, 0, 0]  # nothing committed while unacknowledged
+    saved = Checkpoints(tmp_path / "cp.json").load().get("s")
+    assert (saved.next_seq, saved.position) == (2, {"offset": 20})
+    assert sample(telemetry, "chronolog_agent_lines_acked_total", stream="s") == 2
+    assert sample(telemetry, "chronolog_agent_send_failures_total", reason="connection: refused") == 2
+
+
+async def test_numbers_in_flight_are_reserved_before_sending(tmp_path: Path) -> None:
+    shipper, sender, _ = make(tmp_path, [SendError("connection", True), Ack(2, 0, [])])
+    original = sender.send
+
+    async def send_and_check(body: bytes) -> Ack:
+        assert Checkpoints(tmp_path / "cp.json").load().get("s").high_seq == 2
+        return await original(body)
+
+    sender.send = send_and_check  # type: ignore[method-assign]
+    await shipper.ship([pending(0)])
+
+
+async def test_a_permanently_refused_batch_is_dropped_with_its_reason(tmp_path: Path) -> None:
+    shipper, sender, telemetry = make(tmp_path, [SendError("http 400 bad_batch", retryable=False)])
+    await shipper.ship([pending(0, 3)])
+    assert len(sender.bodies) == 1
+    assert sample(telemetry, "chronolog_agent_lines_dropped_total", stream="s",
+                  reason="http 400 bad_batch") == 3
+    assert Checkpoints(tmp_path / "cp.json").load().get("s").next_seq == 3
+
+
+async def test_a_rejected_chunk_is_counted_and_the_rest_acked(tmp_path: Path) -> None:
+    shipper, _, telemetry = make(tmp_path, [Ack(2, 0, [(1, "ts: bad")])])
+    await shipper.ship([pending(0), pending(2)])
+    assert sample(telemetry, "chronolog_agent_lines_acked_total", stream="s") == 2
+    dropped = sample(telemetry, "chronolog_agent_lines_dropped_total", stream="s", reason="rejected: ts: bad")
+    assert dropped == 2
+
+
+async def test_the_body_is_a_valid_compressed_batch(tmp_path: Path) -> None:
+    shipper, sender, _ = make(tmp_path, [])
+    await shipper.ship([pending(0), pending(2)])
+    batch = decode_batch(decompress(sender.bodies[0], "zstd", 1 << 20)).batch
+    assert (batch.agent, batch.host, [c.seq for c in batch.chunks]) == ("a1", "web-1", [0, 2])
+
+
+async def test_drain_ships_the_interrupted_batch_before_later_ones(tmp_path: Path) -> None:
+    shipper, sender, _ = make(tmp_path, [])
+    shipper._current = [pending(0)]
+    await shipper.queue.put(pending(2))
+    await shipper.drain()
+    seqs = [[c.seq for c in decode_batch(decompress(b, "zstd", 1 << 20)).batch.chunks] for b in sender.bodies]
+    assert seqs == [[0], [2]]
+
+
+@pytest.mark.parametrize("attempt", [0, 3, 40])
+def test_backoff_grows_is_capped_and_jittered(attempt: int) -> None:
+    from agent.delivery.backoff import backoff_delay
+    rng = random.Random(7)
+    delays = [backoff_delay(attempt, 0.5, 60.0, rng) for _ in range(200)]
+    ceiling = min(60.0, 0.5 * 2**attempt)
+    assert all(ceiling / 2 <= d < ceiling for d in delays)
+    assert len(set(delays)) > 150

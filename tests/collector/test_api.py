@@ -1,0 +1,197 @@
+"""The collector's HTTP API on a real loopback server (in-process), with a real store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from chronolog.daemon import SERVER_OPTIONS
+from chronolog.timefmt import parse_rfc3339
+from chronolog.wire import CONTENT_TYPE, Batch, Chunk, ClockView, compress, encode_batch
+from collector.app import build_app, credentials_path
+from collector.auth.credentials import CredentialStore
+from collector.config import CollectorConfig
+from collector.store.local import LocalStore
+from collector.telemetry import Telemetry
+
+T0 = parse_rfc3339("2026-11-27T09:00:00+09:00")
+
+
+class Api:
+    def __init__(self, client: TestClient, telemetry: Telemetry, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.telemetry = telemetry
+        self.tokens = tokens
+
+    async def push(self, batch: Batch | bytes, token: str = "agent", encoding: str = "zstd",
+                   content_type: str = CONTENT_TYPE) -> tuple[int, Any]:
+        body = batch if isinstance(batch, bytes) else encode_batch(batch)
+        headers = {"Authorization": f"Bearer {self.tokens.get(token, token)}",
+                   "Content-Type": content_type, "Content-Encoding": encoding}
+        response = await self.client.post("/v1/push", data=compress(body, encoding), headers=headers)
+        return response.status, await response.json()
+
+    async def query(self, token: str = "investigator", **params: Any) -> tuple[int, list[Any]]:
+        params.setdefault("since", "2026-11-27T00:00:00+09:00")
+        params.setdefault("until", "2026-11-28T00:00:00+09:00")
+        headers = {"Authorization": f"Bearer {self.tokens.get(token, token)}"}
+        response = await self.client.get("/v1/query", params=params, headers=headers)
+        text = await response.text()
+        if response.status != 200:
+            return response.status, [orjson.loads(text)]
+        return 200, [orjson.loads(line) for line in text.splitlines()]
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    config = CollectorConfig(data_dir=tmp_path)
+    store = LocalStore(tmp_path).open()
+    credentials = CredentialStore(credentials_path(config))
+    tokens = {
+        "agent": credentials.issue("city", "agent", "web-1")[1],
+        "investigator": credentials.issue("city", "investigator", "alice")[1],
+        "other-agent": credentials.issue("other", "agent", "x-1")[1],
+        "other-investigator": credentials.issue("other", "investigator", "bob")[1],
+    }
+    telemetry = Telemetry()
+    app = build_app(config, store, credentials, telemetry)
+    server = TestServer(app)
+    await server.start_server(**SERVER_OPTIONS)  # TestServer() ignores options given to it
+    client = TestClient(server)
+    await client.start_server()
+    yield Api(client, telemetry, tokens)
+    await client.close()
+    store.close()
+
+
+def chunk(stream: str, seq: int, minutes: list[int], text: str = "line") -> Chunk:
+    n = len(minutes)
+    return Chunk(stream, seq, T0, ClockView(offset=0.001, bound=0.004),
+                 [f"{text} {stream} {seq + i}" for i in range(n)],
+                 [T0 + m * 60_000_000 for m in minutes], ["explicit"] * n, [None] * n)
+
+
+def batch(host: str, *chunks: Chunk, agent: str = "a1") -> Batch:
+    return Batch(agent, host, "Asia/Tokyo", T0, list(chunks))
+
+
+async def test_push_then_query_gives_one_timeline_across_hosts(api: Api) -> None:
+    assert (await api.push(batch("web-1", chunk("file:/a", 0, [1, 5, 9]))))[0] == 200
+    assert (await api.push(batch("db-2", chunk("file:/b", 0, [2, 6]), agent="a2")))[0] == 200
+    status, lines = await api.query()
+    assert status == 200
+    records, summary = lines[:-1], lines[-1]["summary"]
+    assert [r["ts"][11:16] for r in records] == ["09:01", "09:02", "09:05", "09:06", "09:09"]
+    assert [r["host"] for r in records] == ["web-1", "db-2", "web-1", "db-2", "web-1"]
+    assert records[0]["ts"] == "2026-11-27T09:01:00.000000+09:00"
+    assert records[0]["clock"] == {"offset": 0.001, "bound": 0.004, "synced": None, "reason": None}
+    assert summary == {"count": 5, "matched": 5, "truncated": False, "zone": "Asia/Tokyo"}
+
+
+async def test_query_filters_by_host_text_range_and_renders_in_the_asked_zone(api: Api) -> None:
+    await api.push(batch("web-1", chunk("s", 0, [1, 2, 3], text="GET"), chunk("t", 0, [4], text="POST")))
+    await api.push(batch("db-2", chunk("s", 0, [2]), agent="a2"))
+    _, lines = await api.query(host="web-1", grep="POST", zone="UTC")
+    assert [r["msg"] for r in lines[:-1]] == ["POST t 0"]
+    assert lines[0]["ts"] == "2026-11-27T00:04:00.000000+00:00"
+    _, lines = await api.query(since="2026-11-27T09:02:00+09:00", until="2026-11-27T09:03:00+09:00")
+    assert sorted(r["msg"] for r in lines[:-1]) == ["GET s 1", "line s 0"]
+
+
+async def test_resent_lines_are_stored_once(api: Api) -> None:
+    _, first = await api.push(batch("web-1", chunk("s", 0, [1, 2])))
+    _, again = await api.push(batch("web-1", chunk("s", 0, [1, 2, 3])))
+    assert (first["accepted"], first["duplicates"]) == (2, 0)
+    assert (again["accepted"], again["duplicates"]) == (1, 2)
+    assert len((await api.query())[1]) == 4  # three records and the summary
+
+
+async def test_limit_truncates_and_says_so(api: Api) -> None:
+    await api.push(batch("web-1", chunk("s", 0, list(range(10)))))
+    _, lines = await api.query(limit="3")
+    assert [r["seq"] for r in lines[:-1]] == [0, 1, 2]
+    assert lines[-1]["summary"] | {} == {"count": 3, "matched": 10, "truncated": True, "zone": "Asia/Tokyo"}
+
+
+async def test_a_bad_chunk_is_refused_alone_and_counted(api: Api) -> None:
+    doc = orjson.loads(encode_batch(batch("web-1", chunk("s", 0, [1]), chunk("t", 0, [2]))))
+    doc["chunks"][0]["src"] = ["made-up"]
+    status, body = await api.push(orjson.dumps(doc))
+    assert status == 200 and body["accepted"] == 1
+    assert body["rejected"][0]["chunk"] == 0 and "src" in body["rejected"][0]["reason"]
+    assert api.telemetry.registry.get_sample_value(
+        "chronolog_collector_rejected_total", {"reason": "bad_chunk"}) == 1
+
+
+@pytest.mark.parametrize("body, kwargs, status, kind", [
+    (b"{nope", {}, 400, "bad_json"),
+    (b'{"v": 1}', {}, 400, "bad_batch"),
+    (b"{}", {"content_type": "application/json"}, 415, "bad_content_type"),
+    (b"{}", {"encoding": "identity"}, 400, "bad_batch"),
+])
+async def test_bad_requests_get_typed_errors(api: Api, body: bytes, kwargs: dict[str, str],
+                                             status: int, kind: str) -> None:
+    got_status, got = await api.push(body, **kwargs)
+    assert (got_status, got["error"]) == (status, kind)
+
+
+async def test_an_unknown_content_encoding_is_415(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {api.tokens['agent']}", "Content-Type": CONTENT_TYPE,
+               "Content-Encoding": "br"}
+    response = await api.client.post("/v1/push", data=b"x", headers=headers)
+    assert response.status == 415 and (await response.json())["error"] == "bad_encoding"
+
+
+async def test_credentials_are_checked_and_roles_kept_apart(api: Api) -> None:
+    b = batch("web-1", chunk("s", 0, [1]))
+    assert (await api.push(b, token="clg_not-a-real-token"))[0] == 401
+    assert (await api.push(b, token=""))[0] == 401
+    assert (await api.push(b, token="investigator"))[0] == 403
+    assert (await api.query(token="agent"))[0] == 403
+    assert (await api.query(token="nonsense"))[0] == 401
+    failures = api.telemetry.registry.get_sample_value
+    assert failures("chronolog_collector_auth_failures_total", {"reason": "role"}) == 2
+
+
+async def test_a_tenant_sees_only_its_own_lines(api: Api) -> None:
+    await api.push(batch("web-1", chunk("s", 0, [1], text="city-secret")))
+    await api.push(batch("x-1", chunk("s", 0, [1], text="other")), token="other-agent")
+    _, mine = await api.query()
+    _, theirs = await api.query(token="other-investigator")
+    assert [r["msg"] for r in mine[:-1]] == ["city-secret s 0"]
+    assert [r["msg"] for r in theirs[:-1]] == ["other s 0"]
+
+
+async def test_a_revoked_token_stops_working_without_a_restart(api: Api, tmp_path: Path) -> None:
+    store = CredentialStore(tmp_path / "credentials.json")
+    [entry] = [e for e in store.entries() if e["name"] == "alice"]
+    assert (await api.query())[0] == 200
+    store.revoke(str(entry["id"]))
+    assert (await api.query())[0] == 401
+
+
+@pytest.mark.parametrize("params, detail", [
+    ({"since": "yesterday"}, "RFC 3339"),
+    ({"since": "2026-11-27T10:00:00+09:00", "until": "2026-11-27T09:00:00+09:00"}, "after"),
+    ({"limit": "0"}, "limit"),
+    ({"limit": "many"}, "limit"),
+    ({"zone": "Mars/Olympus"}, "IANA"),
+    ({"colour": "red"}, "unknown parameter"),
+])
+async def test_bad_query_parameters_are_400_with_the_reason(api: Api, params: dict[str, str],
+                                                            detail: str) -> None:
+    status, [error] = await api.query(**params)
+    assert status == 400 and error["error"] == "bad_query" and detail in error["detail"]
+
+
+async def test_streams_report_gaps(api: Api) -> None:
+    await api.push(batch("web-1", chunk("s", 0, [1, 2]), chunk("s", 5, [3])))
+    response = await api.client.get("/v1/streams",
+                                    headers={"Authorization": f"Bearer {api.tokens['investigator']}"})
+    [stream] = (await response.json())["streams"]
+    assert (stream["lines"], stream["last_seq"], stream["gaps"]) == (3, 5, [[2, 5]])

@@ -1,0 +1,1 @@
+"""Helpers for the tests (importable as ``support``; fixtures stay in conftest.py)."""

@@ -1,0 +1,87 @@
+"""Running real chronolog processes and waiting for things to happen, without timing asserts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll until ``condition()`` is truthy; fail naming ``what`` if it never is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Daemon:
+    """A real chronolog-agent or chronolog-collector process, its log in ``workdir``."""
+
+    def __init__(self, program: str, config: Path, workdir: Path) -> None:
+        self.program = program
+        self.config = config
+        self.ready_file = workdir / f"{program}.ready"
+        self.log = workdir / f"{program}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, Any] = {}
+
+    def start(self, env: dict[str, str] | None = None) -> Daemon:
+        self.ready_file.unlink(missing_ok=True)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [BIN / self.program, "run", "--config", self.config, "--ready-file", self.ready_file],
+                stdout=log, stderr=log, env={**os.environ, **(env or {})},
+            )
+
+        def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                pytest.fail(f"{self.program} exited {self.proc.returncode}:\n{self.log.read_text()}")
+            return self.ready_file.exists()
+
+        wait_for(ready, f"{self.program} to be ready")
+        self.info = json.loads(self.ready_file.read_text())
+        return self
+
+    def signal(self, sig: int) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=60)
+
+    def stop(self) -> int:
+        return self.signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
