@@ -7,6 +7,7 @@ the metrics are and a `chronolog query` command to paste. Ctrl-C stops everythin
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import json
@@ -20,20 +21,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
 BIN = Path(sys.executable).parent
-CONFIG = VAR / "chronolog.toml"
 READY_TIMEOUT = 30.0
+VAR = ROOT / "var"
+CONFIG = VAR / "chronolog.toml"
+NTP_SERVERS: list[str] | None = None  # None: the embedded default
 
 
 def free_or_any(port: int) -> int:
-    """``port`` if nothing listens on it, else 0 (any free port)."""
+    """``port`` if it is free on loopback, else some other free port (a concrete number: the
+    agent must be told where the collector is)."""
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
-            return 0
-    return port
+            s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def write_config() -> None:
@@ -60,7 +63,7 @@ token_file = "{VAR / 'agent.token'}"
 
 [agent.metrics]
 listen = "127.0.0.1:{free_or_any(9471)}"
-
+{ntp_table()}
 [[agent.files]]
 include = ["/var/log/*.log"]
 
@@ -68,6 +71,13 @@ include = ["/var/log/*.log"]
 include = ["{VAR / 'demo' / '*.log'}"]
 zone = "Asia/Tokyo"
 """)
+
+
+def ntp_table() -> str:
+    if NTP_SERVERS is None:
+        return ""
+    servers = ", ".join(f'"{s}"' for s in NTP_SERVERS)
+    return f"\n[agent.clock]\nservers = [{servers}]\ntimeout = 0.5\n"
 
 
 def issue_token(role: str, name: str, path: Path) -> None:
@@ -114,6 +124,14 @@ def demo_writer(stop: threading.Event) -> None:
 
 
 def main() -> int:
+    global VAR, CONFIG, NTP_SERVERS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--var", type=Path, default=VAR, help="state directory (default ./var)")
+    parser.add_argument("--ntp-server", action="append",
+                        help="NTP server instead of the embedded default (repeatable)")
+    args = parser.parse_args()
+    VAR, NTP_SERVERS = args.var.resolve(), args.ntp_server
+    CONFIG = VAR / "chronolog.toml"
     VAR.mkdir(exist_ok=True)
     write_config()
     issue_token("agent", socket.gethostname(), VAR / "agent.token")

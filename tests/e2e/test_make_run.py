@@ -1,0 +1,54 @@
+"""The newcomer's path: what `make run` runs shows a freshly written line in the printed
+`chronolog query` command, and Ctrl-C stops everything cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from support.processes import free_udp_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_make_run_shows_a_written_line_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:
+        # The NTP server is a closed loopback port: the test sends nothing off this machine.
+        proc = subprocess.Popen(
+            [sys.executable, ROOT / "tools" / "run_local.py", "--var", var,
+             "--ntp-server", f"127.0.0.1:{free_udp_port()}"],
+            cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        banner = wait_for(lambda: re.search(r"^  (\S+chronolog --url .*)$", out.read_text(), re.M),
+                          "make run to print the query command")
+        assert "/metrics" in out.read_text()
+        marker = f"hello from the newcomer test {time.time_ns()}"
+        with (var / "demo" / "demo.log").open("a") as f:
+            f.write(f"{dt.datetime.now(dt.UTC).isoformat()} {marker}\n")
+        command = shlex.split(banner.group(1))
+
+        def query_shows_marker() -> bool:
+            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+            return result.returncode == 0 and marker in result.stdout
+
+        wait_for(query_shows_marker, "the written line in the printed query's output", timeout=30)
+        assert "no NTP server answered" in out.read_text()  # said plainly, and still running
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        assert "agent stopping" in out.read_text() and "collector stopping" in out.read_text()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the runner and its children, whatever happened
+        proc.wait()
+    leftover = subprocess.run(["pgrep", "-f", f"--config {var}"], capture_output=True, text=True)
+    assert leftover.stdout == ""
