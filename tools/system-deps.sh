@@ -13,7 +13,9 @@ done
 [ -n "$missing" ] || exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing Debian packages for the tests:$missing" >&2
-    apt-get update -qq
+    # Wait for the dpkg lock rather than fail when another install is running.
+    apt="apt-get -o DPkg::Lock::Timeout=300"
+    $apt update -qq
     # policy-rc.d keeps package scripts from starting system daemons (rsyslog, chrony, ...):
     # tests run their own private instances.
     if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -22,7 +24,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    DEBIAN_FRONTEND=noninteractive $apt install -y -qq --no-install-recommends $missing >/dev/null
 else
     echo "not root or no apt-get: tests needing these packages will be skipped:$missing" >&2
 fi
