@@ -7,16 +7,35 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.processes import Daemon, free_udp_port, wait_for
+
+
+def _load_support() -> None:
+    """Make ``tests/support`` importable as ``support`` without putting ``tests/`` on
+    sys.path: there, ``tests/agent`` and friends would shadow the real packages of the same
+    name as namespace packages."""
+    init = Path(__file__).resolve().parent / "support" / "__init__.py"
+    spec = importlib.util.spec_from_file_location("support", init,
+                                                  submodule_search_locations=[str(init.parent)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["support"] = module
+    spec.loader.exec_module(module)
+
+
+_load_support()
+
+from support.processes import Daemon, free_udp_port, wait_for  # noqa: E402 (after the loader)
 
 CI = os.environ.get("CI") == "true"
 
