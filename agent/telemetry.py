@@ -56,10 +56,10 @@ class Telemetry:
         log.debug("batch acked", extra={"chunks": chunks, "accepted": accepted,
                                         "duplicates": duplicates})
 
-    def send_failed(self, reason: str, retry_in: float) -> None:
+    def send_failed(self, reason: str, detail: str, retry_in: float) -> None:
         self._send_failures.labels(reason).inc()
-        log.warning("delivery failed; will retry", extra={"reason": reason,
-                                                          "retry_in_s": round(retry_in, 2)})
+        log.warning("delivery failed; will retry",
+                    extra={"reason": reason, "detail": detail, "retry_in_s": round(retry_in, 2)})
 
     def file_event(self, path: str, event: str) -> None:
         """``opened`` (from the start), ``resumed`` (at the checkpoint), ``rotated``, ``truncated``."""

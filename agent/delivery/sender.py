@@ -29,12 +29,15 @@ PERMANENT = frozenset({"bad_json", "bad_batch", "too_large", "bad_content_type",
 
 
 class SendError(Exception):
-    """A failed attempt. ``retryable`` says whether sending the same body again can succeed."""
+    """A failed attempt. ``reason`` is a short kind, fit for a metric label (``connection``,
+    ``http 503 store_unavailable``); ``detail`` is the full message, for the log only.
+    ``retryable`` says whether sending the same body again can succeed."""
 
-    def __init__(self, reason: str, retryable: bool) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, retryable: bool, detail: str = "") -> None:
+        super().__init__(detail or reason)
         self.reason = reason
         self.retryable = retryable
+        self.detail = detail or reason
 
 
 def read_token(path: Path) -> str:
@@ -75,7 +78,7 @@ class HttpSender:
                 payload = await response.read()
                 status = response.status
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
-            raise SendError(f"connection: {type(e).__name__}: {e}".rstrip(": "), True) from None
+            raise SendError("connection", True, f"{type(e).__name__}: {e}") from None
         if status == 200:
             doc = orjson.loads(payload)
             return Ack(doc["accepted"], doc["duplicates"],

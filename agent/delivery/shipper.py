@@ -96,7 +96,7 @@ class Shipper:
                         self.telemetry.lines_dropped(p.chunk.stream, len(p.chunk), e.reason)
                     return None
                 delay = backoff_delay(attempt, self.retry_initial, self.retry_max, self._rng)
-                self.telemetry.send_failed(e.reason, delay)
+                self.telemetry.send_failed(e.reason, e.detail, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
 
