@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import ssl
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from agent.telemetry import Telemetry
 from chronolog.cliutil import Failure
 from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
 from chronolog.fsutil import atomic_write
+from chronolog.tls import client_context
 
 __all__ = ["agent_id", "serve"]
 
@@ -53,8 +55,15 @@ def agent_id(config: AgentConfig) -> str:
 
 def _sender(config: AgentConfig) -> HttpSender:
     link = config.collector
+    context = None
+    if link.tls:
+        try:
+            context = client_context(link.tls_level, link.ca_file, link.cert_file, link.key_file)
+        except (OSError, ssl.SSLError) as e:
+            raise Failure(f"cannot set up TLS to the collector: {e}") from None
+    token_file = None if link.cert_file is not None else link.token_file
     try:
-        return HttpSender(link.url, link.token_file, link.timeout, link.compression)
+        return HttpSender(link.url, token_file, link.timeout, link.compression, context)
     except (OSError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise Failure(f"cannot read the collector token {link.token_file}: {reason}") from None

@@ -10,6 +10,7 @@ from agent.app import serve
 from agent.config import load_config
 from chronolog.cliutil import ArgumentParser, run_command
 from chronolog.logs import setup_logging
+from chronolog.tls import profile_path, reexec_under_policy
 
 PROG = "chronolog-agent"
 
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.file}: ok")
             return 0
         config = load_config(args.config)
+        link = config.collector
+        if link.tls and argv is None:  # only as a real entry point: it replaces the process
+            reexec_under_policy(link.openssl_conf or profile_path(link.tls_level))
         setup_logging(config.log_level)
         asyncio.run(serve(config, args.ready_file))
         return 0

@@ -7,7 +7,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, FilePath, field_validator, model_validator
 
 from agent.clock.monitor import ClockConfig
 from agent.inputs.files import FileSource
@@ -15,33 +15,63 @@ from agent.inputs.journald import JournaldConfig
 from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback
 from chronolog.timefmt import valid_zone
+from chronolog.tls import Level
 
 __all__ = ["AgentConfig", "load_config"]
 
 
 class CollectorLink(StrictModel):
-    url: str = Field("http://127.0.0.1:8470", description="Base URL of the collector.")
+    url: str = Field(
+        "http://127.0.0.1:8470",
+        description="Base URL of the collector: https://HOST:PORT, or http:// to loopback only.",
+    )
     token_file: Path = Field(
         Path("/etc/chronolog/agent.token"),
-        description="File holding this agent's bearer token (keep it mode 0600).",
+        description="File holding this agent's bearer token (keep it mode 0600); not read when "
+        "cert_file is set.",
+    )
+    ca_file: FilePath | None = Field(
+        None, description="CA that issued the collector's certificate (pinned); unset: the "
+        "system's trusted CAs.",
+    )
+    cert_file: FilePath | None = Field(
+        None, description="This agent's client certificate, for mutual TLS instead of a token.",
+    )
+    key_file: FilePath | None = Field(None, description="The private key of cert_file.")
+    tls_level: Level = Field("high", description="CRYPTREC suite level: high, recommended or strict-aes.")
+    openssl_conf: FilePath | None = Field(
+        None, description="OpenSSL configuration to run under instead of the shipped profile for "
+        "tls_level; the agent still refuses to start unless the suites are exactly the level's.",
     )
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for one delivery attempt.")
     compression: Literal["zstd", "gzip", "identity"] = Field("zstd", description="Batch compression.")
     retry_initial: float = Field(0.5, gt=0, le=60, description="First retry delay, seconds.")
     retry_max: float = Field(60.0, gt=0, le=3600, description="Longest retry delay, seconds.")
 
+    @property
+    def tls(self) -> bool:
+        return self.url.startswith("https://")
+
     @field_validator("url")
     @classmethod
     def _url(cls, url: str) -> str:
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"expected http://HOST:PORT, got {url!r}")
-        if not is_loopback(parts.hostname):
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected https://HOST:PORT (or http://127.0.0.1:PORT), got {url!r}")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(
-                "plain HTTP would send the token and the logs in clear: only a collector on "
-                "loopback (127.0.0.1, [::1], localhost) is allowed until TLS is configured"
+                "plain HTTP would send the token and the logs in clear: use https://, or a "
+                "collector on loopback (127.0.0.1, [::1], localhost)"
             )
         return url
+
+    @model_validator(mode="after")
+    def _client_certificate(self) -> CollectorLink:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together: set both or neither")
+        if self.cert_file is not None and not self.tls:
+            raise ValueError("a client certificate needs an https:// collector url")
+        return self
 
 
 class BatchConfig(StrictModel):

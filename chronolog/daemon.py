@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import os
 import signal
+import ssl
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,18 +78,20 @@ def listen_url(scheme: str, site: web.TCPSite) -> str:
     return f"{scheme}://{shown}:{port}"
 
 
-async def start_site(app: web.Application, listen: str) -> tuple[web.AppRunner, str]:
-    """Serve ``app`` on ``listen``; returns the runner (to clean up) and the base URL."""
+async def start_site(app: web.Application, listen: str,
+                     ssl_context: ssl.SSLContext | None = None) -> tuple[web.AppRunner, str]:
+    """Serve ``app`` on ``listen`` (TLS with ``ssl_context``); returns the runner (to clean
+    up) and the base URL."""
     host, port = split_listen(listen)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, **SERVER_OPTIONS)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
     try:
         await site.start()
     except OSError as e:
         await runner.cleanup()
         raise Failure(f"cannot listen on {listen}: {e.strerror or e}") from None
-    return runner, listen_url("http", site)
+    return runner, listen_url("https" if ssl_context else "http", site)
 
 
 def metrics_app(registry: CollectorRegistry) -> web.Application:

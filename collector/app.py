@@ -9,21 +9,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from chronolog.cliutil import Failure
 from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
+from chronolog.tls import server_context
 from collector.auth.credentials import CredentialStore
 from collector.config import CollectorConfig
-from collector.http import CREDENTIALS, TELEMETRY, error_middleware, json_response
+from collector.http import (
+    CREDENTIALS,
+    TELEMETRY,
+    cipher_guard,
+    error_middleware,
+    json_response,
+)
 from collector.ingest.push import MAX_BODY, STORE, handle_push
 from collector.query.http import MAX_RESULTS, QUERY_ZONE, handle_query, handle_streams
 from collector.store import Store
 from collector.store.local import LocalStore
 from collector.telemetry import Telemetry
 
-__all__ = ["build_app", "credentials_path", "serve"]
+__all__ = ["build_app", "credentials_path", "serve", "server_tls"]
 
 log = logging.getLogger("collector")
 
@@ -32,11 +42,24 @@ def credentials_path(config: CollectorConfig) -> Path:
     return config.data_dir / "credentials.json"
 
 
+def server_tls(config: CollectorConfig) -> ssl.SSLContext | None:
+    """The API's TLS context, checked against the policy, or None when TLS is off."""
+    tls = config.tls
+    if tls.cert_file is None or tls.key_file is None:
+        return None
+    try:
+        return server_context(tls.level, tls.cert_file, tls.key_file, tls.client_ca_file)
+    except (OSError, ssl.SSLError) as e:
+        raise Failure(f"cannot set up TLS: {e}") from None
+
+
 def build_app(config: CollectorConfig, store: Store, credentials: CredentialStore,
               telemetry: Telemetry) -> web.Application:
+    middlewares: list[Middleware] = [error_middleware]
+    if config.tls.enabled:
+        middlewares.append(cipher_guard(config.tls.level))
     # The body limit here is on the compressed body; decompress() enforces the real one.
-    app = web.Application(client_max_size=config.api.max_body_bytes,
-                          middlewares=[error_middleware])
+    app = web.Application(client_max_size=config.api.max_body_bytes, middlewares=middlewares)
     app[STORE] = store
     app[CREDENTIALS] = credentials
     app[TELEMETRY] = telemetry
@@ -63,7 +86,7 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         stack.callback(store.close)
         credentials = CredentialStore(credentials_path(config))
         app = build_app(config, store, credentials, telemetry)
-        runner, api_url = await start_site(app, config.api.listen)
+        runner, api_url = await start_site(app, config.api.listen, server_tls(config))
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}
         if config.metrics.enabled:

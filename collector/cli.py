@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from chronolog.cliutil import ArgumentParser, Failure, run_command
 from chronolog.logs import setup_logging
+from chronolog.tls import profile_path, reexec_under_policy
 from collector.app import credentials_path, serve
+from collector.auth.ca import CertificateAuthority
 from collector.auth.credentials import ROLES, CredentialError, CredentialStore
-from collector.config import load_config
+from collector.config import CollectorConfig, load_config
 
 PROG = "chronolog-collector"
 
@@ -28,15 +31,29 @@ def _parser() -> ArgumentParser:
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file", type=Path)
 
-    cred = sub.add_parser("credentials", help="issue, list and revoke bearer tokens")
+    ca = sub.add_parser("ca", help="the small private CA for the collector's and agents' certificates")
+    ca.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
+    casub = ca.add_subparsers(dest="action", required=True, metavar="ACTION")
+    casub.add_parser("init", help="create the CA (ECDSA P-256) in DATA_DIR/ca")
+    server = casub.add_parser("server-cert", help="issue the collector's TLS certificate")
+    server.add_argument("--name", action="append", required=True,
+                        help="DNS name or IP address agents connect to (repeatable)")
+    server.add_argument("--out", type=Path, required=True,
+                        help="directory for collector.crt and collector.key (0600)")
+
+    cred = sub.add_parser("credentials", help="issue, list and revoke agent and investigator credentials")
     cred.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
     csub = cred.add_subparsers(dest="action", required=True, metavar="ACTION")
     issue = csub.add_parser("issue", help="issue a token; it is shown once")
     issue.add_argument("--tenant", required=True)
     issue.add_argument("--role", required=True, choices=ROLES)
     issue.add_argument("--name", required=True, help="who or what holds it, e.g. the host name")
-    issue.add_argument("--token-file", type=Path,
+    where = issue.add_mutually_exclusive_group()
+    where.add_argument("--token-file", type=Path,
                        help="write the token to this new file (mode 0600) instead of stdout")
+    where.add_argument("--cert-dir", type=Path,
+                       help="issue a client certificate (mutual TLS) instead of a token: writes "
+                       "NAME.crt, NAME.key (0600) and ca.crt into this directory")
     csub.add_parser("list", help="list credentials (never the tokens)")
     revoke = csub.add_parser("revoke", help="revoke a credential by id")
     revoke.add_argument("id")
@@ -48,7 +65,14 @@ def _credentials(args: argparse.Namespace) -> int:
     store = CredentialStore(credentials_path(config))
     action = args.action
     try:
-        if action == "issue":
+        if action == "issue" and args.cert_dir is not None:
+            ca = _ca(config)
+            cid, issued = store.issue_certificate(args.tenant, args.role, args.name, ca)
+            args.cert_dir.mkdir(parents=True, exist_ok=True)
+            key, cert = issued.write(args.cert_dir, args.name)
+            shutil.copyfile(ca.cert_file, args.cert_dir / "ca.crt")
+            print(f"issued {cid}: {cert} and {key}", file=sys.stderr)
+        elif action == "issue":
             token_file: Path | None = args.token_file
             if token_file is not None and token_file.exists():
                 raise Failure(f"{token_file} already exists; not overwriting a token")
@@ -72,6 +96,33 @@ def _credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ca(config: CollectorConfig) -> CertificateAuthority:
+    ca = CertificateAuthority(config.data_dir / "ca")
+    if not ca.exists():
+        raise Failure(f"no CA in {ca.directory}; create it with '{PROG} ca init'")
+    return ca
+
+
+def _ca_command(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.action == "init":
+        ca = CertificateAuthority(config.data_dir / "ca")
+        try:
+            ca.init()
+        except FileExistsError as e:
+            raise Failure(str(e)) from None
+        print(f"created {ca.cert_file} (give it to agents as ca_file) and {ca.key_file}", file=sys.stderr)
+        return 0
+    try:
+        issued = _ca(config).issue_server(args.name)
+    except ValueError as e:
+        raise Failure(str(e)) from None
+    args.out.mkdir(parents=True, exist_ok=True)
+    key, cert = issued.write(args.out, "collector")
+    print(f"wrote {cert} and {key}; set [collector.tls] cert_file and key_file", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         args = _parser().parse_args(argv)
@@ -81,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "credentials":
             return _credentials(args)
+        if args.command == "ca":
+            return _ca_command(args)
         config = load_config(args.config)
+        if config.tls.enabled and argv is None:  # only as a real entry point: it replaces the process
+            reexec_under_policy(config.tls.openssl_conf or profile_path(config.tls.level))
         setup_logging(config.log_level)
         asyncio.run(serve(config, args.ready_file))
         return 0

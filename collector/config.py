@@ -5,21 +5,50 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, FilePath, model_validator
 
 from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback, split_listen
 from chronolog.timefmt import valid_zone
+from chronolog.tls import Level
 
 __all__ = ["CollectorConfig", "load_config"]
 
 Zone = Annotated[str, AfterValidator(valid_zone)]
 
 
+class TlsConfig(StrictModel):
+    """TLS on the API port (#13). Off until ``cert_file`` and ``key_file`` are set."""
+
+    cert_file: FilePath | None = Field(None, description="The collector's certificate (PEM).")
+    key_file: FilePath | None = Field(None, description="Its private key (PEM, keep it 0600).")
+    client_ca_file: FilePath | None = Field(
+        None, description="CA of agent certificates; set it to accept mutual TLS. Agents "
+        "without a certificate can still use a bearer token.",
+    )
+    level: Level = Field("high", description="CRYPTREC suite level: high, recommended or strict-aes.")
+    openssl_conf: FilePath | None = Field(
+        None, description="OpenSSL configuration to run under instead of the shipped profile for "
+        "the level; the collector still refuses to start unless the suites are exactly the level's.",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert_file is not None
+
+    @model_validator(mode="after")
+    def _pair(self) -> TlsConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together: set both or neither")
+        if self.client_ca_file is not None and self.cert_file is None:
+            raise ValueError("client_ca_file needs cert_file and key_file (mutual TLS is TLS)")
+        return self
+
+
 class ApiConfig(StrictModel):
     listen: Listen = Field(
         "127.0.0.1:8470",
-        description="HOST:PORT for ingest and queries. Loopback only until TLS is configured.",
+        description="HOST:PORT for ingest and queries. Loopback only unless TLS is configured.",
     )
     max_body_bytes: int = Field(
         64 << 20, ge=1 << 16, le=1 << 30,
@@ -48,6 +77,7 @@ class CollectorConfig(StrictModel):
     data_dir: Path = Field(Path("/var/lib/chronolog"), description="Where the store and credentials live.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     api: ApiConfig = ApiConfig()
+    tls: TlsConfig = TlsConfig()
     metrics: MetricsConfig = MetricsConfig()
     store: StoreConfig = StoreConfig()
     query: QueryConfig = QueryConfig()
@@ -55,10 +85,10 @@ class CollectorConfig(StrictModel):
     @model_validator(mode="after")
     def _loopback_until_tls(self) -> CollectorConfig:
         host, _ = split_listen(self.api.listen)
-        if not is_loopback(host):
+        if not is_loopback(host) and not self.tls.enabled:
             raise ValueError(
-                f"api.listen = {self.api.listen!r}: this collector serves plain HTTP, so it "
-                "listens on loopback only (127.0.0.1 or [::1]) until TLS is configured"
+                f"api.listen = {self.api.listen!r}: without TLS the collector listens on "
+                "loopback only (127.0.0.1 or [::1]); set tls.cert_file and tls.key_file first"
             )
         return self
 

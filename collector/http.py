@@ -7,11 +7,14 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from chronolog.tls import TLS12_SUITES, TLS13_SUITES, Level
 from collector.auth.credentials import CredentialStore, Principal, Role
 from collector.telemetry import Telemetry
 
-__all__ = ["CREDENTIALS", "TELEMETRY", "ApiError", "error_middleware", "json_response", "require"]
+__all__ = ["CREDENTIALS", "TELEMETRY", "ApiError", "cipher_guard", "error_middleware", "json_response",
+           "require"]
 
 log = logging.getLogger("collector.http")
 
@@ -53,17 +56,48 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_response({"error": "internal", "detail": "internal error; see the collector log"}, 500)
 
 
-def require(request: web.Request, role: Role) -> Principal:
-    """The caller's principal if its bearer token is live and has ``role``; else 401/403."""
+def cipher_guard(level: Level) -> Middleware:
+    """Refuse a request on a connection whose suite is outside the policy. OpenSSL already
+    refuses such handshakes under the policy profile; this is defence in depth."""
+    allowed = set(TLS13_SUITES[level]) | set(TLS12_SUITES[level])
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        cipher = request.transport.get_extra_info("cipher") if request.transport else None
+        if cipher is None or cipher[0] not in allowed:
+            request.app[TELEMETRY].auth_failed("cipher")
+            raise ApiError(403, "forbidden", "connection cipher is outside the TLS policy")
+        return await handler(request)
+
+    return guard
+
+
+def _authenticate(request: web.Request) -> Principal:
+    """A client certificate (mutual TLS) if one was presented, else the bearer token."""
     telemetry = request.app[TELEMETRY]
+    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    if der:
+        principal = request.app[CREDENTIALS].authenticate_certificate(der)
+        if principal is None:
+            telemetry.auth_failed("invalid")
+            raise ApiError(401, "unauthenticated", "the client certificate is not a live credential")
+        return principal
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         telemetry.auth_failed("missing")
-        raise ApiError(401, "unauthenticated", "send 'Authorization: Bearer <token>'")
+        raise ApiError(401, "unauthenticated", "send 'Authorization: Bearer <token>' or a client certificate")
     principal = request.app[CREDENTIALS].authenticate(token.strip())
     if principal is None:
         telemetry.auth_failed("invalid")
         raise ApiError(401, "unauthenticated", "the token is not valid or has been revoked")
+    return principal
+
+
+def require(request: web.Request, role: Role) -> Principal:
+    """The caller's principal if its credential is live and has ``role``; else 401/403."""
+    telemetry = request.app[TELEMETRY]
+    principal = _authenticate(request)
     if principal.role != role:
         telemetry.auth_failed("role")
         raise ApiError(403, "forbidden", f"this endpoint needs a credential with role {role!r}")

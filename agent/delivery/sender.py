@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -49,16 +50,22 @@ def read_token(path: Path) -> str:
 
 
 class HttpSender:
-    def __init__(self, url: str, token_file: Path, timeout: float, encoding: str) -> None:
+    """Posts batches to the collector. Authenticates with the bearer token in ``token_file``,
+    or, when it is None, with the client certificate in ``ssl_context`` (mutual TLS)."""
+
+    def __init__(self, url: str, token_file: Path | None, timeout: float, encoding: str,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._url = url.rstrip("/") + "/v1/push"
         self._token_file = token_file
-        self._token = read_token(token_file)
+        self._token = read_token(token_file) if token_file is not None else None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._ssl = ssl_context
         self.encoding = encoding
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpSender:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl is not None else None
+        self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -68,11 +75,9 @@ class HttpSender:
 
     async def send(self, body: bytes) -> Ack:
         assert self._session is not None, "use 'async with HttpSender(...)'"
-        headers = {
-            "Authorization": f"Bearer {self._token}",
-            "Content-Type": CONTENT_TYPE,
-            "Content-Encoding": self.encoding,
-        }
+        headers = {"Content-Type": CONTENT_TYPE, "Content-Encoding": self.encoding}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token}"
         try:
             async with self._session.post(self._url, data=body, headers=headers) as response:
                 payload = await response.read()
@@ -86,7 +91,7 @@ class HttpSender:
         kind = _error_kind(payload)
         if status in (400, 413, 415) and kind in PERMANENT:
             raise SendError(f"http {status} {kind}", retryable=False)
-        if status == 401:
+        if status == 401 and self._token_file is not None:
             # Perhaps the token was rotated on disk: take the new one for the next attempt.
             with contextlib.suppress(OSError, ValueError):
                 self._token = read_token(self._token_file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,19 +16,21 @@ __all__ = ["ApiClient"]
 
 
 class ApiClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = 60.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
             raise UsageError(f"--url {base_url!r}: expected http://HOST:PORT or https://HOST:PORT")
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.timeout = timeout
+        self._ssl = ssl_context
 
     def _open(self, path: str, params: list[tuple[str, str]]) -> Any:
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
         # The scheme was checked in __init__, so neither call can open file: or ftp: URLs.
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self._token}"})  # noqa: S310
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310
+            return urllib.request.urlopen(request, timeout=self.timeout, context=self._ssl)  # noqa: S310
         except urllib.error.HTTPError as e:
             raise _api_error(e) from None
         except (urllib.error.URLError, OSError) as e:

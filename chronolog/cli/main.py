@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from chronolog.cli.client import ApiClient
 from chronolog.cli.timerange import parse_when
 from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
 from chronolog.timefmt import BadTime, now_us, to_rfc3339, valid_zone
+from chronolog.tls import LEVELS, client_context, profile_path, reexec_under_policy
 
 PROG = "chronolog"
 DEFAULT_URL = "http://127.0.0.1:8470"
@@ -24,6 +26,11 @@ def _parser() -> ArgumentParser:
                    help=f"collector base URL (env CHRONOLOG_URL; default {DEFAULT_URL})")
     p.add_argument("--token-file", type=Path, default=os.environ.get("CHRONOLOG_TOKEN_FILE"),
                    help="file holding an investigator token (env CHRONOLOG_TOKEN_FILE)")
+    p.add_argument("--ca-file", type=Path, default=os.environ.get("CHRONOLOG_CA_FILE"),
+                   help="CA of the collector's certificate for https (env CHRONOLOG_CA_FILE; "
+                   "default: the system's trusted CAs)")
+    p.add_argument("--tls-level", choices=LEVELS, default=os.environ.get("CHRONOLOG_TLS_LEVEL", "high"),
+                   help="CRYPTREC TLS suite level for https (default high)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     q = sub.add_parser("query", help="print lines in event-time order across hosts")
@@ -48,7 +55,13 @@ def _client(args: argparse.Namespace) -> ApiClient:
         token = Path(args.token_file).read_text(encoding="utf-8").strip()
     except OSError as e:
         raise Failure(f"cannot read token file {args.token_file}: {e.strerror}") from None
-    return ApiClient(args.url, token)
+    context = None
+    if args.url.startswith("https://"):
+        try:
+            context = client_context(args.tls_level, args.ca_file)
+        except (OSError, ssl.SSLError) as e:
+            raise Failure(f"cannot set up TLS: {e}") from None
+    return ApiClient(args.url, token, ssl_context=context)
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -98,6 +111,8 @@ def _streams(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         args = _parser().parse_args(argv)
+        if args.url.startswith("https://") and argv is None:  # a real entry point: it re-executes
+            reexec_under_policy(profile_path(args.tls_level))
         return _query(args) if args.command == "query" else _streams(args)
 
     return run_command(PROG, body)

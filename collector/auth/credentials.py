@@ -1,9 +1,10 @@
-"""Bearer-token credentials, each bound to one tenant and one role.
+"""Credentials, each bound to one tenant and one role: bearer tokens and client certificates.
 
 Tokens are shown once, when issued, and stored only as their SHA-256 digest in
-``<data_dir>/credentials.json`` (mode 0600). The tenant of every request comes from the
-credential, never from anything else the client sends. The collector re-reads the file when
-it changes, so issuing or revoking needs no restart.
+``<data_dir>/credentials.json`` (mode 0600); a certificate credential is stored as the
+SHA-256 of the certificate the private CA issued for it (`collector.auth.ca`). The tenant of
+every request comes from the credential, never from anything else the client sends. The
+collector re-reads the file when it changes, so issuing or revoking needs no restart.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Literal
 import orjson
 
 from chronolog.fsutil import atomic_write
+from collector.auth.ca import CertificateAuthority, IssuedCertificate, certificate_digest
 from collector.store.local import TENANT_NAME
 
 __all__ = ["ROLES", "CredentialError", "CredentialStore", "Principal"]
@@ -47,6 +49,20 @@ def _role(value: str | None) -> Role:
     return value
 
 
+def _check(tenant: str, role: str) -> None:
+    if not TENANT_NAME.fullmatch(tenant):
+        raise CredentialError(
+            f"invalid tenant name {tenant!r}: expected 1-63 of a-z, 0-9, '-', '_', "
+            "starting with a letter or digit"
+        )
+    if role not in ROLES:
+        raise CredentialError(f"invalid role {role!r}: expected one of {', '.join(ROLES)}")
+
+
+def _new_id() -> str:
+    return "c_" + secrets.token_hex(6)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -54,7 +70,7 @@ def _digest(token: str) -> str:
 class CredentialStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._by_digest: dict[str, Principal] = {}
+        self._by_digest: dict[tuple[str, str], Principal] = {}
         self._loaded_stamp: tuple[int, int] | None = None
 
     def authenticate(self, token: str) -> Principal | None:
@@ -62,7 +78,12 @@ class CredentialStore:
         self._reload_if_changed()
         if not token.startswith(TOKEN_PREFIX):
             return None
-        return self._by_digest.get(_digest(token))
+        return self._by_digest.get(("token", _digest(token)))
+
+    def authenticate_certificate(self, der: bytes) -> Principal | None:
+        """The principal of a live client certificate (already verified by TLS), or None."""
+        self._reload_if_changed()
+        return self._by_digest.get(("certificate", certificate_digest(der)))
 
     def _reload_if_changed(self) -> None:
         try:
@@ -74,7 +95,8 @@ class CredentialStore:
         if stamp == self._loaded_stamp:
             return
         self._by_digest = {
-            str(e["sha256"]): Principal(str(e["id"]), str(e["tenant"]), _role(e["role"]), str(e["name"]))
+            (str(e.get("kind") or "token"), str(e["sha256"])):
+                Principal(str(e["id"]), str(e["tenant"]), _role(e["role"]), str(e["name"]))
             for e in self._entries()
             if e.get("revoked") is None
         }
@@ -89,25 +111,32 @@ class CredentialStore:
         return entries
 
     def issue(self, tenant: str, role: Role, name: str) -> tuple[str, str]:
-        """Create a credential; returns ``(credential id, token)``. The token is not stored."""
-        if not TENANT_NAME.fullmatch(tenant):
-            raise CredentialError(
-                f"invalid tenant name {tenant!r}: expected 1-63 of a-z, 0-9, '-', '_', "
-                "starting with a letter or digit"
-            )
-        if role not in ROLES:
-            raise CredentialError(f"invalid role {role!r}: expected one of {', '.join(ROLES)}")
+        """Create a token credential; returns ``(credential id, token)``. The token is not stored."""
+        _check(tenant, role)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        credential_id = "c_" + secrets.token_hex(6)
+        credential_id = _new_id()
+        self._add(credential_id, tenant, role, name, "token", _digest(token))
+        return credential_id, token
+
+    def issue_certificate(self, tenant: str, role: Role, name: str,
+                          ca: CertificateAuthority) -> tuple[str, IssuedCertificate]:
+        """Create a certificate credential signed by ``ca``; the private key is not stored."""
+        _check(tenant, role)
+        credential_id = _new_id()
+        issued = ca.issue_client(name, credential_id)
+        self._add(credential_id, tenant, role, name, "certificate", issued.digest)
+        return credential_id, issued
+
+    def _add(self, credential_id: str, tenant: str, role: Role, name: str, kind: str,
+             digest: str) -> None:
         entries = self._entries()
         entries.append({
-            "id": credential_id, "tenant": tenant, "role": role, "name": name,
-            "sha256": _digest(token),
+            "id": credential_id, "tenant": tenant, "role": role, "name": name, "kind": kind,
+            "sha256": digest,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "revoked": None,
         })
         self._save(entries)
-        return credential_id, token
 
     def revoke(self, credential_id: str) -> None:
         entries = self._entries()

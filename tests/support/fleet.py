@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from support.pki import make_ca, server_cert
 from support.processes import BIN, Daemon, free_port, free_udp_port, wait_for
 
 MakeDaemon = Callable[[str, Path, Path], Daemon]
@@ -21,21 +23,41 @@ class AgentHandle:
         with self.log.open("a") as f:
             f.write("".join(line + "\n" for line in lines))
 
+    def metric(self, name: str) -> float:
+        """The sum of a metric's samples on the agent's /metrics endpoint."""
+        with urllib.request.urlopen(self.daemon.info["metrics"], timeout=10) as response:
+            text = response.read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(name) and not line.startswith("#"))
+
 
 class Fleet:
-    """One collector (started at once) and agents, each tailing its own file, tenant "city"."""
+    """One collector (started at once) and agents, each tailing its own file, tenant "city".
 
-    def __init__(self, root: Path, daemons: MakeDaemon) -> None:
+    With ``tls`` the collector serves https with a certificate from a private CA made here
+    (and accepts client certificates from it); agents and the CLI pin that CA.
+    """
+
+    def __init__(self, root: Path, daemons: MakeDaemon, tls: bool = False,
+                 server_names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> None:
         self.root = root
         self.daemons = daemons
+        self.tls = tls
         port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        config = root / "collector.toml"
-        config.write_text(
+        # https names the host its certificate names; plain http stays on 127.0.0.1.
+        self.url = f"https://localhost:{port}" if tls else f"http://127.0.0.1:{port}"
+        self.config = config = root / "collector.toml"
+        text = (
             f'[collector]\ndata_dir = "{root / "store"}"\n'
             f'[collector.api]\nlisten = "127.0.0.1:{port}"\n'
             f'[collector.metrics]\nlisten = "127.0.0.1:0"\n'
         )
+        if tls:
+            self.ca = make_ca(root / "store" / "ca")
+            cert, key = server_cert(self.ca, root, list(server_names))
+            text += (f'[collector.tls]\ncert_file = "{cert}"\nkey_file = "{key}"\n'
+                     f'client_ca_file = "{self.ca.cert_file}"\n')
+        config.write_text(text)
         self.agent_token = root / "agent.token"
         self.investigator_token = root / "investigator.token"
         for role, path in (("agent", self.agent_token), ("investigator", self.investigator_token)):
@@ -44,16 +66,32 @@ class Fleet:
                            check=True, capture_output=True)
         self.collector = daemons("chronolog-collector", config, root).start()
 
-    def agent(self, host: str) -> AgentHandle:
+    def issue_certificate(self, name: str, tenant: str = "city") -> Path:
+        """A client certificate credential; returns the directory with NAME.crt/.key."""
+        out = self.root / f"cert-{name}"
+        subprocess.run([BIN / "chronolog-collector", "credentials", "-c", self.config, "issue",
+                        "--tenant", tenant, "--role", "agent", "--name", name, "--cert-dir", out],
+                       check=True, capture_output=True)
+        return out
+
+    def agent(self, host: str, cert_dir: Path | None = None, ca_file: Path | None = None,
+              url: str | None = None, start: bool = True) -> AgentHandle:
+        """An agent tailing its own app.log; with ``cert_dir`` it uses mutual TLS."""
         workdir = self.root / host
         workdir.mkdir()
         log = workdir / "app.log"
         log.touch()
         config = workdir / "agent.toml"
+        link = f'url = "{url or self.url}"\ntoken_file = "{self.agent_token}"\n'
+        if self.tls:
+            link += f'ca_file = "{ca_file or self.ca.cert_file}"\n'
+        if cert_dir is not None:
+            link += f'cert_file = "{cert_dir / (cert_dir.name.removeprefix("cert-") + ".crt")}"\n'
+            link += f'key_file = "{cert_dir / (cert_dir.name.removeprefix("cert-") + ".key")}"\n'
         # NTP goes to a closed loopback port: no test sends NTP traffic off this machine.
         config.write_text(
             f'[agent]\nhost = "{host}"\nstate_dir = "{workdir / "state"}"\n'
-            f'[agent.collector]\nurl = "{self.url}"\ntoken_file = "{self.agent_token}"\n'
+            f"[agent.collector]\n{link}"
             "retry_initial = 0.05\nretry_max = 0.5\n"
             "[agent.batch]\nmax_delay = 0.2\n"
             '[agent.metrics]\nlisten = "127.0.0.1:0"\n'
@@ -61,11 +99,13 @@ class Fleet:
             "[agent.journald]\nenabled = false\n"
             f'[[agent.files]]\ninclude = ["{log}"]\nzone = "Asia/Tokyo"\n'
         )
-        return AgentHandle(self.daemons("chronolog-agent", config, workdir).start(), log)
+        daemon = self.daemons("chronolog-agent", config, workdir)
+        return AgentHandle(daemon.start() if start else daemon, log)
 
     def cli(self, *args: str) -> str:
+        tls = ["--ca-file", str(self.ca.cert_file)] if self.tls else []
         result = subprocess.run(
-            [BIN / "chronolog", "--url", self.url, "--token-file", self.investigator_token, *args],
+            [BIN / "chronolog", "--url", self.url, *tls, "--token-file", self.investigator_token, *args],
             capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         return result.stdout
