@@ -1,15 +1,22 @@
-"""``chronolog-agent``: run the agent, or check its configuration."""
+"""``chronolog-agent``: run the agent, check its configuration, or show how lines' timestamps
+are read."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
+import os
 import sys
 from pathlib import Path
 
 from agent.app import serve
 from agent.config import load_config
-from chronolog.cliutil import ArgumentParser, run_command
+from agent.parse import parse_lines
+from chronolog.cliutil import ArgumentParser, UsageError, run_command
 from chronolog.logs import setup_logging
+from chronolog.timefmt import BadTime, now_us, parse_rfc3339, resolve_zone, valid_zone
+from chronolog.timestamps import DEFAULT_FUTURE_TOLERANCE, MAX_FUTURE_TOLERANCE, FormatError, Normalizer
 from chronolog.tls import profile_path, reexec_under_policy
 
 PROG = "chronolog-agent"
@@ -23,12 +30,59 @@ def _parser() -> ArgumentParser:
     run.add_argument("--ready-file", type=Path, help="write where it listens here, as JSON, once ready")
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file", type=Path)
+    parse = sub.add_parser(
+        "parse", help="read lines on stdin; write how each one's timestamp is read, as JSON lines",
+        description="Each line on stdin becomes a JSON object on stdout: ts (RFC 3339 in --zone), "
+        "ts_source, ts_flags, ts_raw, ts_format, read_time, line_flags, msg.",
+    )
+    parse.add_argument("--zone", default="Asia/Tokyo", help="zone ts is shown in (default: %(default)s)")
+    parse.add_argument("--source-zone", default="local",
+                       help="zone of times written without an offset (default: this host's zone)")
+    parse.add_argument("--read-time", metavar="RFC3339",
+                       help="when the lines were read, e.g. 2026-11-27T09:14:03+09:00 "
+                       "(default: now, per line)")
+    parse.add_argument("--format", metavar="FMT", help="a declared strftime-style format (default: detect)")
+    parse.add_argument("--future-tolerance", metavar="SECONDS", type=float, default=DEFAULT_FUTURE_TOLERANCE,
+                       help="how far after the read time an inferred year may put an event "
+                       "(default: %(default)s)")
     return p
+
+
+def _parse(args: argparse.Namespace) -> int:
+    try:
+        zone = valid_zone(args.zone)
+    except BadTime as e:
+        raise UsageError(f"--zone: {e}") from None
+    try:
+        source_zone = resolve_zone(args.source_zone)
+    except BadTime as e:
+        raise UsageError(f"--source-zone: {e}") from None
+    try:
+        fixed = parse_rfc3339(args.read_time) if args.read_time is not None else None
+    except BadTime as e:
+        raise UsageError(f"--read-time: {e}") from None
+    if not 0 <= args.future_tolerance <= MAX_FUTURE_TOLERANCE:
+        raise UsageError(f"--future-tolerance {args.future_tolerance:g}: expected 0 to "
+                         f"{MAX_FUTURE_TOLERANCE:.0f} seconds")
+    try:
+        normalizer = Normalizer(source_zone, args.future_tolerance, args.format)
+    except FormatError as e:
+        raise UsageError(f"--format: {e}") from None
+    try:
+        parse_lines(sys.stdin.buffer, sys.stdout.buffer, normalizer, zone,
+                    (lambda: fixed) if fixed is not None else now_us)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other filters do.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         args = _parser().parse_args(argv)
+        if args.command == "parse":
+            return _parse(args)
         if args.command == "check-config":
             load_config(args.file)
             print(f"{args.file}: ok")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from chronolog.timestamps import Normalizer
+from chronolog.timestamps import DEFAULT_FUTURE_TOLERANCE, Normalizer
 from chronolog.wire import Chunk, ClockView
 
 __all__ = ["INVALID_ENCODING", "TRUNCATED", "Stamper"]
@@ -19,11 +19,15 @@ TRUNCATED = "truncated"
 
 
 class Stamper:
-    def __init__(self, stream: str, source_zone: str, encoding: str, next_seq: int) -> None:
+    """Stamps the lines of one stream. ``future_tolerance`` and ``format`` are the source's
+    timestamp options (see `chronolog.timestamps.Normalizer`)."""
+
+    def __init__(self, stream: str, source_zone: str, encoding: str, next_seq: int,
+                 future_tolerance: float = DEFAULT_FUTURE_TOLERANCE, format: str | None = None) -> None:
         self.stream = stream
         self.encoding = encoding
         self.next_seq = next_seq
-        self._normalizer = Normalizer(source_zone)
+        self._normalizer = Normalizer(source_zone, future_tolerance, format)
 
     def stamp(self, lines: list[bytes], read_us: int, clock: ClockView,
               truncated: Collection[int] = ()) -> Chunk:
@@ -41,13 +45,13 @@ class Stamper:
             except UnicodeDecodeError:
                 text = line.decode(self.encoding, "backslashreplace")
                 flags.append(INVALID_ENCODING)
-            event = normalize(text, read_us)
+            event_ts, event_source, event_raw, event_flags = normalize(text, read_us)
             msg.append(text)
-            ts.append(event.ts)
-            src.append(event.source)
-            raw.append(event.raw)
-            if event.flags:
-                ts_flags.append((i, list(event.flags)))
+            ts.append(event_ts)
+            src.append(event_source)
+            raw.append(event_raw)
+            if event_flags:
+                ts_flags.append((i, list(event_flags)))
             if flags:
                 line_flags.append((i, flags))
         chunk = Chunk(self.stream, self.next_seq, read_us, clock, msg, ts, src, raw,

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from agent.delivery import Mark, Pending
 from agent.delivery.checkpoint import Checkpoints
@@ -24,6 +24,13 @@ from agent.stamp import Stamper
 from agent.telemetry import Telemetry
 from chronolog.config_loading import StrictModel
 from chronolog.timefmt import now_us, resolve_zone
+from chronolog.timestamps import (
+    DEFAULT_FUTURE_TOLERANCE,
+    MAX_FUTURE_TOLERANCE,
+    FormatError,
+    compile_format,
+    unreadable_examples,
+)
 from chronolog.wire import ClockView
 
 __all__ = ["FileInput", "FileSource"]
@@ -47,6 +54,20 @@ class FileSource(StrictModel):
         1 << 20, ge=256, le=64 << 20,
         description="Longer lines are cut to this size, flagged 'truncated' and counted.",
     )
+    # Timestamps (docs/timestamps.md). Validated in this order: format_examples uses the others.
+    format: str | None = Field(
+        None, description="strftime-style layout of the timestamps, e.g. '%d/%b/%Y:%H:%M:%S %z'; "
+        "unset: detected per file. Needs format_examples.",
+    )
+    future_tolerance: float = Field(
+        DEFAULT_FUTURE_TOLERANCE, ge=0, le=MAX_FUTURE_TOLERANCE,
+        description="Seconds after the read time an inferred year may put an event (a clock ahead).",
+    )
+    format_examples: list[str] = Field(
+        [], validate_default=True,
+        description="Sample lines checked when the config loads: each must yield a timestamp, "
+        "with format if set (then at least one is required), else by detection.",
+    )
 
     @field_validator("include", "exclude")
     @classmethod
@@ -55,6 +76,30 @@ class FileSource(StrictModel):
             if not pattern.startswith("/"):
                 raise ValueError(f"expected an absolute path pattern, got {pattern!r}")
         return patterns
+
+    @field_validator("format")
+    @classmethod
+    def _format_compiles(cls, fmt: str | None) -> str | None:
+        if fmt is not None:
+            try:
+                compile_format(fmt)
+            except FormatError as e:
+                raise ValueError(str(e)) from None
+        return fmt
+
+    @field_validator("format_examples")
+    @classmethod
+    def _examples_have_timestamps(cls, examples: list[str], info: ValidationInfo) -> list[str]:
+        if not {"zone", "format", "future_tolerance"} <= info.data.keys():
+            return examples  # one of them is wrong, and that is reported on its own
+        fmt = info.data["format"]
+        if fmt is not None and not examples:
+            raise ValueError("a declared format needs at least one sample line here, to check it "
+                             "against when the configuration loads")
+        problems = unreadable_examples(examples, info.data["zone"], info.data["future_tolerance"], fmt)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return examples
 
     @field_validator("encoding")
     @classmethod
@@ -112,7 +157,8 @@ class FileInput:
             tail = FileTail(path, resume, self.source.max_line_bytes)
             # Resuming the same file repeats the numbers from the last ack (the collector drops
             # the repeats); any other file starts past every number ever sent for this stream.
-            stamper = Stamper(stream, self.source.zone, self.source.encoding, state.next_seq)
+            stamper = Stamper(stream, self.source.zone, self.source.encoding, state.next_seq,
+                              self.source.future_tolerance, self.source.format)
             self._followed[path] = _Followed(tail, stamper)
             self.claimed.add(path)
 

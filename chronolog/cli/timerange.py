@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 from chronolog.timefmt import US_PER_S, BadTime, get_zone, parse_rfc3339
-from chronolog.timestamps.normalize import localize
+from chronolog.timestamps import localize
 
 __all__ = ["parse_when"]
 

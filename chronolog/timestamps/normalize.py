@@ -1,95 +1,88 @@
-"""The normalisation engine: raw line in, `EventTime` out. Pure; no IO."""
+"""The dispatcher: raw line in, `EventTime` out, for one source. Pure (caches only); no IO.
+
+Detection looks for every known format in the line's first `WINDOW` characters and takes
+the one that starts first (a JSON time field wins outright; at equal positions the order of
+`DETECTED` decides). So a prefix such as a file name, a sequence number or a bracket is
+passed over, and a time inside the message does not win over the one before it.
+
+The format found is cached for the source and tried first on the next line; the others are
+tried only when it stops matching. A source's lines nearly always share one layout, so a line
+costs one regular-expression search. A declared format replaces detection: a line it does
+not match gets the read time.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from dataclasses import dataclass
+from chronolog.timefmt import now_us
+from chronolog.timestamps.declared import compile_format
+from chronolog.timestamps.event import READ_TIME, EventTime
+from chronolog.timestamps.formats import DETECTED, Format
+from chronolog.timestamps.resolve import DEFAULT_FUTURE_TOLERANCE, Resolver
 
-import pytz
-
-from chronolog.timefmt import US_PER_S, get_zone
-
-EXPLICIT = "explicit"
-ASSUMED_ZONE = "assumed_zone"
-INFERRED_YEAR = "inferred_year"
-READ_TIME = "read_time"
-TS_SOURCES = (EXPLICIT, ASSUMED_ZONE, INFERRED_YEAR, READ_TIME)
-
-DST_AMBIGUOUS = "dst_ambiguous"
-DST_NONEXISTENT = "dst_nonexistent"
-
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-
-# ISO 8601 / RFC 3339 at the start of a line: 'T' or space, '.' or ',' fraction, optional
-# offset. Anchored, so a line is tried once and cheaply.
-_ISO_START = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class EventTime:
-    """An event's instant and how it was obtained."""
-
-    ts: int  # microseconds since the epoch, UTC
-    source: str  # one of TS_SOURCES
-    raw: str | None  # the matched timestamp text; None when none was found
-    flags: tuple[str, ...] = ()
+__all__ = ["Normalizer", "unreadable_examples"]
 
 
 class Normalizer:
-    """Normalises the lines of one source. Keep one per source: it may cache what it learns."""
+    """Normalises the lines of one source. Keep one per source: it caches what it learns.
 
-    def __init__(self, source_zone: str = "Asia/Tokyo") -> None:
-        self._zone = get_zone(source_zone)
+    ``source_zone`` is the IANA zone of times written without an offset;
+    ``future_tolerance`` (seconds) bounds how far after the read time an inferred year may put
+    an event; ``format``, if given, is the source's declared strftime-style format (raises
+    `FormatError` when it cannot be used).
+    """
+
+    def __init__(self, source_zone: str = "Asia/Tokyo",
+                 future_tolerance: float = DEFAULT_FUTURE_TOLERANCE, format: str | None = None) -> None:
+        self._resolver = Resolver(source_zone, future_tolerance)
+        self._declared = format is not None
+        self._formats: tuple[Format, ...] = (compile_format(format),) if format is not None else DETECTED
+        self._cached: Format | None = self._formats[0] if self._declared else None
+        self.last_format: str | None = None  # the format of the last line read, for `parse`
 
     def normalize(self, line: str, read_us: int) -> EventTime:
-        m = _ISO_START.match(line)
-        if m is not None:
-            found = self._from_iso(m)
+        """The event time of ``line``, read at ``read_us`` (µs since the epoch). Never raises."""
+        cached = self._cached
+        if cached is not None:
+            found = cached.find(line, self._resolver, read_us)
             if found is not None:
-                return found
-        return EventTime(read_us, READ_TIME, None)
+                self.last_format = cached.name
+                return found[1]
+            if self._declared:
+                self.last_format = None
+                return EventTime(read_us, READ_TIME, None)
+        return self._detect(line, read_us)
 
-    def _from_iso(self, m: re.Match[str]) -> EventTime | None:
-        year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
-        try:
-            date = dt.date(int(year), int(month), int(day))
-        except ValueError:
-            return None
-        h, mi, s = int(hour), int(minute), int(second)
-        if h > 23 or mi > 59 or s > 60:
-            return None
-        s = min(s, 59)  # a leap second is held at :59 rather than rejected
-        micros = int((frac or "0")[:6].ljust(6, "0"))
-        raw = m.group(0)
-        if zulu or sign:
-            offset = 0 if zulu else (int(oh) * 3600 + int(om or 0) * 60) * (1 if sign == "+" else -1)
-            days = date.toordinal() - _EPOCH_ORDINAL
-            seconds = days * 86400 + h * 3600 + mi * 60 + s - offset
-            return EventTime(seconds * US_PER_S + micros, EXPLICIT, raw)
-        naive = dt.datetime(date.year, date.month, date.day, h, mi, s, micros)
-        ts, flags = localize(naive, self._zone)
-        return EventTime(ts, ASSUMED_ZONE, raw, flags)
-
-
-def localize(naive: dt.datetime, zone: dt.tzinfo) -> tuple[int, tuple[str, ...]]:
-    """The instant of a local wall time in ``zone``, with DST flags (see the package doc)."""
-    if not isinstance(zone, pytz.tzinfo.BaseTzInfo):
-        aware = naive.replace(tzinfo=zone)  # fixed-offset zones such as UTC have no DST
-        return _to_us(aware), ()
-    try:
-        return _to_us(zone.localize(naive, is_dst=None)), ()
-    except pytz.AmbiguousTimeError:
-        # Earlier of the two instants: the first pass through the overlap (still in DST).
-        return _to_us(zone.localize(naive, is_dst=True)), (DST_AMBIGUOUS,)
-    except pytz.NonExistentTimeError:
-        # The offset in force before the gap (standard time), so the instant lands after it.
-        return _to_us(zone.localize(naive, is_dst=False)), (DST_NONEXISTENT,)
+    def _detect(self, line: str, read_us: int) -> EventTime:
+        best: tuple[int, EventTime] | None = None
+        best_format: Format | None = None
+        for fmt in self._formats:
+            if fmt is self._cached:
+                continue  # it has just failed on this line
+            found = fmt.find(line, self._resolver, read_us)
+            if found is None:
+                continue
+            if fmt.preferred:
+                best, best_format = found, fmt
+                break
+            if best is None or found[0] < best[0]:
+                best, best_format = found, fmt
+        if best is None or best_format is None:
+            self.last_format = None
+            return EventTime(read_us, READ_TIME, None)
+        self._cached = best_format
+        self.last_format = best_format.name
+        return best[1]
 
 
-def _to_us(aware: dt.datetime) -> int:
-    delta = aware - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86400 + delta.seconds) * US_PER_S + delta.microseconds
+def unreadable_examples(lines: list[str], zone: str, future_tolerance: float = DEFAULT_FUTURE_TOLERANCE,
+                        format: str | None = None) -> list[str]:
+    """What is wrong with a source's sample lines: one message for each line in which no
+    timestamp is found (with ``format`` if given, else by detection). Empty when all are read."""
+    how = f"the format {format!r} reads" if format is not None else "detection finds (declare a format)"
+    problems = []
+    for i, line in enumerate(lines, 1):
+        normalizer = Normalizer(zone, future_tolerance, format)
+        if normalizer.normalize(line, now_us()).source == READ_TIME:
+            shown = line if len(line) <= 60 else line[:57] + "..."
+            problems.append(f"sample line {i} ({shown!r}) has no timestamp {how}")
+    return problems

@@ -1,0 +1,37 @@
+"""What the engine answers for one line: `EventTime`, and the names of its provenance."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from chronolog.timestamps.zone import DST_AMBIGUOUS, DST_NONEXISTENT
+
+__all__ = [
+    "ASSUMED_ZONE",
+    "DST_AMBIGUOUS",
+    "DST_NONEXISTENT",
+    "EXPLICIT",
+    "INFERRED_YEAR",
+    "READ_TIME",
+    "TS_SOURCES",
+    "EventTime",
+]
+
+EXPLICIT = "explicit"  # the text carried its zone, or was an epoch count
+ASSUMED_ZONE = "assumed_zone"  # a date and time without a zone: the source's zone applied
+INFERRED_YEAR = "inferred_year"  # no year in the text: inferred from the read time
+READ_TIME = "read_time"  # no timestamp found: the time the agent read the line
+TS_SOURCES = (EXPLICIT, ASSUMED_ZONE, INFERRED_YEAR, READ_TIME)
+
+
+class EventTime(NamedTuple):
+    """An event's instant and how it was obtained.
+
+    A named tuple rather than a dataclass: one is built per log line, and a tuple is the
+    cheapest object Python builds.
+    """
+
+    ts: int  # microseconds since the epoch, UTC
+    source: str  # one of TS_SOURCES
+    raw: str | None  # the matched timestamp text; None when none was found
+    flags: tuple[str, ...] = ()  # DST_AMBIGUOUS or DST_NONEXISTENT

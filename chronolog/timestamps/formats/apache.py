@@ -1,0 +1,60 @@
+"""Apache and nginx logs.
+
+- Access logs (Common / Combined Log Format, ``%t`` and nginx ``$time_local``):
+  ``[27/Nov/2026:00:14:03 +0000]``, with an optional fraction (``27/Nov/2026:00:14:03.118
+  +0000``); with its offset the time is ``explicit``.
+- Apache's error log, which writes C's ``ctime``: ``[Fri Nov 27 09:14:03.118234 2026]``
+  (2.4; 2.2 has no fraction), read in the source's zone. The same layout without the
+  weekday, ``Nov 27 09:14:03 2026``, is read too. The weekday is not checked.
+
+nginx's error log (``2026/11/27 09:14:03``) is read by `slash`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chronolog.timestamps.event import EventTime
+from chronolog.timestamps.formats.base import (
+    MONTH_NAMES,
+    MONTHS,
+    WEEKDAY_NAMES,
+    Format,
+    fraction_us,
+    offset_seconds,
+)
+from chronolog.timestamps.resolve import Resolver
+
+__all__ = ["CLF", "CTIME"]
+
+_CLF = re.compile(
+    rf"(?<!\d)(\d\d)/({MONTH_NAMES})/(\d{{4}}):(\d\d):(\d\d):(\d\d)(?:\.(\d{{1,9}}))?( [+-]\d{{4}})?(?!\d)",
+    re.ASCII,
+)
+_CTIME = re.compile(
+    rf"(?:(?<![A-Za-z])(?:{WEEKDAY_NAMES}) )?(?<![A-Za-z])({MONTH_NAMES})  ?(\d\d?) "
+    rf"(\d\d):(\d\d):(\d\d)(?:\.(\d{{1,9}}))? (\d{{4}})(?!\d)",
+    re.ASCII,
+)
+
+
+def _read_clf(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
+    day, month, year, hour, minute, second, fraction, zone = m.groups()
+    if zone is None:
+        return r.assumed(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second),
+                         fraction_us(fraction), m.group())
+    offset = offset_seconds(zone)
+    if offset is None:
+        return None
+    return r.explicit(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second),
+                      fraction_us(fraction), offset, m.group())
+
+
+def _read_ctime(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
+    month, day, hour, minute, second, fraction, year = m.groups()
+    return r.assumed(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second),
+                     fraction_us(fraction), m.group())
+
+
+CLF = Format("clf", _CLF, _read_clf)
+CTIME = Format("ctime", _CTIME, _read_ctime)

@@ -1,0 +1,107 @@
+"""What every format family shares: the `Format` record and small field readers. Pure."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chronolog.timestamps.event import EventTime
+from chronolog.timestamps.resolve import Resolver
+
+__all__ = [
+    "MONTHS",
+    "MONTH_NAMES",
+    "WEEKDAY_NAMES",
+    "WINDOW",
+    "Format",
+    "Reader",
+    "fraction_us",
+    "offset_seconds",
+    "two_digit_year",
+]
+
+# A timestamp must begin within the first WINDOW characters of a line: searching further
+# would cost time on every line without a timestamp, and a 1 MB line is still one search.
+WINDOW = 512
+
+MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+MONTH_NAMES = "|".join(MONTHS)
+WEEKDAY_NAMES = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+
+# One reader per pattern: the match's groups to an EventTime through the source's Resolver,
+# or None when the fields are not a time (the search then goes on past this match).
+Reader = Callable[[re.Match[str], Resolver, int], EventTime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One timestamp layout: where to look for it and how to read it."""
+
+    name: str  # shown by `chronolog-agent parse` as ts_format, e.g. "rfc3164"
+    pattern: re.Pattern[str]
+    read: Reader
+    # Only at the start of a line (after blanks or a bracket): a bare number or a two-digit
+    # year is too weak a sign to trust anywhere else.
+    anchored: bool = False
+    # Wins over an earlier match of another format (a JSON time field beats any date that a
+    # message field happens to hold before it).
+    preferred: bool = False
+    window: int = WINDOW
+
+    def find(self, line: str, resolver: Resolver, read_us: int) -> tuple[int, EventTime] | None:
+        """The first place in ``line`` this format reads as a time: (where it starts, the time)."""
+        window = self.window
+        if self.anchored:
+            m = self.pattern.match(line, 0, window)
+            if m is None:
+                return None
+            event = self.read(m, resolver, read_us)
+            return None if event is None else (m.start(), event)
+        pos = 0
+        while (m := self.pattern.search(line, pos, window)) is not None:
+            start = m.start()
+            if m.end() == window and len(line) > window:
+                # Cut off by the window: read it whole (a fraction's last digits, say).
+                m = self.pattern.match(line, start)
+            if m is not None:
+                event = self.read(m, resolver, read_us)
+                if event is not None:
+                    return start, event
+            pos = start + 1
+        return None
+
+
+_SCALE = (1, 100_000, 10_000, 1_000, 100, 10, 1)
+
+
+def fraction_us(digits: str | None) -> int:
+    """Fraction-of-second digits (any number; beyond six are cut, not rounded) as µs."""
+    if not digits:
+        return 0
+    n = len(digits)
+    return int(digits) * _SCALE[n] if n <= 6 else int(digits[:6])
+
+
+@functools.lru_cache(maxsize=256)
+def offset_seconds(text: str) -> int | None:
+    """A written UTC offset in seconds east: ``Z``, ``UTC``, ``GMT``, ``+09``, ``+0900``,
+    ``+09:00`` (a leading blank allowed); None if it is not a real offset."""
+    text = text.strip()
+    if text in ("Z", "z", "UTC", "GMT"):
+        return 0
+    digits = text[1:].replace(":", "")
+    if text[:1] not in ("+", "-") or len(digits) not in (2, 4) or not (digits.isascii() and digits.isdigit()):
+        return None
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 14 or minutes > 59:
+        return None
+    seconds = hours * 3600 + minutes * 60
+    return seconds if text[0] == "+" else -seconds
+
+
+def two_digit_year(yy: int) -> int:
+    """The POSIX rule (as strptime's %y): 69-99 are 1969-1999, 00-68 are 2000-2068."""
+    return yy + (1900 if yy >= 69 else 2000)
