@@ -1,0 +1,80 @@
+"""``chronolog-agent parse``, run as the real command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from support.processes import BIN
+
+READ = "2027-01-01T00:00:05+09:00"
+
+
+def parse(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([BIN / "chronolog-agent", "parse", *args], input=stdin, capture_output=True,
+                          timeout=60, check=False)
+
+
+def test_each_line_becomes_one_json_record_with_its_event_time_explained() -> None:
+    lines = (b"Dec 31 23:59:59 web-1 sshd[1]: last line of the year\n"
+             b"2026-11-01 01:30:00,000 INFO fall back in New York\r\n"
+             b"\xff\xfe binary \x00 and no time\n"
+             b"2026-11-27T00:14:03.118Z explicit\n")
+    # Read at 01:00:05 on 1 January in New York: "Dec 31 23:59:59" there is the year before.
+    read = "2027-01-01T06:00:05Z"
+    done = parse("--zone", "Asia/Tokyo", "--source-zone", "America/New_York", "--read-time", read,
+                 stdin=lines)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(x) for x in done.stdout.splitlines()]
+    assert [(r["ts"], r["ts_source"], r["ts_flags"], r["ts_raw"], r["ts_format"]) for r in records] == [
+        ("2027-01-01T13:59:59.000000+09:00", "inferred_year", [], "Dec 31 23:59:59", "rfc3164"),
+        ("2026-11-01T14:30:00.000000+09:00", "assumed_zone", ["dst_ambiguous"], "2026-11-01 01:30:00,000",
+         "iso8601"),
+        ("2027-01-01T15:00:05.000000+09:00", "read_time", [], None, None),
+        ("2026-11-27T09:14:03.118000+09:00", "explicit", [], "2026-11-27T00:14:03.118Z", "iso8601"),
+    ]
+    assert {r["read_time"] for r in records} == {"2027-01-01T15:00:05.000000+09:00"}
+    assert records[2]["msg"] == "\\xff\\xfe binary \x00 and no time"
+    assert records[2]["line_flags"] == ["invalid_encoding"]
+    assert records[1]["msg"] == "2026-11-01 01:30:00,000 INFO fall back in New York"
+
+
+def test_a_declared_format_and_the_output_zone() -> None:
+    done = parse("--zone", "UTC", "--source-zone", "Asia/Tokyo", "--read-time", READ,
+                 "--format", "%d.%m.%Y %H:%M", stdin=b"job 27.11.2026 09:14 ok\n")
+    record = json.loads(done.stdout)
+    assert (record["ts"], record["ts_format"]) == ("2026-11-27T00:14:00.000000+00:00", "declared")
+
+
+def test_without_read_time_it_is_now() -> None:
+    done = parse("--zone", "UTC", stdin=b"no time here\n")
+    record = json.loads(done.stdout)
+    assert record["ts"] == record["read_time"] and record["ts"].startswith("20")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--zone", "Mars/Olympus"], "--zone: unknown time zone 'Mars/Olympus'"),
+    (["--source-zone", "JST"], "--source-zone: unknown time zone 'JST'"),
+    (["--read-time", "yesterday"], "--read-time: 'yesterday' is not an RFC 3339 time"),
+    (["--read-time", "2026-11-27 09:00"], "'2026-11-27 09:00' is not an RFC 3339 time with an offset"),
+    (["--format", "%Y-%m-%d %Q"], "--format: format '%Y-%m-%d %Q': unknown directive %Q"),
+    (["--format", "%H:%M:%S"], "is missing a month"),
+    (["--future-tolerance", "-5"], "--future-tolerance -5: expected 0 to 15552000 seconds"),
+    (["--future-tolerance", "soon"], "argument --future-tolerance: invalid float value: 'soon'"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_bad_arguments_exit_2_with_one_line_naming_the_problem(args: list[str], message: str) -> None:
+    done = parse(*args, stdin=b"2026-11-27T00:14:03Z x\n")
+    assert done.returncode == 2
+    assert done.stdout == b""
+    [line] = done.stderr.decode().splitlines()
+    assert line.startswith("chronolog-agent: ") and message in line
+
+
+def test_a_reader_that_goes_away_ends_it_quietly() -> None:
+    lines = b"2026-11-27T00:14:03Z x\n" * 200_000
+    done = subprocess.run(f"'{BIN / 'chronolog-agent'}' parse --zone UTC | head -n 1", shell=True,
+                          input=lines, capture_output=True, timeout=120, check=False)
+    assert done.stdout.count(b"\n") == 1
+    assert b"Traceback" not in done.stderr and b"Broken pipe" not in done.stderr
