@@ -1,0 +1,42 @@
+"""A file source's timestamp options, checked when the configuration loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import AgentConfig, load_config
+from chronolog.config_loading import ConfigError
+
+
+def load(tmp_path: Path, files_table: str) -> AgentConfig:
+    path = tmp_path / "agent.toml"
+    path.write_text(f'[agent]\n[[agent.files]]\ninclude = ["/var/log/app.log"]\n{files_table}\n')
+    return load_config(path)
+
+
+def test_a_declared_format_with_samples_it_reads_loads(tmp_path: Path) -> None:
+    config = load(tmp_path, 'format = "%d/%m/%Y %H:%M:%S"\nfuture_tolerance = 3600.0\n'
+                  'format_examples = ["27/11/2026 09:14:03 login ok", "[w1] 01/12/2026 00:00:00 x"]')
+    source = config.files[0]
+    assert (source.format, source.future_tolerance) == ("%d/%m/%Y %H:%M:%S", 3600.0)
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ('format = "%Y-%m-%d %Q"\nformat_examples = ["x"]',
+     "agent.files.0.format = '%Y-%m-%d %Q': format '%Y-%m-%d %Q': unknown directive %Q"),
+    ('format = "%Y-%m-%d %H:%M:%S"',
+     "agent.files.0.format_examples = []: a declared format needs at least one sample line"),
+    ('format = "%d/%m/%Y %H:%M"\nformat_examples = ["27/11/2026 09:14 ok", "2026-11-27 09:14:03 other"]',
+     "sample line 2 ('2026-11-27 09:14:03 other') has no timestamp the format '%d/%m/%Y %H:%M' reads"),
+    ('format_examples = ["Nov 27 09:14:03 host ok", "nothing to see"]',
+     "sample line 2 ('nothing to see') has no timestamp detection finds (declare a format)"),
+    ("future_tolerance = -1.0", "agent.files.0.future_tolerance = -1.0: expected greater than or equal to 0"),
+    ("future_tolerance = 1e9", "agent.files.0.future_tolerance = 1000000000.0: expected less than or equal"),
+])
+def test_a_bad_timestamp_option_is_one_clear_line(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, table)
+    [line] = str(error.value).splitlines()
+    assert message in line
