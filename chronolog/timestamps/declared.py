@@ -19,6 +19,7 @@ import re
 
 from chronolog.timestamps.event import EXPLICIT, EventTime
 from chronolog.timestamps.formats.base import (
+    DIGITS,
     MONTH_NAMES,
     MONTHS,
     WEEKDAY_NAMES,
@@ -109,8 +110,8 @@ def compile_format(fmt: str) -> Format:
     _check_complete(fmt, seen)
     body = "".join(parts)
     # Not in the middle of a number: a format starting or ending with digits stops at digits.
-    pattern = re.compile(f"(?<!\\d){body}(?!\\d)", re.ASCII)
-    return Format(DECLARED, pattern, _read)
+    pattern = re.compile(f"{body}(?!\\d)", re.ASCII)
+    return Format(DECLARED, pattern, _read, not_after=DIGITS)
 
 
 def _check_complete(fmt: str, seen: dict[str, str]) -> None:

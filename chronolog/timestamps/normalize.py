@@ -13,6 +13,8 @@ not match gets the read time.
 
 from __future__ import annotations
 
+import re
+
 from chronolog.timefmt import now_us
 from chronolog.timestamps.declared import compile_format
 from chronolog.timestamps.event import READ_TIME, EventTime
@@ -20,6 +22,12 @@ from chronolog.timestamps.formats import DETECTED, Format
 from chronolog.timestamps.resolve import DEFAULT_FUTURE_TOLERANCE, Resolver
 
 __all__ = ["Normalizer", "unreadable_examples"]
+
+# Every detected format holds an hour and minute "hh:mm" or a run of six digits or more (HDFS's
+# "hhmmss", compact dates, epoch counts). One search for that spares the dozen format searches
+# on most lines that have no timestamp at all (stack traces, continuation lines).
+_MAYBE_A_TIME = re.compile(r"\d\d:\d\d|\d{6}", re.ASCII)
+_DETECTION_WINDOW = max(f.window for f in DETECTED)
 
 
 class Normalizer:
@@ -53,6 +61,9 @@ class Normalizer:
         return self._detect(line, read_us)
 
     def _detect(self, line: str, read_us: int) -> EventTime:
+        if _MAYBE_A_TIME.search(line, 0, _DETECTION_WINDOW) is None:
+            self.last_format = None
+            return EventTime(read_us, READ_TIME, None)
         best: tuple[int, EventTime] | None = None
         best_format: Format | None = None
         for fmt in self._formats:

@@ -4,8 +4,8 @@
   ``[27/Nov/2026:00:14:03 +0000]``, with an optional fraction (``27/Nov/2026:00:14:03.118
   +0000``); with its offset the time is ``explicit``.
 - Apache's error log, which writes C's ``ctime``: ``[Fri Nov 27 09:14:03.118234 2026]``
-  (2.4; 2.2 has no fraction), read in the source's zone. The same layout without the
-  weekday, ``Nov 27 09:14:03 2026``, is read too. The weekday is not checked.
+  (2.4; 2.2 has no fraction), read in the source's zone. The match (``ts_raw``) starts at the
+  month: the weekday is neither needed nor checked, so ``Nov 27 09:14:03 2026`` is read too.
 
 nginx's error log (``2026/11/27 09:14:03``) is read by `slash`.
 """
@@ -16,9 +16,10 @@ import re
 
 from chronolog.timestamps.event import EventTime
 from chronolog.timestamps.formats.base import (
+    DIGITS,
+    LETTERS,
     MONTH_NAMES,
     MONTHS,
-    WEEKDAY_NAMES,
     Format,
     fraction_us,
     offset_seconds,
@@ -28,11 +29,11 @@ from chronolog.timestamps.resolve import Resolver
 __all__ = ["CLF", "CTIME"]
 
 _CLF = re.compile(
-    rf"(?<!\d)(\d\d)/({MONTH_NAMES})/(\d{{4}}):(\d\d):(\d\d):(\d\d)(?:\.(\d{{1,9}}))?( [+-]\d{{4}})?(?!\d)",
+    rf"(\d\d)/({MONTH_NAMES})/(\d{{4}}):(\d\d):(\d\d):(\d\d)(?:\.(\d{{1,9}}))?( [+-]\d{{4}})?(?!\d)",
     re.ASCII,
 )
 _CTIME = re.compile(
-    rf"(?:(?<![A-Za-z])(?:{WEEKDAY_NAMES}) )?(?<![A-Za-z])({MONTH_NAMES})  ?(\d\d?) "
+    rf"({MONTH_NAMES})  ?(\d\d?) "
     rf"(\d\d):(\d\d):(\d\d)(?:\.(\d{{1,9}}))? (\d{{4}})(?!\d)",
     re.ASCII,
 )
@@ -56,5 +57,5 @@ def _read_ctime(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None
                      fraction_us(fraction), m.group())
 
 
-CLF = Format("clf", _CLF, _read_clf)
-CTIME = Format("ctime", _CTIME, _read_ctime)
+CLF = Format("clf", _CLF, _read_clf, not_after=DIGITS)
+CTIME = Format("ctime", _CTIME, _read_ctime, not_after=LETTERS)

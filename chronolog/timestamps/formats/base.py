@@ -11,6 +11,8 @@ from chronolog.timestamps.event import EventTime
 from chronolog.timestamps.resolve import Resolver
 
 __all__ = [
+    "DIGITS",
+    "LETTERS",
     "MONTHS",
     "MONTH_NAMES",
     "WEEKDAY_NAMES",
@@ -30,6 +32,8 @@ MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 MONTH_NAMES = "|".join(MONTHS)
 WEEKDAY_NAMES = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+DIGITS = "0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 # One reader per pattern: the match's groups to an EventTime through the source's Resolver,
 # or None when the fields are not a time (the search then goes on past this match).
@@ -50,6 +54,10 @@ class Format:
     # message field happens to hold before it).
     preferred: bool = False
     window: int = WINDOW
+    # Characters that may not come just before a match: a time does not start inside a number
+    # or a word. Checked here rather than with a look-behind at the head of the pattern, which
+    # would stop the regex engine from skipping quickly to the places a match can start.
+    not_after: str = ""
 
     def find(self, line: str, resolver: Resolver, read_us: int) -> tuple[int, EventTime] | None:
         """The first place in ``line`` this format reads as a time: (where it starts, the time)."""
@@ -61,8 +69,12 @@ class Format:
             event = self.read(m, resolver, read_us)
             return None if event is None else (m.start(), event)
         pos = 0
+        not_after = self.not_after
         while (m := self.pattern.search(line, pos, window)) is not None:
             start = m.start()
+            if start and line[start - 1] in not_after:
+                pos = start + 1
+                continue
             if m.end() == window and len(line) > window:
                 # Cut off by the window: read it whole (a fraction's last digits, say).
                 m = self.pattern.match(line, start)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from chronolog.timestamps.event import EventTime
-from chronolog.timestamps.formats.base import Format, fraction_us, offset_seconds
+from chronolog.timestamps.formats.base import DIGITS, Format, fraction_us, offset_seconds
 from chronolog.timestamps.resolve import Resolver, wall_seconds
 
 __all__ = ["ISO_8601", "ISO_8601_BASIC"]
@@ -24,11 +24,11 @@ _ZONE = r"(Z|z|[+-]\d\d(?::?\d\d)?| ?(?:UTC|GMT)| [+-]\d\d:?\d\d)?"
 
 # The first group is the text up to the minute: the key of the minute cache below.
 _EXTENDED = re.compile(
-    r"(?<!\d)((\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)):(\d\d)(?:[.,](\d{1,9}))?" + _ZONE + r"(?!\d)",
+    r"((\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)):(\d\d)(?:[.,](\d{1,9}))?" + _ZONE + r"(?!\d)",
     re.ASCII,
 )
 _BASIC = re.compile(
-    r"(?<!\d)((\d{4})(\d\d)(\d\d)T(\d\d)(\d\d))(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d(?::?\d\d)?)?(?!\d)",
+    r"((\d{4})(\d\d)(\d\d)T(\d\d)(\d\d))(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d(?::?\d\d)?)?(?!\d)",
     re.ASCII,
 )
 
@@ -59,5 +59,5 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
     return r.utc(wall - offset, fraction_us(fraction), m.group())
 
 
-ISO_8601 = Format("iso8601", _EXTENDED, _read)
-ISO_8601_BASIC = Format("iso8601_basic", _BASIC, _read)
+ISO_8601 = Format("iso8601", _EXTENDED, _read, not_after=DIGITS)
+ISO_8601_BASIC = Format("iso8601_basic", _BASIC, _read, not_after=DIGITS)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 
 from chronolog.timestamps.event import EventTime
-from chronolog.timestamps.formats.base import Format, fraction_us
+from chronolog.timestamps.formats.base import DIGITS, Format, fraction_us
 from chronolog.timestamps.resolve import Resolver
 
 __all__ = ["LOGCAT"]
 
-_PATTERN = re.compile(r"(?<![\d-])(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3,6})(?!\d)", re.ASCII)
+_PATTERN = re.compile(r"(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3,6})(?!\d)", re.ASCII)
 
 
 def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
@@ -25,4 +25,4 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
                       fraction_us(fraction), None, m.group(), read_us)
 
 
-LOGCAT = Format("logcat", _PATTERN, _read)
+LOGCAT = Format("logcat", _PATTERN, _read, not_after=DIGITS + "-")

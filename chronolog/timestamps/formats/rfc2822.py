@@ -2,7 +2,8 @@
 ``%d{DATE}``.
 
 ``Fri, 27 Nov 2026 00:14:03 GMT`` or ``+0000`` (``explicit``); ``27 Nov 2026 09:14:03,118``
-without a zone is read in the source's zone. The weekday is optional and not checked.
+without a zone is read in the source's zone. The match (``ts_raw``) starts at the day: the
+weekday is neither needed nor checked.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import re
 
 from chronolog.timestamps.event import EventTime
 from chronolog.timestamps.formats.base import (
+    DIGITS,
     MONTH_NAMES,
     MONTHS,
-    WEEKDAY_NAMES,
     Format,
     fraction_us,
     offset_seconds,
@@ -23,7 +24,7 @@ from chronolog.timestamps.resolve import Resolver
 __all__ = ["RFC_2822"]
 
 _PATTERN = re.compile(
-    rf"(?:(?<![A-Za-z])(?:{WEEKDAY_NAMES}), )?(?<!\d)(\d\d?) ({MONTH_NAMES}) (\d{{4}}) "
+    rf"(\d\d?) ({MONTH_NAMES}) (\d{{4}}) "
     rf"(\d\d):(\d\d):(\d\d)(?:[.,](\d{{1,9}}))?( (?:GMT|UTC|Z|[+-]\d{{4}}))?(?!\d)",
     re.ASCII,
 )
@@ -41,4 +42,4 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
                       fraction_us(fraction), offset, m.group())
 
 
-RFC_2822 = Format("rfc2822", _PATTERN, _read)
+RFC_2822 = Format("rfc2822", _PATTERN, _read, not_after=DIGITS)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 
 from chronolog.timestamps.event import EventTime
-from chronolog.timestamps.formats.base import Format, fraction_us, two_digit_year
+from chronolog.timestamps.formats.base import DIGITS, Format, fraction_us, two_digit_year
 from chronolog.timestamps.resolve import Resolver
 
 __all__ = ["SLASH", "SLASH_SHORT_YEAR"]
 
 _LONG = re.compile(
-    r"(?<![\d/])(\d{4})/(\d\d)/(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(?!\d)", re.ASCII
+    r"(\d{4})/(\d\d)/(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(?!\d)", re.ASCII
 )
 _SHORT = re.compile(
     r"\s*\[?((\d\d)/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?)(?!\d)", re.ASCII
@@ -38,5 +38,5 @@ def _read_short(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None
                      int(second), fraction_us(fraction), raw)
 
 
-SLASH = Format("slash", _LONG, _read_long)
+SLASH = Format("slash", _LONG, _read_long, not_after=DIGITS + "/")
 SLASH_SHORT_YEAR = Format("slash_short_year", _SHORT, _read_short, anchored=True)

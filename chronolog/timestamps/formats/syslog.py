@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 
 from chronolog.timestamps.event import EventTime
-from chronolog.timestamps.formats.base import MONTH_NAMES, MONTHS, Format, fraction_us
+from chronolog.timestamps.formats.base import LETTERS, MONTH_NAMES, MONTHS, Format, fraction_us
 from chronolog.timestamps.resolve import Resolver
 
 __all__ = ["RFC_3164"]
 
 _PATTERN = re.compile(
-    rf"(?<![A-Za-z])({MONTH_NAMES})  ?(\d\d?) (\d\d):(\d\d):(\d\d)(?:\.(\d{{1,6}}))?(?!\d| \d{{4}}\b)",
+    rf"({MONTH_NAMES})  ?(\d\d?) (\d\d):(\d\d):(\d\d)(?:\.(\d{{1,6}}))?(?!\d| \d{{4}}\b)",
     re.ASCII,
 )
 
@@ -29,4 +29,4 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
                       fraction_us(fraction), None, m.group(), read_us)
 
 
-RFC_3164 = Format("rfc3164", _PATTERN, _read)
+RFC_3164 = Format("rfc3164", _PATTERN, _read, not_after=LETTERS)
