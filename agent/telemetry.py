@@ -7,6 +7,7 @@ The per-stream ledger (lines read, acknowledged, dropped by reason) is these cou
 from __future__ import annotations
 
 import logging
+from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -29,6 +30,9 @@ class Telemetry:
                                 "Lines given up on, per stream and reason.", ["stream", "reason"],
                                 registry=r)
         self._batches = Counter("chronolog_agent_batches_acked", "Batches acknowledged.", registry=r)
+        self._ts_sources = Counter("chronolog_agent_lines_by_ts_source",
+                                   "Lines read, per stream and how their event time was obtained "
+                                   "(read_time: no timestamp found).", ["stream", "ts_source"], registry=r)
         self._send_failures = Counter("chronolog_agent_send_failures",
                                       "Failed delivery attempts, by reason.", ["reason"], registry=r)
         self._offset = Gauge("chronolog_agent_clock_offset_seconds",
@@ -43,6 +47,11 @@ class Telemetry:
 
     def lines_read(self, stream: str, n: int) -> None:
         self._read.labels(stream).inc(n)
+
+    def event_times(self, stream: str, sources: list[str]) -> None:
+        """The ``ts_source`` of each line just stamped (docs/timestamps.md)."""
+        for source, n in Tally(sources).items():
+            self._ts_sources.labels(stream, source).inc(n)
 
     def lines_acked(self, stream: str, n: int) -> None:
         self._acked.labels(stream).inc(n)

@@ -202,6 +202,7 @@ class FileInput:
             progressed = True
             chunk = followed.stamper.stamp(read.lines, now_us(), self.clock(), read.truncated)
             self.telemetry.lines_read(stream, len(read.lines))
+            self.telemetry.event_times(stream, chunk.src)
             mark = Mark(stream, followed.stamper.next_seq, read.position.to_json())
             size = sum(len(x) for x in read.lines) + 64 * len(read.lines)
             await self.queue.put(Pending(chunk, mark, size))

@@ -1,4 +1,4 @@
-"""A file source's timestamp options, checked when the configuration loads."""
+"""A file source's timestamp options: checked when the configuration loads, used by the input."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from agent.config import AgentConfig, load_config
+from agent.delivery.checkpoint import Checkpoints
+from agent.delivery.queue import BatchQueue
+from agent.inputs.files import FileInput, FileSource
+from agent.telemetry import Telemetry
 from chronolog.config_loading import ConfigError
+from chronolog.timefmt import to_rfc3339
+from chronolog.wire import ClockView
 
 
 def load(tmp_path: Path, files_table: str) -> AgentConfig:
@@ -40,3 +46,25 @@ def test_a_bad_timestamp_option_is_one_clear_line(tmp_path: Path, table: str, me
         load(tmp_path, table)
     [line] = str(error.value).splitlines()
     assert message in line
+
+
+async def test_a_files_lines_are_stamped_with_its_options_and_counted_by_ts_source(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("17.11.2026 09:14:03 login ok\n2026-11-27T00:14:03Z not the declared format\n"
+                   "17.11.2026 09:14:04 logout\n")
+    source = FileSource(include=[str(log)], zone="Asia/Tokyo", format="%d.%m.%Y %H:%M:%S",
+                        format_examples=["17.11.2026 09:14:03 x"])
+    telemetry = Telemetry()
+    queue = BatchQueue(1 << 20, 0.01, 1 << 20)
+    files = FileInput(source, queue, Checkpoints(tmp_path / "cp.json"), ClockView, telemetry, set())
+    files.discover()
+    assert await files.poll_once()
+    [pending] = await queue.next_batch()
+    assert pending.chunk.src == ["assumed_zone", "read_time", "assumed_zone"]
+    assert to_rfc3339(pending.chunk.ts[0], "Asia/Tokyo") == "2026-11-17T09:14:03.000000+09:00"
+
+    def count(ts_source: str) -> float | None:
+        return telemetry.registry.get_sample_value(
+            "chronolog_agent_lines_by_ts_source_total", {"stream": f"file:{log}", "ts_source": ts_source})
+
+    assert (count("assumed_zone"), count("read_time"), count("explicit")) == (2.0, 1.0, None)
