@@ -23,10 +23,12 @@ from chronolog.timestamps.resolve import DEFAULT_FUTURE_TOLERANCE, Resolver
 
 __all__ = ["Normalizer", "unreadable_examples"]
 
-# Every detected format holds an hour and minute "hh:mm" or a run of six digits or more (HDFS's
-# "hhmmss", compact dates, epoch counts). One search for that spares the dozen format searches
-# on most lines that have no timestamp at all (stack traces, continuation lines).
-_MAYBE_A_TIME = re.compile(r"\d\d:\d\d|\d{6}", re.ASCII)
+# Every detected format holds an hour and minute "hh:mm", or is one of: an ISO basic time
+# ("T" and six digits), a run of six digits or more at the start of the line (HDFS, compact
+# dates, epoch counts), an epoch count as a JSON value. One search for these spares the dozen
+# format searches on most lines that have no timestamp (stack traces, continuation lines),
+# even when they hold long numbers (ids, sizes).
+_MAYBE_A_TIME = re.compile(r'\d\d:\d\d|\dT\d{6}|^\s*\[?\d{6}|"\s*:\s*"?\d{10}', re.ASCII)
 _DETECTION_WINDOW = max(f.window for f in DETECTED)
 
 
