@@ -22,7 +22,7 @@ from chronolog.timestamps.formats.base import (
     MONTHS,
     Format,
     fraction_us,
-    offset_seconds,
+    read_day_month_year,
 )
 from chronolog.timestamps.resolve import Resolver
 
@@ -39,23 +39,11 @@ _CTIME = re.compile(
 )
 
 
-def _read_clf(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
-    day, month, year, hour, minute, second, fraction, zone = m.groups()
-    if zone is None:
-        return r.assumed(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second),
-                         fraction_us(fraction), m.group())
-    offset = offset_seconds(zone)
-    if offset is None:
-        return None
-    return r.explicit(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second),
-                      fraction_us(fraction), offset, m.group())
-
-
 def _read_ctime(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
     month, day, hour, minute, second, fraction, year = m.groups()
     return r.assumed(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second),
                      fraction_us(fraction), m.group())
 
 
-CLF = Format("clf", _CLF, _read_clf, not_after=DIGITS)
+CLF = Format("clf", _CLF, read_day_month_year, not_after=DIGITS)
 CTIME = Format("ctime", _CTIME, _read_ctime, not_after=LETTERS)

@@ -21,6 +21,7 @@ __all__ = [
     "Reader",
     "fraction_us",
     "offset_seconds",
+    "read_day_month_year",
     "two_digit_year",
 ]
 
@@ -117,3 +118,14 @@ def offset_seconds(text: str) -> int | None:
 def two_digit_year(yy: int) -> int:
     """The POSIX rule (as strptime's %y): 69-99 are 1969-1999, 00-68 are 2000-2068."""
     return yy + (1900 if yy >= 69 else 2000)
+
+
+def read_day_month_year(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
+    """The reader of patterns whose groups are day, month name, year, hour, minute, second,
+    fraction and an optional zone (CLF, RFC 2822)."""
+    day, month, year, hour, minute, second, fraction, zone = m.groups()
+    fields = (int(year), MONTHS[month], int(day), int(hour), int(minute), int(second), fraction_us(fraction))
+    if zone is None:
+        return r.assumed(*fields, m.group())
+    offset = offset_seconds(zone)
+    return None if offset is None else r.explicit(*fields, offset, m.group())

@@ -10,16 +10,7 @@ from __future__ import annotations
 
 import re
 
-from chronolog.timestamps.event import EventTime
-from chronolog.timestamps.formats.base import (
-    DIGITS,
-    MONTH_NAMES,
-    MONTHS,
-    Format,
-    fraction_us,
-    offset_seconds,
-)
-from chronolog.timestamps.resolve import Resolver
+from chronolog.timestamps.formats.base import DIGITS, MONTH_NAMES, Format, read_day_month_year
 
 __all__ = ["RFC_2822"]
 
@@ -29,17 +20,4 @@ _PATTERN = re.compile(
     re.ASCII,
 )
 
-
-def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
-    day, month, year, hour, minute, second, fraction, zone = m.groups()
-    if zone is None:
-        return r.assumed(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second),
-                         fraction_us(fraction), m.group())
-    offset = offset_seconds(zone)
-    if offset is None:
-        return None
-    return r.explicit(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second),
-                      fraction_us(fraction), offset, m.group())
-
-
-RFC_2822 = Format("rfc2822", _PATTERN, _read, not_after=DIGITS)
+RFC_2822 = Format("rfc2822", _PATTERN, read_day_month_year, not_after=DIGITS)
