@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from support.processes import free_udp_port, wait_for
+from support.processes import free_udp_port, processes_mentioning, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,5 +50,4 @@ def test_make_run_shows_a_written_line_and_stops_on_ctrl_c(tmp_path: Path) -> No
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the runner and its children, whatever happened
         proc.wait()
-    leftover = subprocess.run(["pgrep", "-f", f"--config {var}"], capture_output=True, text=True)
-    assert leftover.stdout == ""
+    assert processes_mentioning(f"--config {var}") == []

@@ -30,6 +30,21 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> 
         time.sleep(0.05)
 
 
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs whose command line contains ``text`` (from /proc: no procps needed)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # gone, or not ours to read
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
