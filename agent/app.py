@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.clock.monitor import ClockMonitor
+from agent.clock.records import ClockRecorder
 from agent.config import AgentConfig
 from agent.delivery.checkpoint import Checkpoints
 from agent.delivery.queue import BatchQueue
@@ -77,6 +78,9 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
     checkpoints = Checkpoints(config.state_dir / "checkpoints.json").load()
     queue = BatchQueue(config.batch.max_bytes, config.batch.max_delay, config.batch.queue_bytes)
     clock = ClockMonitor(config.clock, telemetry)
+    recorder = ClockRecorder(queue, checkpoints, clock.view, telemetry) if config.clock.record else None
+    if recorder is not None:
+        clock.record = recorder.add
     async with contextlib.AsyncExitStack() as stack:
         sender = await stack.enter_async_context(_sender(config))
         shipper = Shipper(identity, queue, sender, checkpoints, telemetry,
@@ -94,6 +98,8 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
         ]
         if journald_available(config.journald):
             inputs.append(JournaldInput(config.journald, queue, checkpoints, clock.view, telemetry).run())
+        if recorder is not None:
+            inputs.append(recorder.run())  # the generated clock stream stops with the inputs
         input_tasks = [asyncio.create_task(c) for c in inputs]
         clock_task = asyncio.create_task(clock.run())
         ship_task = asyncio.create_task(shipper.run())

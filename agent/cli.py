@@ -1,5 +1,5 @@
-"""``chronolog-agent``: run the agent, check its configuration, or show how lines' timestamps
-are read."""
+"""``chronolog-agent``: run the agent, check its configuration, show how lines' timestamps
+are read, or show the clock's state."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from agent.app import serve
+from agent.clock import command as clock_command
+from agent.clock.servers import parse_server
 from agent.config import load_config
 from agent.parse import parse_lines
 from chronolog.cliutil import ArgumentParser, UsageError, run_command
@@ -45,7 +47,32 @@ def _parser() -> ArgumentParser:
     parse.add_argument("--future-tolerance", metavar="SECONDS", type=float, default=DEFAULT_FUTURE_TOLERANCE,
                        help="how far after the read time an inferred year may put an event "
                        "(default: %(default)s)")
+    clock = sub.add_parser(
+        "clock", help="audit the clock and read the time daemon; exit 0 within budget, 1 over, 2 unknown")
+    clock.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
+    clock.add_argument("--once", action="store_true", help="one audit, then exit (default: keep auditing)")
+    clock.add_argument("--json", action="store_true", help="the full view as JSON")
+    clock.add_argument("--server", action="append", metavar="HOST[:PORT]",
+                       help="audit against this server instead of the configured ones (repeatable)")
     return p
+
+
+def _clock(args: argparse.Namespace) -> int:
+    config = load_config(args.config).clock
+    setup_logging("error")  # what happened is in the report; keep stderr for failures
+    if args.server:
+        for server in args.server:
+            try:
+                parse_server(server)
+            except ValueError as e:
+                raise UsageError(f"--server: {e}") from None
+        config = config.model_copy(update={"servers": list(args.server)})
+    if args.once:
+        report = asyncio.run(clock_command.check_once(config))
+        print(clock_command.render(report, args.json))
+        return clock_command.exit_status(report)
+    asyncio.run(clock_command.watch(config, lambda r: print(clock_command.render(r, args.json), flush=True)))
+    return 0
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -83,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "parse":
             return _parse(args)
+        if args.command == "clock":
+            return _clock(args)
         if args.command == "check-config":
             load_config(args.file)
             print(f"{args.file}: ok")

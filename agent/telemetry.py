@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter as Tally
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from chronolog.wire import ClockView
+
+if TYPE_CHECKING:
+    from agent.clock.audit import BurstResult
+    from agent.clock.events import ClockEvent
+    from agent.clock.readers import DaemonView
 
 __all__ = ["Telemetry"]
 
@@ -44,6 +50,7 @@ class Telemetry:
                             "1 when the clock bound is known, 0 when it is not.", registry=r)
         self._offset.set(float("nan"))
         self._bound.set(float("nan"))
+        self._clock_metrics(r)
 
     def lines_read(self, stream: str, n: int) -> None:
         self._read.labels(stream).inc(n)
@@ -80,14 +87,97 @@ class Telemetry:
     def input_failed(self, name: str, error: str) -> None:
         log.error("input stopped", extra={"input": name, "error": error})
 
-    def clock_checked(self, view: ClockView, changed: bool) -> None:
+    # -- clock verification (agent/clock/) ---------------------------------------------------
+
+    def _clock_metrics(self, r: CollectorRegistry) -> None:
+        nan = float("nan")
+        self._synced = Gauge("chronolog_agent_clock_synced",
+                             "1 when the local time daemon says it is synchronised, 0 when not, "
+                             "NaN when no daemon is readable.", registry=r)
+        self._status = Gauge("chronolog_agent_clock_status",
+                             "1 for the current clock status (ok, warn, over_budget, unknown).",
+                             ["status"], registry=r)
+        self._last_audit = Gauge("chronolog_agent_clock_last_good_audit_timestamp_seconds",
+                                 "When an NTP server last gave a good sample (0: never).", registry=r)
+        self._server_offset = Gauge("chronolog_agent_clock_server_offset_seconds",
+                                    "Local clock minus the server's, from its best sample.",
+                                    ["server"], registry=r)
+        self._server_delay = Gauge("chronolog_agent_clock_server_delay_seconds",
+                                   "Round-trip delay of the server's best sample.", ["server"], registry=r)
+        self._server_jitter = Gauge("chronolog_agent_clock_server_jitter_seconds",
+                                    "RMS of a burst's offsets against its best one (NaN: one sample).",
+                                    ["server"], registry=r)
+        self._server_bound = Gauge("chronolog_agent_clock_server_bound_seconds",
+                                   "The clock error bound from this server alone, when measured.",
+                                   ["server"], registry=r)
+        self._server_last = Gauge("chronolog_agent_clock_server_last_good_timestamp_seconds",
+                                  "When this server last gave a good sample.", ["server"], registry=r)
+        self._requests = Counter("chronolog_agent_clock_requests", "SNTP requests sent, per server.",
+                                 ["server"], registry=r)
+        self._rejected = Counter("chronolog_agent_clock_replies_rejected",
+                                 "SNTP requests without a usable reply, per server and reason.",
+                                 ["server", "reason"], registry=r)
+        self._events = Counter("chronolog_agent_clock_events", "Clock events, by kind.", ["kind"], registry=r)
+        self._daemon_synced = Gauge("chronolog_agent_clock_daemon_synced",
+                                    "1 synchronised, 0 not, NaN unreadable; labelled by daemon.",
+                                    ["daemon"], registry=r)
+        self._daemon_offset = Gauge("chronolog_agent_clock_daemon_offset_seconds",
+                                    "Local clock minus UTC as the time daemon says.", registry=r)
+        self._daemon_distance = Gauge("chronolog_agent_clock_daemon_root_distance_seconds",
+                                      "The time daemon's root delay/2 + root dispersion.", registry=r)
+        self._daemon_age = Gauge("chronolog_agent_clock_daemon_update_age_seconds",
+                                 "Seconds since the time daemon last updated the clock.", registry=r)
+        for gauge in (self._synced, self._daemon_offset, self._daemon_distance, self._daemon_age):
+            gauge.set(nan)
+        self._status_now: str | None = None
+        self._daemon_now: str | None = None
+
+    def clock_view(self, view: ClockView) -> None:
         nan = float("nan")
         self._offset.set(view.offset if view.offset is not None else nan)
         self._bound.set(view.bound if view.bound is not None else nan)
         self._known.set(1 if view.bound is not None else 0)
-        if not changed:
+        self._synced.set(nan if view.synced is None else 1 if view.synced else 0)
+        status = view.status or "unknown"
+        if status != self._status_now:
+            for name in ("ok", "warn", "over_budget", "unknown"):
+                self._status.labels(name).set(1 if name == status else 0)
+            self._status_now = status
+
+    def clock_audited(self, wall_time: float) -> None:
+        self._last_audit.set(wall_time)
+
+    def clock_burst(self, server: str, result: BurstResult) -> None:
+        self._requests.labels(server).inc(result.requests)
+        for reason in result.rejections:
+            self._rejected.labels(server, reason).inc()
+        best = result.best
+        if best is None:
+            log.warning("NTP server gave no good sample", extra={"server": server, "error": result.error})
             return
-        if view.bound is None:
-            log.warning("clock error unknown", extra={"reason": view.reason})
-        else:
-            log.info("clock checked", extra={"offset_s": view.offset, "bound_s": view.bound})
+        jitter = result.jitter
+        self._server_offset.labels(server).set(best.offset)
+        self._server_delay.labels(server).set(best.delay)
+        self._server_jitter.labels(server).set(jitter if jitter is not None else float("nan"))
+        self._server_bound.labels(server).set(best.bound)
+        self._server_last.labels(server).set(best.at)
+
+    def clock_daemon(self, view: DaemonView | None) -> None:
+        nan = float("nan")
+        name = view.daemon if view is not None else "none"
+        if self._daemon_now is not None and self._daemon_now != name:
+            self._daemon_synced.remove(self._daemon_now)
+        self._daemon_now = name
+        synced = view.synced if view is not None else None
+        self._daemon_synced.labels(name).set(nan if synced is None else 1 if synced else 0)
+        self._daemon_offset.set(view.offset if view and view.offset is not None else nan)
+        distance = view.root_distance if view is not None else None
+        self._daemon_distance.set(distance if distance is not None else nan)
+        self._daemon_age.set(view.age if view and view.age is not None else nan)
+
+    def clock_event(self, event: ClockEvent) -> None:
+        self._events.labels(event.kind).inc()
+        calm = (event.kind in ("sync_regained", "agreement", "servers_agree")
+                or (event.kind == "status" and event.detail.get("to") == "ok"))
+        (log.info if calm else log.warning)(f"clock {event.kind}: {event.message}",
+                                            extra={"event": event.kind})

@@ -72,13 +72,18 @@ class ClockView:
 
     ``offset`` is local clock minus UTC in seconds (positive: the clock is ahead); ``bound``
     is the largest error the agent can vouch for. Either is None when unknown, and then
-    ``reason`` says why. Never 0 for "missing".
+    ``reason`` says why. Never 0 for "missing". ``synced`` is what the local time daemon
+    says; ``status`` judges the bound against the agent's budget (``ok``, ``warn``,
+    ``over_budget``, ``unknown``); ``source`` says whose measurement the bound is: the
+    agent's own NTP ``audit``, or the time ``daemon``'s claim when no audit is available.
     """
 
     offset: float | None = None
     bound: float | None = None
     synced: bool | None = None
     reason: str | None = None
+    status: str | None = None
+    source: str | None = None
 
 
 class _ClockModel(BaseModel):
@@ -88,6 +93,9 @@ class _ClockModel(BaseModel):
     bound: Annotated[float, Field(ge=0)] | None
     synced: bool | None
     reason: Annotated[str, Field(max_length=1000)] | None
+    # Added with clock verification; absent from older agents' batches.
+    status: Literal["ok", "warn", "over_budget", "unknown"] | None = None
+    source: Literal["audit", "daemon"] | None = None
 
 
 UNKNOWN_CLOCK = ClockView(reason="not measured yet")
@@ -203,7 +211,8 @@ def decode_batch(body: bytes) -> DecodedBatch:
         except ValidationError as e:
             rejected.append((index, _first_error(e)))
             continue
-        clock = ClockView(m.clock.offset, m.clock.bound, m.clock.synced, m.clock.reason)
+        clock = ClockView(m.clock.offset, m.clock.bound, m.clock.synced, m.clock.reason,
+                          m.clock.status, m.clock.source)
         chunks.append(
             Chunk(m.stream, m.seq, m.read, clock, m.msg, m.ts, list(m.src), m.raw,
                   m.ts_flags, m.line_flags, m.fields)
