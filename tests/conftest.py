@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -35,7 +34,8 @@ def _load_support() -> None:
 
 _load_support()
 
-from support.processes import Daemon, free_udp_port, wait_for  # noqa: E402 (after the loader)
+from support.ntp import start_true_server  # noqa: E402 (after the loader)
+from support.processes import Daemon, wait_for  # noqa: E402
 
 CI = os.environ.get("CI") == "true"
 
@@ -85,36 +85,13 @@ def chronyd(tmp_path: Path, require_program: Callable[[str, str], str]) -> Itera
     """A real chronyd serving NTP on 127.0.0.1 at a free port; yields the port.
 
     ``-x`` keeps it from ever touching the system clock; it has its own config, pid file and
-    drift file, and no command port.
+    drift file, and no command port (support/ntp.py).
     """
-    binary = require_program("chronyd", "chrony")
-    port = free_udp_port()
-    workdir = tmp_path / "chronyd"
-    workdir.mkdir()
-    conf = workdir / "chrony.conf"
-    conf.write_text(
-        f"local stratum 1\nallow 127.0.0.1\nbindaddress 127.0.0.1\nport {port}\ncmdport 0\n"
-        f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n"
-    )
-    proc = subprocess.Popen([binary, "-x", "-u", "root", "-d", "-f", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_true_server(require_program("chronyd", "chrony"), tmp_path / "chronyd")
     try:
-        wait_for(lambda: _ntp_answers(port), "chronyd to answer on loopback", timeout=20)
-        yield port
+        yield server.port
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _ntp_answers(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.5)
-        s.sendto(b"\x23" + b"\0" * 39 + b"\1" * 8, ("127.0.0.1", port))
-        try:
-            data = s.recv(512)
-        except OSError:
-            return False
-    return len(data) >= 48 and data[0] >> 6 != 3
+        server.stop()
 
 
 @pytest.fixture

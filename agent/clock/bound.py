@@ -73,10 +73,12 @@ class Interval:
 class Combined:
     """Several servers' intervals as one, and which servers it trusted.
 
-    ``truechimers`` are the indexes of the intervals sharing a common point with the most
-    others. With a majority the result is their intersection; without one (two servers that
-    disagree, say) nobody can tell which is wrong, so the result is the union of all of them:
-    still a true bound if any one server is right, and ``agreed`` is False.
+    With a majority, the result runs from the lowest to the highest point that a majority of
+    the intervals cover (RFC 5905's intersection algorithm, after Marzullo): it contains the
+    truth whenever a majority of the servers are honest, whichever they are. ``truechimers``
+    are the intervals that touch it; the others are falsetickers. Without a majority (two
+    servers that disagree, say) nobody can tell which is wrong, so the result is the union of
+    all of them: still a true bound if any one server is right, and ``agreed`` is False.
     """
 
     interval: Interval
@@ -85,26 +87,28 @@ class Combined:
 
 
 def combine(intervals: Sequence[Interval]) -> Combined | None:
-    """Marzullo-style selection: the point covered by the most intervals decides."""
+    """Intervals (aged to the same moment) as one."""
     if not intervals:
         return None
-    # Sweep the end points; at equal positions, starts before ends so touching intervals count
-    # as overlapping.
-    edges = sorted([(iv.lo, 0, i) for i, iv in enumerate(intervals)]
-                   + [(iv.hi, 1, i) for i, iv in enumerate(intervals)])
-    best_count, best_point, count = 0, intervals[0].lo, 0
-    for position, kind, _ in edges:
-        count += 1 if kind == 0 else -1
-        if kind == 0 and count > best_count:
-            best_count, best_point = count, position
-    truechimers = tuple(i for i, iv in enumerate(intervals) if iv.lo <= best_point <= iv.hi)
+    majority = len(intervals) // 2 + 1
+    # Sweep the end points; at equal positions starts come first, so touching intervals overlap.
+    edges = sorted([(iv.lo, 0) for iv in intervals] + [(iv.hi, 1) for iv in intervals])
+    count, lo, hi = 0, None, None
+    for position, kind in edges:
+        if kind == 0:
+            count += 1
+            if count >= majority and lo is None:
+                lo = position
+        else:
+            if count >= majority:
+                hi = position
+            count -= 1
     at = max(iv.at for iv in intervals)
-    if 2 * len(truechimers) > len(intervals):
-        chosen = [intervals[i] for i in truechimers]
-        interval = Interval(max(iv.lo for iv in chosen), min(iv.hi for iv in chosen), at)
-        return Combined(interval, truechimers, agreed=True)
-    interval = Interval(min(iv.lo for iv in intervals), max(iv.hi for iv in intervals), at)
-    return Combined(interval, truechimers, agreed=False)
+    if lo is None or hi is None:
+        union = Interval(min(iv.lo for iv in intervals), max(iv.hi for iv in intervals), at)
+        return Combined(union, (), agreed=False)
+    truechimers = tuple(i for i, iv in enumerate(intervals) if iv.lo <= hi and lo <= iv.hi)
+    return Combined(Interval(lo, hi, at), truechimers, agreed=True)
 
 
 def status_of(bound: float | None, warn: float, budget: float) -> Status:

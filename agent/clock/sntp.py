@@ -32,6 +32,7 @@ __all__ = [
     "SntpError",
     "check_reply",
     "exchange",
+    "kiss_code",
     "query",
     "resolve",
     "sample_from",
@@ -104,17 +105,28 @@ def refid_text(ref_id: int, stratum: int) -> str:
     return ".".join(str(b) for b in raw)
 
 
+def kiss_code(reply: ntplib.NTPPacket) -> str | None:
+    """The code of a kiss-o'-death: stratum 0 and up to four ASCII capitals or digits as the
+    reference id (RFC 5905 section 7.4). Stratum 0 without them, like leap indicator 3, is a
+    server that is not synchronised (what an unsynchronised chronyd sends)."""
+    code: bytes = int(reply.ref_id).to_bytes(4, "big").rstrip(b"\0")
+    if reply.stratum != 0 or not code or not all(0x41 <= b <= 0x5A or 0x30 <= b <= 0x39 for b in code):
+        return None
+    return code.decode("ascii")
+
+
 def check_reply(reply: ntplib.NTPPacket, max_root_distance: float = MAX_ROOT_DISTANCE) -> None:
     """Raise `SntpError` naming the first thing wrong with a server's reply (pure)."""
     if reply.mode != 4:
         raise SntpError("bad_mode", f"mode {reply.mode}, expected 4 (server)")
     if reply.version not in (3, 4):
         raise SntpError("bad_version", f"version {reply.version}, expected 3 or 4")
-    if reply.stratum == 0:
-        code = refid_text(reply.ref_id, 0) or "?"
-        raise SntpError("kiss_of_death", f"kiss code {code}", kiss=code)
-    if reply.leap == 3:
-        raise SntpError("unsynchronized", "leap indicator 3: the server is not synchronised")
+    kiss = kiss_code(reply)
+    if kiss is not None:
+        raise SntpError("kiss_of_death", f"kiss code {kiss}", kiss=kiss)
+    if reply.leap == 3 or reply.stratum == 0:
+        raise SntpError("unsynchronized", f"leap indicator {reply.leap}, stratum {reply.stratum}: "
+                        "the server is not synchronised")
     if reply.stratum > 15:
         raise SntpError("bad_stratum", f"stratum {reply.stratum}")
     if reply.tx_timestamp == 0 or reply.recv_timestamp == 0:

@@ -97,19 +97,25 @@ def view_from(variables: dict[str, str], now: float) -> DaemonView:
     offset_ms = _number(variables, "offset")
     delay_ms = _number(variables, "rootdelay")
     disp_ms = _number(variables, "rootdisp")
-    synced = leap != 3 and stratum is not None and 0 < stratum < 16 and reftime is not None
+    # The undisciplined local clock driver (refid 127.127.1.x, "LOCL") serves the host's own
+    # time: ntpd calls that synchronised ("sync_local"); it is not synchronised to UTC.
+    refid = variables.get("refid", "")
+    local = refid.startswith("127.127.1.") or refid == "LOCL"
+    synced = (leap != 3 and stratum is not None and 0 < stratum < 16 and reftime is not None
+              and not local)
     return DaemonView(
         daemon="ntpd",
         synced=synced,
         stratum=stratum,
-        reference=variables.get("refid") or None,
+        reference=refid or None,
         leap=LEAP_NAMES[leap] if 0 <= leap < 4 else None,
         offset=-offset_ms / 1000 if offset_ms is not None else None,
         root_delay=delay_ms / 1000 if delay_ms is not None else None,
         root_dispersion=disp_ms / 1000 if disp_ms is not None else None,
         age=max(0.0, now - reftime) if reftime is not None else None,
         details={k: variables[k] for k in ("version", "sys_jitter", "clk_jitter", "clk_wander",
-                                           "frequency", "tc", "peer") if k in variables},
+                                           "frequency", "tc", "peer") if k in variables}
+        | ({"local_mode": True} if local else {}),
     )
 
 
