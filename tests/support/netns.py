@@ -38,15 +38,16 @@ class Namespace:
             if shutil.which(tool) is None:
                 pytest.skip(f"needs {tool} (Debian packages util-linux, iproute2)")
         flags = ["--net", *(["--mount"] if mount else [])]
-        self.holder = subprocess.Popen(["unshare", *flags, "sh", "-c", "ip link set lo up && exec sleep 3600"])
+        self.holder = subprocess.Popen(["unshare", *flags, "sh", "-c",
+                                        "ip link set lo up && exec sleep 3600"])
         self.mount = mount
         self.children: list[subprocess.Popen[bytes]] = []
         self.run(["ip", "link", "show", "lo"], retries=50)
 
     def _enter(self) -> list[str]:
         pid = self.holder.pid
-        return ["nsenter", f"--net=/proc/{pid}/ns/net", *([f"--mount=/proc/{pid}/ns/mnt"] if self.mount else []),
-                "--"]
+        mount = [f"--mount=/proc/{pid}/ns/mnt"] if self.mount else []
+        return ["nsenter", f"--net=/proc/{pid}/ns/net", *mount, "--"]
 
     def run(self, argv: Sequence[str], retries: int = 0, check: bool = True,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +61,8 @@ class Namespace:
         assert result.returncode == 0 or not check, f"{' '.join(argv)}: {result.stderr}"
         return result
 
-    def spawn(self, argv: Sequence[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def spawn(self, argv: Sequence[str], log: Path,
+              env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start a long-running process inside, without CAP_SYS_TIME."""
         with log.open("ab") as out:
             proc = subprocess.Popen([*self._enter(), *NO_CLOCK, *argv], stdout=out, stderr=out,

@@ -4,6 +4,7 @@ reference clock that makes it serve time at a known offset."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import struct
@@ -36,8 +37,9 @@ class Chronyd:
         self.refclock = self.sockets / "refclock.sock"
         config = workdir / "chrony.conf"
         config.write_text(
-            f"{conf.format(refclock=self.refclock)}\nport {self.port}\ncmdport {cmdport}\nbindcmdaddress {self.socket}\n"
-            + (f"bindcmdaddress 127.0.0.1\ncmdallow 127.0.0.1\n" if cmdport else "")
+            f"{conf.format(refclock=self.refclock)}\nport {self.port}\ncmdport {cmdport}\n"
+            f"bindcmdaddress {self.socket}\n"
+            + ("bindcmdaddress 127.0.0.1\ncmdallow 127.0.0.1\n" if cmdport else "")
             + f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n"
         )
         self.log = workdir / "chronyd.log"
@@ -87,10 +89,8 @@ class SockFeeder(threading.Thread):
                 seconds = int(now)
                 sample = struct.pack("qqdiiii", seconds, int((now - seconds) * 1e6), self.offset,
                                      0, 0, 0, SOCK_MAGIC)
-                try:
+                with contextlib.suppress(OSError):  # chronyd not listening yet
                     s.sendto(sample, str(self.path))
-                except OSError:
-                    pass  # chronyd not listening yet
                 self.stopped.wait(0.2)
 
     def stop(self) -> None:

@@ -89,8 +89,9 @@ def test_silence_backs_off_at_most_four_times() -> None:
     assert p.next_at == 4000 + 4 * 64
 
 
-@given(st.lists(st.tuples(st.integers(1, 8), st.integers(0, 8), st.sampled_from([None, "RATE", "DENY", "INIT"]),
-                          st.floats(0, 100), st.booleans()), max_size=30),
+@given(st.lists(st.tuples(st.integers(1, 8), st.integers(0, 8),
+                          st.sampled_from([None, "RATE", "DENY", "INIT"]), st.floats(0, 100),
+                          st.booleans()), max_size=30),
        st.floats(16, 600))
 def test_no_server_is_asked_more_than_once_per_16_s_on_average(
         bursts: list[tuple[int, int, str | None, float, bool]], interval: float) -> None:

@@ -79,7 +79,8 @@ async def test_a_reply_with_the_wrong_origin_is_not_taken(scripted: Any) -> None
     assert info.value.reason == "bad_origin"
 
 
-async def one_shot_server(answer: Callable[[bytes], Awaitable[list[bytes]]]) -> tuple[int, asyncio.Task[None]]:
+async def one_shot_server(
+        answer: Callable[[bytes], Awaitable[list[bytes]]]) -> tuple[int, asyncio.Task[None]]:
     """FAKE NTP server for one request: sends whatever ``answer(request)`` returns."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))

@@ -38,7 +38,8 @@ def test_without_an_audit_the_daemon_vouches_and_says_so() -> None:
 def test_with_neither_the_view_is_unknown_with_both_reasons_never_zero() -> None:
     view, summary = compose(evidence(None, None, "no time daemon readable (chrony: refused)"), 0.05, 0.1)
     assert view.bound is None and view.offset is None and view.status == "unknown"
-    assert view.reason == "no NTP server answered (s0:123: timeout); no time daemon readable (chrony: refused)"
+    assert view.reason == ("no NTP server answered (s0:123: timeout); "
+                           "no time daemon readable (chrony: refused)")
     assert summary.status == "unknown"
 
 

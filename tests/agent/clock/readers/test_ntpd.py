@@ -66,7 +66,8 @@ def ntpd(tmp_path: Path) -> Iterator[Namespace]:
     conf = tmp_path / "ntp.conf"
     conf.write_text(NTP_CONF.format(dir=tmp_path))
     try:
-        ns.spawn([str(binary), "-n", "-c", str(conf), "-p", str(tmp_path / "ntpd.pid")], tmp_path / "ntpd.log")
+        ns.spawn([str(binary), "-n", "-c", str(conf), "-p", str(tmp_path / "ntpd.pid")],
+                 tmp_path / "ntpd.log")
         yield ns
     finally:
         ns.close()
