@@ -70,7 +70,8 @@ def jitter_of(samples: Sequence[Sample]) -> float | None:
 
 async def burst(server: str, host: str, port: int, count: int, spacing: float, timeout: float,
                 max_root_distance: float) -> BurstResult:
-    """``count`` requests ``spacing`` seconds apart; stops early on a kiss-o'-death."""
+    """``count`` requests ``spacing`` seconds apart; stops early on a kiss-o'-death or when
+    the server's host refuses (ICMP port unreachable)."""
     try:
         family, address = await resolve(host, port, timeout)
     except SntpError as e:
@@ -93,6 +94,8 @@ async def burst(server: str, host: str, port: int, count: int, spacing: float, t
                 kiss = e.kiss
                 if e.kiss in KISS_BACK_OFF | KISS_STOP:
                     break
+            if e.reason == "unreachable":  # refused outright: nobody is there to ask again
+                break
     return BurstResult(server, sent, tuple(samples), tuple(rejections),
                        None if samples else error, kiss)
 

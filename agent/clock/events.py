@@ -80,11 +80,12 @@ class Summary:
 def changes(before: Summary, after: Summary) -> list[ClockEvent]:
     """The events between two summaries, in a fixed order."""
     events: list[ClockEvent] = []
-    if after.status != before.status:
+    if after.status != before.status or (after.status == "unknown" and after.reason != before.reason):
         what = f"bound {after.bound:.6f} s" if after.bound is not None else f"{after.reason}"
-        events.append(ClockEvent("status", f"clock status {before.status} -> {after.status} ({what})",
-                                 {"from": before.status, "to": after.status, "bound": after.bound,
-                                  "reason": after.reason}))
+        message = (f"clock status {before.status} -> {after.status} ({what})"
+                   if after.status != before.status else f"clock status still unknown ({what})")
+        events.append(ClockEvent("status", message, {"from": before.status, "to": after.status,
+                                                     "bound": after.bound, "reason": after.reason}))
     if before.synced and not after.synced:
         why = "is not synchronised" if after.synced is False else "can no longer be read"
         events.append(ClockEvent("sync_lost", f"time daemon {before.daemon} {why}",

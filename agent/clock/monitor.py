@@ -298,6 +298,8 @@ class ClockMonitor:
     def _refresh(self, sample: bool = False) -> None:
         view, summary = self._compose(time.monotonic())
         self.telemetry.clock_view(view)
+        if self._servers and not self._audited:
+            return  # judge changes from the first audit on, not the half-known start
         for event in changes(self._summary, summary):
             self._event(event)
         self._summary = summary

@@ -17,7 +17,7 @@ from chronolog.wire import (
     slice_chunk,
 )
 
-CLOCK = ClockView(offset=-0.0012, bound=0.0049, synced=True)
+CLOCK = ClockView(offset=-0.0012, bound=0.0049, synced=True, status="ok", source="audit")
 
 
 def chunk(n: int = 3, seq: int = 10, stream: str = "file:/var/log/a.log") -> Chunk:
@@ -110,3 +110,24 @@ def test_slice_keeps_lines_and_reindexes_sparse_lists(a: int, b: int) -> None:
     for name in ("ts_flags", "line_flags", "fields"):
         expected = [(i - start, v) for i, v in getattr(whole, name) if start <= i < end]
         assert getattr(part, name) == expected
+
+
+def test_a_clock_view_from_an_older_agent_without_status_or_source_is_still_valid() -> None:
+    doc = orjson.loads(encode_batch(batch(chunk())))
+    doc["chunks"][0]["clock"] = {"offset": None, "bound": None, "synced": None, "reason": "not measured yet"}
+    decoded = decode_batch(orjson.dumps(doc))
+    assert decoded.rejected == []
+    assert decoded.batch.chunks[0].clock == ClockView(reason="not measured yet")
+
+
+@pytest.mark.parametrize("clock, reason", [
+    ({"status": "fine"}, "clock.status"),
+    ({"source": "guess"}, "clock.source"),
+    ({"bound": -0.1}, "clock.bound"),
+    ({"drift": 1}, "clock.drift"),
+])
+def test_a_bad_clock_view_is_rejected_by_name(clock: dict[str, object], reason: str) -> None:
+    doc = orjson.loads(encode_batch(batch(chunk())))
+    doc["chunks"][0]["clock"].update(clock)
+    decoded = decode_batch(orjson.dumps(doc))
+    assert decoded.batch.chunks == [] and reason in decoded.rejected[0][1]

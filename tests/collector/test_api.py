@@ -89,7 +89,8 @@ async def test_push_then_query_gives_one_timeline_across_hosts(api: Api) -> None
     assert [r["ts"][11:16] for r in records] == ["09:01", "09:02", "09:05", "09:06", "09:09"]
     assert [r["host"] for r in records] == ["web-1", "db-2", "web-1", "db-2", "web-1"]
     assert records[0]["ts"] == "2026-11-27T09:01:00.000000+09:00"
-    assert records[0]["clock"] == {"offset": 0.001, "bound": 0.004, "synced": None, "reason": None}
+    assert records[0]["clock"] == {"offset": 0.001, "bound": 0.004, "synced": None, "reason": None,
+                                   "status": None, "source": None}
     assert summary == {"count": 5, "matched": 5, "truncated": False, "zone": "Asia/Tokyo"}
 
 

@@ -75,8 +75,11 @@ class Fleet:
         return out
 
     def agent(self, host: str, cert_dir: Path | None = None, ca_file: Path | None = None,
-              url: str | None = None, start: bool = True) -> AgentHandle:
-        """An agent tailing its own app.log; with ``cert_dir`` it uses mutual TLS."""
+              url: str | None = None, start: bool = True, clock: str | None = None,
+              env: dict[str, str] | None = None) -> AgentHandle:
+        """An agent tailing its own app.log; with ``cert_dir`` it uses mutual TLS. ``clock``
+        replaces its ``[agent.clock]`` tables (by default: NTP to a closed loopback port, no
+        daemon read, no clock stream); ``env`` is added to its environment."""
         workdir = self.root / host
         workdir.mkdir()
         log = workdir / "app.log"
@@ -95,12 +98,13 @@ class Fleet:
             "retry_initial = 0.05\nretry_max = 0.5\n"
             "[agent.batch]\nmax_delay = 0.2\n"
             '[agent.metrics]\nlisten = "127.0.0.1:0"\n'
-            f'[agent.clock]\nservers = ["127.0.0.1:{free_udp_port()}"]\ntimeout = 0.2\n'
-            "[agent.journald]\nenabled = false\n"
+            + (clock or f'[agent.clock]\nservers = ["127.0.0.1:{free_udp_port()}"]\ntimeout = 0.2\n'
+                        'burst = 1\ninterval = 16\nrecord = false\n[agent.clock.daemon]\nread = "none"\n')
+            + "[agent.journald]\nenabled = false\n"
             f'[[agent.files]]\ninclude = ["{log}"]\nzone = "Asia/Tokyo"\n'
         )
         daemon = self.daemons("chronolog-agent", config, workdir)
-        return AgentHandle(daemon.start() if start else daemon, log)
+        return AgentHandle(daemon.start(env) if start else daemon, log)
 
     def cli(self, *args: str) -> str:
         tls = ["--ca-file", str(self.ca.cert_file)] if self.tls else []

@@ -28,8 +28,9 @@ def test_chronys_32_bit_floats(raw: int, value: float) -> None:
 
 
 def chronyc(client: Chronyd, *command: str) -> str:
+    """chronyc's own output ("" until the daemon answers)."""
     return subprocess.run(["chronyc", "-h", "127.0.0.1", "-p", str(client.cmdport), *command],
-                          capture_output=True, text=True, check=True, timeout=10).stdout
+                          capture_output=True, text=True, timeout=10).stdout
 
 
 def selected(client: Chronyd) -> bool:
