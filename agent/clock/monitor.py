@@ -258,9 +258,9 @@ class ClockMonitor:
 
     # -- the watch --------------------------------------------------------------------------
 
-    def watch(self) -> None:
-        """Compare the clocks with the last reading; re-judge the view."""
-        reading = read_clocks()
+    def watch(self, reading: ClockReading | None = None) -> None:
+        """Compare the clocks (``reading``: now) with the last reading; re-judge the view."""
+        reading = reading or read_clocks()
         for event in jumps(self._reading, reading, self.config.step_threshold):
             self._jumped_at = reading.monotonic
             if event.kind == "step":

@@ -12,6 +12,7 @@ import pytest
 from support.ntp import AHEAD, Chronyd, reply_packet
 
 from agent.clock.daemon import DaemonConfig
+from agent.clock.events import ClockReading, read_clocks
 from agent.clock.monitor import ClockConfig, ClockMonitor
 from agent.clock.records import ClockRecord
 from agent.telemetry import Telemetry
@@ -121,3 +122,30 @@ def test_the_defaults_ask_nict_no_more_than_once_per_16_s() -> None:
     default = ClockConfig()
     assert default.servers == ["ntp.nict.jp"]
     assert default.interval / default.burst >= 16
+
+
+def later(before: ClockReading, real: float, mono: float, boot: float) -> ClockReading:
+    """A FAKE reading of the three clocks (a suspend cannot be made here for real)."""
+    return ClockReading(before.realtime + real, before.monotonic + mono, before.boottime + boot)
+
+
+async def test_a_step_moves_the_audit_and_a_suspend_voids_it(chronyd: int) -> None:
+    records: list[ClockRecord] = []
+    monitor = ClockMonitor(config(f"127.0.0.1:{chronyd}"), Telemetry(), record=records.append)
+    await monitor.audit()
+    before = monitor.view()
+    start = read_clocks()
+    monitor.watch(start)
+    monitor.watch(later(start, real=3.0 + 0.5, mono=0.5, boot=0.5))  # stepped 3 s ahead
+    stepped = monitor.view()
+    assert stepped.offset is not None and before.offset is not None
+    assert stepped.offset == pytest.approx(before.offset + 3.0, abs=1e-3)
+    assert stepped.status == "over_budget" and stepped.source == "audit"
+    monitor.watch(later(start, real=3.5 + 30.5, mono=1.0, boot=31.0))  # then asleep for 30 s
+    resumed = monitor.view()
+    assert resumed.bound is None and resumed.status == "unknown"
+    assert resumed.reason is not None and resumed.reason.startswith("resumed after 30 s suspended")
+    kinds = [r.fields["kind"] for r in records if r.fields["kind"] != "sample"]
+    assert kinds == ["status", "step", "status", "suspend", "status"]
+    assert [r.fields.get("to") for r in records if r.fields["kind"] == "status"] == \
+        ["ok", "over_budget", "unknown"]
