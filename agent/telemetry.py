@@ -99,19 +99,17 @@ class Telemetry:
                              ["status"], registry=r)
         self._last_audit = Gauge("chronolog_agent_clock_last_good_audit_timestamp_seconds",
                                  "When an NTP server last gave a good sample (0: never).", registry=r)
-        self._server_offset = Gauge("chronolog_agent_clock_server_offset_seconds",
-                                    "Local clock minus the server's, from its best sample.",
-                                    ["server"], registry=r)
-        self._server_delay = Gauge("chronolog_agent_clock_server_delay_seconds",
-                                   "Round-trip delay of the server's best sample.", ["server"], registry=r)
-        self._server_jitter = Gauge("chronolog_agent_clock_server_jitter_seconds",
-                                    "RMS of a burst's offsets against its best one (NaN: one sample).",
-                                    ["server"], registry=r)
-        self._server_bound = Gauge("chronolog_agent_clock_server_bound_seconds",
-                                   "The clock error bound from this server alone, when measured.",
-                                   ["server"], registry=r)
-        self._server_last = Gauge("chronolog_agent_clock_server_last_good_timestamp_seconds",
-                                  "When this server last gave a good sample.", ["server"], registry=r)
+
+        def per_server(name: str, text: str) -> Gauge:
+            return Gauge(f"chronolog_agent_clock_server_{name}", text, ["server"], registry=r)
+
+        self._server_offset = per_server("offset_seconds", "Local clock minus the server's (best sample).")
+        self._server_delay = per_server("delay_seconds", "Round-trip delay of the server's best sample.")
+        self._server_jitter = per_server("jitter_seconds", "RMS of a burst's offsets against its best "
+                                         "one (NaN: one sample).")
+        self._server_bound = per_server("bound_seconds", "The clock error bound from this server alone.")
+        self._server_last = per_server("last_good_timestamp_seconds", "When this server last gave a "
+                                       "good sample.")
         self._requests = Counter("chronolog_agent_clock_requests", "SNTP requests sent, per server.",
                                  ["server"], registry=r)
         self._rejected = Counter("chronolog_agent_clock_replies_rejected",
@@ -153,7 +151,8 @@ class Telemetry:
             self._rejected.labels(server, reason).inc()
         best = result.best
         if best is None:
-            log.warning("NTP server gave no good sample", extra={"server": server, "error": result.error})
+            # Said once as a status event; every round only at debug level.
+            log.debug("NTP server gave no good sample", extra={"server": server, "error": result.error})
             return
         jitter = result.jitter
         self._server_offset.labels(server).set(best.offset)

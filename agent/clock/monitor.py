@@ -16,7 +16,7 @@ import collections
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -104,7 +104,6 @@ class _Server:
     last: BurstResult | None = None
     best: Sample | None = None
     interval: Interval | None = None  # from ``best``, shifted by any step since
-    rejected: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
 class ClockMonitor:
@@ -203,7 +202,6 @@ class ClockMonitor:
     def _take(self, server: _Server, result: BurstResult, started: float, ended: float) -> None:
         server.politeness.after(started, ended, result)
         server.last = result
-        server.rejected.update(result.rejections)
         # Samples taken before a step or suspend measured a clock that no longer exists.
         samples = [s for s in result.samples if s.mono > self._jumped_at]
         best = min(samples, key=lambda s: s.delay) if samples else None
@@ -317,7 +315,7 @@ class ClockMonitor:
     def _state(self, view: ClockView) -> dict[str, Any]:
         summary = self._summary
         return {
-            **{k: v for k, v in asdict(view).items()},
+            **asdict(view),
             "servers": [self._server_state(s, s.name not in summary.falsetickers) for s in self._servers],
             "daemon": (_daemon_state(self._daemon) if self._daemon is not None
                        else {"error": self._daemon_error} if self._daemon_error else None),
