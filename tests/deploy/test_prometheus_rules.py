@@ -1,0 +1,58 @@
+"""The shipped alert rules, with the real promtool: they parse, their unit tests pass, every
+alert names a runbook that exists, and the metrics a real agent serves pass promtool's lint."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from support.fleet import Fleet
+from support.processes import Daemon
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "deploy" / "prometheus"
+
+
+@pytest.fixture
+def promtool(require_program: Callable[[str, str], str]) -> str:
+    return require_program("promtool", "prometheus")
+
+
+def test_rules_parse(promtool: str) -> None:
+    result = subprocess.run([promtool, "check", "rules", "chronolog-rules.yml"], cwd=RULES,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rule_unit_tests_pass(promtool: str) -> None:
+    result = subprocess.run([promtool, "test", "rules", "chronolog-rules.test.yml"], cwd=RULES,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_runbook_section_and_a_unit_test() -> None:
+    rules = yaml.safe_load((RULES / "chronolog-rules.yml").read_text())
+    tested = (RULES / "chronolog-rules.test.yml").read_text()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            url = rule["annotations"]["runbook_url"]
+            page, _, anchor = url.partition("#")
+            text = (ROOT / page).read_text()
+            assert f"## {anchor}" in text, f"{rule['alert']}: {url} has no section '## {anchor}'"
+            assert rule["labels"]["severity"] in ("critical", "warning", "info")
+            assert f"alertname: {rule['alert']}" in tested, f"{rule['alert']} has no promtool unit test"
+
+
+def test_a_real_agents_metrics_pass_promtool_lint(
+        tmp_path: Path, daemons: Callable[[str, Path, Path], Daemon], promtool: str) -> None:
+    fleet = Fleet(tmp_path, daemons)
+    web = fleet.agent("web-1")
+    with urllib.request.urlopen(web.daemon.info["metrics"], timeout=10) as response:
+        exposition = response.read()
+    assert b"chronolog_agent_clock_status" in exposition
+    result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
