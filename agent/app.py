@@ -24,8 +24,11 @@ from agent.delivery.checkpoint import Checkpoints
 from agent.delivery.queue import BatchQueue
 from agent.delivery.sender import HttpSender
 from agent.delivery.shipper import Identity, Shipper
+from agent.delivery.spool import Spool
 from agent.inputs.files import FileInput
 from agent.inputs.journald import JournaldInput, journald_available
+from agent.inputs.syslog import SyslogInput
+from agent.status import AgentStatus, build_status, status_route
 from agent.telemetry import Telemetry
 from chronolog.cliutil import Failure
 from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
@@ -70,26 +73,52 @@ def _sender(config: AgentConfig) -> HttpSender:
         raise Failure(f"cannot read the collector token {link.token_file}: {reason}") from None
 
 
+def _spool(config: AgentConfig, telemetry: Telemetry) -> Spool | None:
+    if config.spool.max_bytes == 0:
+        return None
+    directory = config.spool_dir()
+    try:
+        spool, bad = Spool(directory, config.spool.max_bytes, config.spool.when_full).open()
+    except OSError as e:
+        raise Failure(f"cannot use the spool directory {directory}: {e.strerror or e}") from None
+    for problem in bad:
+        telemetry.spool_unreadable(*problem.split(": ", 1))
+    telemetry.watch_spool(spool.report)
+    return spool
+
+
 async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
     """Run until SIGTERM or SIGINT."""
     stop = stop_event()
     telemetry = Telemetry()
     identity = Identity(agent_id(config), config.host_name(), config.zone)
-    checkpoints = Checkpoints(config.state_dir / "checkpoints.json").load()
+    try:
+        checkpoints = Checkpoints(config.state_dir / "checkpoints.json", telemetry.ledger).load()
+    except ValueError as e:
+        raise Failure(str(e)) from None
     queue = BatchQueue(config.batch.max_bytes, config.batch.max_delay, config.batch.queue_bytes)
     clock = ClockMonitor(config.clock, telemetry)
     recorder = ClockRecorder(queue, checkpoints, clock.view, telemetry) if config.clock.record else None
     if recorder is not None:
         clock.record = recorder.add
+    spool = _spool(config, telemetry)
     async with contextlib.AsyncExitStack() as stack:
         sender = await stack.enter_async_context(_sender(config))
         shipper = Shipper(identity, queue, sender, checkpoints, telemetry,
-                          config.collector.retry_initial, config.collector.retry_max)
+                          config.collector.retry_initial, config.collector.retry_max, spool)
         info: dict[str, Any] = {"agent": identity.agent}
         if config.metrics.enabled:
-            runner, url = await start_site(metrics_app(telemetry.registry), config.metrics.listen)
+            def snapshot(now: float) -> AgentStatus:
+                return build_status(identity.agent, identity.host, queue.queued_bytes,
+                                    telemetry.ledger.report(),
+                                    spool.report() if spool is not None else None, now)
+
+            app = metrics_app(telemetry.registry)
+            status_route(app, snapshot)
+            runner, url = await start_site(app, config.metrics.listen)
             stack.push_async_callback(runner.cleanup)
             info["metrics"] = url + "/metrics"
+            info["status"] = url + "/status"
 
         claimed: set[str] = set()
         inputs: list[Coroutine[Any, Any, None]] = [
@@ -100,6 +129,14 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
             inputs.append(JournaldInput(config.journald, queue, checkpoints, clock.view, telemetry).run())
         if recorder is not None:
             inputs.append(recorder.run())  # the generated clock stream stops with the inputs
+        if config.syslog.enabled:
+            syslog = SyslogInput(config.syslog, queue, checkpoints, clock.view, telemetry)
+            try:
+                info.update(await syslog.start())
+            except OSError as e:
+                syslog.close()
+                raise Failure(f"cannot listen for syslog: {e.strerror or e}") from None
+            inputs.append(syslog.run())
         input_tasks = [asyncio.create_task(c) for c in inputs]
         clock_task = asyncio.create_task(clock.run())
         ship_task = asyncio.create_task(shipper.run())

@@ -15,7 +15,8 @@ from agent.clock import command as clock_command
 from agent.clock.servers import parse_server
 from agent.config import load_config
 from agent.parse import parse_lines
-from chronolog.cliutil import ArgumentParser, UsageError, run_command
+from agent.status import fetch_status, render_status
+from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
 from chronolog.logs import setup_logging
 from chronolog.timefmt import BadTime, now_us, parse_rfc3339, resolve_zone, valid_zone
 from chronolog.timestamps import DEFAULT_FUTURE_TOLERANCE, MAX_FUTURE_TOLERANCE, FormatError, Normalizer
@@ -54,7 +55,26 @@ def _parser() -> ArgumentParser:
     clock.add_argument("--json", action="store_true", help="the full view as JSON")
     clock.add_argument("--server", action="append", metavar="HOST[:PORT]",
                        help="audit against this server instead of the configured ones (repeatable)")
+    status = sub.add_parser("status", help="per stream: lines read, spooled, acknowledged, dropped")
+    status.add_argument("-c", "--config", type=Path, help="the agent's configuration (for metrics.listen)")
+    status.add_argument("--url", help="the agent's metrics base URL, e.g. http://127.0.0.1:9471")
+    status.add_argument("--json", action="store_true", help="print the status document as JSON")
     return p
+
+
+def _status(config: Path | None, url: str | None, as_json: bool) -> int:
+    if url is None:
+        metrics = load_config(config).metrics
+        if not metrics.enabled:
+            raise UsageError("metrics are disabled in this configuration, so there is no status "
+                             "endpoint; pass --url")
+        url = f"http://{metrics.listen}"
+    try:
+        status = fetch_status(url)
+    except (OSError, ValueError) as e:
+        raise Failure(str(e)) from None
+    print(status.model_dump_json(indent=2) if as_json else render_status(status))
+    return 0
 
 
 def _clock(args: argparse.Namespace) -> int:
@@ -110,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "parse":
             return _parse(args)
+        if args.command == "status":
+            return _status(args.config, args.url, args.json)
         if args.command == "clock":
             return _clock(args)
         if args.command == "check-config":

@@ -10,8 +10,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, FilePath, field_validator, model_validator
 
 from agent.clock.monitor import ClockConfig
+from agent.delivery.spool import SpoolConfig
 from agent.inputs.files import FileSource
 from agent.inputs.journald import JournaldConfig
+from agent.inputs.syslog import SyslogConfig
 from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback
 from chronolog.timefmt import valid_zone
@@ -108,9 +110,14 @@ class AgentConfig(StrictModel):
     clock: ClockConfig = ClockConfig()
     files: list[FileSource] = Field(default_factory=_default_files)
     journald: JournaldConfig = JournaldConfig()
+    syslog: SyslogConfig = SyslogConfig()
+    spool: SpoolConfig = SpoolConfig()
 
     def host_name(self) -> str:
         return self.host or socket.gethostname()
+
+    def spool_dir(self) -> Path:
+        return self.spool.directory or self.state_dir / "spool"
 
 
 def load_config(path: Path | None) -> AgentConfig:

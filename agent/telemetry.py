@@ -1,17 +1,22 @@
 """Everything the agent reports about itself goes through `Telemetry`: each event updates its
 metric and writes its log line in one place, so the pipeline code stays readable.
 
-The per-stream ledger (lines read, acknowledged, dropped by reason) is these counters.
+The per-stream ledger (`agent.delivery.ledger`: lines read, truncated, spooled, acknowledged,
+dropped by reason) is kept here and exposed as the ``chronolog_agent_lines_*`` counters.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter as Tally
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from agent.delivery.ledger import Ledger, LedgerMetrics
+from agent.delivery.spool import SpoolReport
 from chronolog.wire import ClockView
 
 if TYPE_CHECKING:
@@ -28,17 +33,15 @@ class Telemetry:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self._read = Counter("chronolog_agent_lines_read", "Lines read, per stream.",
-                             ["stream"], registry=r)
-        self._acked = Counter("chronolog_agent_lines_acked",
-                              "Lines the collector acknowledged, per stream.", ["stream"], registry=r)
-        self._dropped = Counter("chronolog_agent_lines_dropped",
-                                "Lines given up on, per stream and reason.", ["stream", "reason"],
-                                registry=r)
+        self.ledger = Ledger()
+        r.register(LedgerMetrics(self.ledger))
         self._batches = Counter("chronolog_agent_batches_acked", "Batches acknowledged.", registry=r)
         self._ts_sources = Counter("chronolog_agent_lines_by_ts_source",
                                    "Lines read, per stream and how their event time was obtained "
                                    "(read_time: no timestamp found).", ["stream", "ts_source"], registry=r)
+        self._spool_full = Counter("chronolog_agent_spool_full",
+                                   "Times a batch found the spool full under when_full = block.",
+                                   registry=r)
         self._send_failures = Counter("chronolog_agent_send_failures",
                                       "Failed delivery attempts, by reason.", ["reason"], registry=r)
         self._offset = Gauge("chronolog_agent_clock_offset_seconds",
@@ -52,8 +55,15 @@ class Telemetry:
         self._bound.set(float("nan"))
         self._clock_metrics(r)
 
-    def lines_read(self, stream: str, n: int) -> None:
-        self._read.labels(stream).inc(n)
+    def lines_read(self, stream: str, n: int, truncated: int = 0) -> None:
+        self.ledger.add(stream, "read", n)
+        if truncated:
+            self.ledger.add(stream, "truncated", truncated)
+            log.warning("over-long lines cut to max_line_bytes",
+                        extra={"stream": stream, "lines": truncated})
+
+    def lines_spooled(self, stream: str, n: int) -> None:
+        self.ledger.add(stream, "spooled", n)
 
     def event_times(self, stream: str, sources: list[str]) -> None:
         """The ``ts_source`` of each line just stamped (docs/timestamps.md)."""
@@ -61,11 +71,39 @@ class Telemetry:
             self._ts_sources.labels(stream, source).inc(n)
 
     def lines_acked(self, stream: str, n: int) -> None:
-        self._acked.labels(stream).inc(n)
+        self.ledger.add(stream, "acked", n)
 
     def lines_dropped(self, stream: str, n: int, reason: str) -> None:
-        self._dropped.labels(stream, reason).inc(n)
+        self.ledger.drop(stream, reason, n)
         log.error("lines dropped", extra={"stream": stream, "lines": n, "reason": reason})
+
+    # -- spool (agent.delivery.spool) --
+
+    def watch_spool(self, report: Callable[[], SpoolReport]) -> None:
+        """Serve the spool's size and age as gauges, read at scrape time."""
+        r = self.registry
+        Gauge("chronolog_agent_spool_bytes", "Bytes of batches waiting in the on-disk spool.",
+              registry=r).set_function(lambda: report().bytes)
+        Gauge("chronolog_agent_spool_batches", "Batches waiting in the on-disk spool.",
+              registry=r).set_function(lambda: report().batches)
+
+        def age() -> float:
+            oldest = report().oldest_created
+            return 0.0 if oldest is None else max(0.0, time.time() - oldest / 1e6)
+
+        Gauge("chronolog_agent_spool_oldest_age_seconds",
+              "Age of the oldest batch in the spool (0 when empty).", registry=r).set_function(age)
+
+    def batch_spooled(self, chunks: int, nbytes: int) -> None:
+        log.info("collector unreachable; batch spooled", extra={"chunks": chunks, "bytes": nbytes})
+
+    def spool_full(self, detail: str, retry_in: float) -> None:
+        self._spool_full.inc()
+        log.warning("spool full; inputs wait (when_full = block)",
+                    extra={"detail": detail, "retry_in_s": round(retry_in, 2)})
+
+    def spool_unreadable(self, name: str, error: str) -> None:
+        log.error("spool file unreadable; moved aside", extra={"file": name, "error": error})
 
     def batch_acked(self, chunks: int, accepted: int, duplicates: int) -> None:
         self._batches.inc()

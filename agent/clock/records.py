@@ -5,8 +5,8 @@ It is a generated stream: nothing can read it again after a crash. It goes throu
 queue and checkpoint as the inputs, with an empty position; on start it numbers from the
 checkpoint's ``high_seq``, one past the highest number ever sent, because a number the
 collector may already hold for another record would make it drop the new one as a
-duplicate. Records made but not yet acknowledged when the agent dies are lost (until the
-agent has a disk spool).
+duplicate. Its chunks are marked `Pending.generated`, so the shipper writes them to the spool
+(fsync'd) before sending; records not yet spooled when the agent dies are lost.
 
 The monitor must never wait on delivery, so `ClockRecorder.add` only appends to a bounded
 backlog; `run` moves the backlog into the queue, waiting there like any input. If the
@@ -99,4 +99,4 @@ class ClockRecorder:
         self.next_seq += len(records)
         size = sum(len(r.msg) + len(orjson.dumps(r.fields)) for r in records) + 256 * len(records)
         self.telemetry.lines_read(STREAM, len(records))
-        await self.queue.put(Pending(chunk, Mark(STREAM, self.next_seq, {}), size))
+        await self.queue.put(Pending(chunk, Mark(STREAM, self.next_seq, {}), size, generated=True))

@@ -2,7 +2,8 @@
 
 A chunk travels with its `Mark`: what committing it means for its stream (the next sequence
 number and the input's position after its last line). Marks are committed to the checkpoint
-file only once the collector has acknowledged the chunk.
+file only once the collector has acknowledged the chunk, or once it is fsync'd in the spool
+(`spool.py`), which then delivers it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ class Mark:
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A chunk waiting to be shipped, its mark, and its approximate size on the wire."""
+    """A chunk waiting to be shipped, its mark, and its approximate size on the wire.
+
+    ``generated`` marks a chunk of a stream nothing can read again (syslog, the clock
+    stream): it is written to the spool before it is sent, since that is its only copy.
+    """
 
     chunk: Chunk
     mark: Mark
     size: int
+    generated: bool = False

@@ -7,6 +7,9 @@ restart an input that cannot resume its old position (a file replaced while the 
 down) starts numbering at ``high_seq`` and never reuses a number the collector may already
 hold for another line.
 
+The file also carries the ledger (`agent.delivery.ledger`), so the counts of lines spooled,
+acknowledged and dropped are saved in the same atomic write as the positions they account for.
+
 Writes are atomic (temporary file, fsync, rename, fsync of the directory).
 """
 
@@ -19,6 +22,7 @@ from typing import Any
 import orjson
 
 from agent.delivery import Mark
+from agent.delivery.ledger import Ledger
 from chronolog.fsutil import atomic_write
 
 __all__ = ["Checkpoints", "StreamState"]
@@ -32,8 +36,9 @@ class StreamState:
 
 
 class Checkpoints:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, ledger: Ledger | None = None) -> None:
         self.path = path
+        self.ledger = ledger
         self._streams: dict[str, dict[str, Any]] = {}
         self._saved: bytes | None = None
 
@@ -46,6 +51,8 @@ class Checkpoints:
             raise ValueError(f"{self.path}: damaged checkpoint file ({e}); move it aside to "
                              "re-read every input from the start") from None
         self._streams = doc.get("streams", {})
+        if self.ledger is not None:
+            self.ledger.restore(doc.get("ledger"))
         return self
 
     def get(self, stream: str) -> StreamState:
@@ -81,7 +88,10 @@ class Checkpoints:
 
     def save(self) -> None:
         """Write the file if it changed since the last save (blocking; call in a thread)."""
-        data = orjson.dumps({"version": 1, "streams": self._streams}, option=orjson.OPT_SORT_KEYS)
+        doc: dict[str, Any] = {"version": 1, "streams": self._streams}
+        if self.ledger is not None:
+            doc["ledger"] = self.ledger.to_json()
+        data = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
         if data == self._saved:
             return
         atomic_write(self.path, data)

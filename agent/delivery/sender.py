@@ -73,9 +73,11 @@ class HttpSender:
         if self._session is not None:
             await self._session.close()
 
-    async def send(self, body: bytes) -> Ack:
+    async def send(self, body: bytes, encoding: str | None = None) -> Ack:
+        """POST one body, compressed with ``encoding`` (default: this sender's; a spooled
+        batch keeps the one it was written with)."""
         assert self._session is not None, "use 'async with HttpSender(...)'"
-        headers = {"Content-Type": CONTENT_TYPE, "Content-Encoding": self.encoding}
+        headers = {"Content-Type": CONTENT_TYPE, "Content-Encoding": encoding or self.encoding}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
         try:

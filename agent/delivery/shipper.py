@@ -1,15 +1,28 @@
-"""The shipping loop: cut a batch, send it until the collector takes it, then commit.
+"""The shipping loop: cut a batch, deliver it, then commit.
 
-Retries go on forever by default (an outage must not turn into data loss). A batch the
-collector can never accept (a 4xx other than an auth or rate problem) is dropped with its
-reason counted, and its marks are committed so the agent does not resend it forever.
+A batch is *committed* (its marks written to the checkpoint file, so the inputs never read
+its lines again) once the collector acknowledged it, or once it is fsync'd in the spool:
+
+- the first attempt goes straight to the collector; if that fails for a reason that may
+  pass (a connection refused, a 503...), the batch goes to the spool and is committed;
+- while the spool holds anything, new batches go behind it, so nothing overtakes an outage;
+- a batch holding a generated stream (`Pending.generated`) is spooled before it is sent:
+  the spool is its only other copy;
+- the spool sender delivers spooled batches oldest first, retrying forever with back-off,
+  and deletes each one once acknowledged.
+
+Without a spool (``max_bytes = 0``) a batch is retried in memory until taken, and the queue
+in front of it makes the inputs wait. A batch the collector can never accept (the typed
+4xx of docs/wire.md) is dropped with its reason counted and its marks committed, so it is
+not resent forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,11 +31,15 @@ from agent.delivery.backoff import backoff_delay
 from agent.delivery.checkpoint import Checkpoints
 from agent.delivery.queue import BatchQueue
 from agent.delivery.sender import Ack, SendError
+from agent.delivery.spool import Spool, SpoolCorrupt, SpoolFull
 from agent.telemetry import Telemetry
 from chronolog.timefmt import now_us
 from chronolog.wire import Batch, compress, encode_batch
 
-__all__ = ["Identity", "Sender", "Shipper"]
+__all__ = ["SPOOL_FULL", "Identity", "Sender", "Shipper"]
+
+SPOOL_FULL = "spool_full"  # the reason lines deleted by when_full = drop_oldest are dropped with
+SPOOL_UNREADABLE = "spool_unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +54,16 @@ class Sender(Protocol):
 
     encoding: str
 
-    async def send(self, body: bytes) -> Ack: ...
+    async def send(self, body: bytes, encoding: str | None = None) -> Ack: ...
+
+
+ChunkRef = tuple[str, int, int]  # stream, first seq, lines
 
 
 class Shipper:
     def __init__(self, identity: Identity, queue: BatchQueue, sender: Sender,
                  checkpoints: Checkpoints, telemetry: Telemetry,
-                 retry_initial: float, retry_max: float,
+                 retry_initial: float, retry_max: float, spool: Spool | None = None,
                  rng: Callable[[], random.Random] = random.Random) -> None:
         self.identity = identity
         self.queue = queue
@@ -52,19 +72,30 @@ class Shipper:
         self.telemetry = telemetry
         self.retry_initial = retry_initial
         self.retry_max = retry_max
+        self.spool = spool
         self._rng = rng()
         self._current: list[Pending] | None = None  # taken from the queue, not yet committed
+        self._spooled = asyncio.Event()
+        self._save_lock = asyncio.Lock()
 
     async def run(self) -> None:
-        while True:
-            self._current = await self.queue.next_batch()
-            await self.ship(self._current)
-            self._current = None
+        """Ship batches from the queue, and (with a spool) deliver the spool, until cancelled."""
+        sender = asyncio.create_task(self.send_spooled()) if self.spool is not None else None
+        try:
+            while True:
+                self._current = await self.queue.next_batch()
+                await self.ship(self._current)
+                self._current = None
+        finally:
+            if sender is not None:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
 
     async def drain(self) -> None:
         """After `run` was cancelled and the inputs stopped: ship the batch `run` was working
         on, then what is still queued, in order (commits must never overtake an unacked
-        batch)."""
+        batch). With a spool, whatever the collector does not take at once is spooled."""
         if self._current:
             await self.ship(self._current)
             self._current = None
@@ -75,36 +106,129 @@ class Shipper:
         marks = [p.mark for p in items]
         # Sequence numbers must be on record as used before anyone can hold them.
         if self.checkpoints.reserve(marks):
-            await asyncio.to_thread(self.checkpoints.save)
+            await self._save()
         ident = self.identity
         batch = Batch(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
         body = compress(encode_batch(batch), self.sender.encoding)
-        ack = await self._send_until_taken(body, items)
-        if ack is not None:
-            self._account(items, ack)
+        if self.spool is None:
+            await self._deliver_in_memory(body, items)
+        else:
+            behind_spool = len(self.spool) > 0 or any(p.generated for p in items)
+            if behind_spool or not await self._send_once(body, _refs(items)):
+                await self._to_spool(body, items)  # commits once the batch is fsync'd
+                return
         self.checkpoints.commit(marks)
-        await asyncio.to_thread(self.checkpoints.save)
+        await self._save()
 
-    async def _send_until_taken(self, body: bytes, items: list[Pending]) -> Ack | None:
+    async def _send_once(self, body: bytes, refs: list[ChunkRef]) -> bool:
+        """One attempt; True if the batch is settled (taken, or refused for good)."""
+        try:
+            ack = await self.sender.send(body)
+        except SendError as e:
+            if e.retryable:
+                self.telemetry.send_failed(e.reason, 0.0)
+                return False
+            self._drop(refs, e.reason)
+            return True
+        self._account(refs, ack)
+        return True
+
+    async def _deliver_in_memory(self, body: bytes, items: list[Pending]) -> None:
         attempt = 0
         while True:
             try:
-                return await self.sender.send(body)
+                ack = await self.sender.send(body)
             except SendError as e:
                 if not e.retryable:
-                    for p in items:
-                        self.telemetry.lines_dropped(p.chunk.stream, len(p.chunk), e.reason)
-                    return None
+                    self._drop(_refs(items), e.reason)
+                    return
                 delay = backoff_delay(attempt, self.retry_initial, self.retry_max, self._rng)
                 self.telemetry.send_failed(e.reason, e.detail, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
-
-    def _account(self, items: list[Pending], ack: Ack) -> None:
-        rejected = dict(ack.rejected)
-        for index, p in enumerate(items):
-            if index in rejected:
-                self.telemetry.lines_dropped(p.chunk.stream, len(p.chunk), f"rejected: {rejected[index]}")
             else:
-                self.telemetry.lines_acked(p.chunk.stream, len(p.chunk))
-        self.telemetry.batch_acked(len(items), ack.accepted, ack.duplicates)
+                self._account(_refs(items), ack)
+                return
+
+    async def _to_spool(self, body: bytes, items: list[Pending]) -> None:
+        assert self.spool is not None
+        refs = _refs(items)
+        attempt = 0
+        while True:
+            try:
+                dropped = await asyncio.to_thread(
+                    self.spool.append, body, self.sender.encoding, refs, now_us())
+                break
+            except (SpoolFull, OSError) as e:
+                # No room: perhaps the collector is back and takes it directly.
+                if await self._send_once(body, refs):
+                    self.checkpoints.commit([p.mark for p in items])
+                    await self._save()
+                    return
+                delay = backoff_delay(attempt, self.retry_initial, self.retry_max, self._rng)
+                self.telemetry.spool_full(str(e), delay)
+                await asyncio.sleep(delay)
+                attempt += 1
+        for entry in dropped:
+            self._drop(entry.chunks, SPOOL_FULL)
+        for stream, _, n in refs:
+            self.telemetry.lines_spooled(stream, n)
+        self.telemetry.batch_spooled(len(refs), len(body))
+        self.checkpoints.commit([p.mark for p in items])
+        await self._save()
+        self._spooled.set()
+
+    async def send_spooled(self) -> None:
+        """Deliver spooled batches, oldest first, until cancelled."""
+        assert self.spool is not None
+        attempt = 0
+        while True:
+            entry = self.spool.oldest()
+            if entry is None:
+                self._spooled.clear()
+                if self.spool.oldest() is None:
+                    await self._spooled.wait()
+                continue
+            try:
+                body = await asyncio.to_thread(self.spool.read, entry)
+            except (OSError, SpoolCorrupt) as e:
+                self.telemetry.spool_unreadable(entry.name, str(e))
+                self._drop(entry.chunks, SPOOL_UNREADABLE)
+            else:
+                try:
+                    ack = await self.sender.send(body, entry.encoding)
+                except SendError as e:
+                    if e.retryable:
+                        delay = backoff_delay(attempt, self.retry_initial, self.retry_max, self._rng)
+                        self.telemetry.send_failed(e.reason, delay)
+                        await asyncio.sleep(delay)
+                        attempt += 1
+                        continue
+                    self._drop(entry.chunks, e.reason)
+                else:
+                    self._account(entry.chunks, ack)
+            attempt = 0
+            await self._save()  # the ledger first: a crash now resends (deduplicated), never loses
+            await asyncio.to_thread(self.spool.remove, entry)
+
+    async def _save(self) -> None:
+        async with self._save_lock:
+            await asyncio.to_thread(self.checkpoints.save)
+
+    def _drop(self, refs: Iterable[ChunkRef], reason: str) -> None:
+        for stream, _, n in refs:
+            self.telemetry.lines_dropped(stream, n, reason)
+
+    def _account(self, refs: Iterable[ChunkRef], ack: Ack) -> None:
+        rejected = dict(ack.rejected)
+        refs = list(refs)
+        for index, (stream, _, n) in enumerate(refs):
+            if index in rejected:
+                self.telemetry.lines_dropped(stream, n, f"rejected: {rejected[index]}")
+            else:
+                self.telemetry.lines_acked(stream, n)
+        self.telemetry.batch_acked(len(refs), ack.accepted, ack.duplicates)
+
+
+def _refs(items: list[Pending]) -> list[ChunkRef]:
+    return [(p.chunk.stream, p.chunk.seq, len(p.chunk)) for p in items]

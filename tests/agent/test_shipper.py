@@ -27,7 +27,7 @@ class FakeSender:
         self.bodies: list[bytes] = []
         self.committed_at_send: list[int] = []
 
-    async def send(self, body: bytes) -> Ack:
+    async def send(self, body: bytes, encoding: str | None = None) -> Ack:
         self.bodies.append(body)
         self.committed_at_send.append(self.checkpoints.get("s").next_seq)
         answer = self.script.pop(0) if self.script else None
