@@ -11,6 +11,7 @@ import codecs
 import fnmatch
 import glob
 import os
+import re
 from collections.abc import Callable
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from agent.delivery import Mark, Pending
 from agent.delivery.checkpoint import Checkpoints
 from agent.delivery.queue import BatchQueue
-from agent.inputs.tail import FilePosition, FileTail
+from agent.inputs.tail import FilePosition, FileTail, Multiline
 from agent.stamp import Stamper
 from agent.telemetry import Telemetry
 from chronolog.config_loading import StrictModel
@@ -53,6 +54,14 @@ class FileSource(StrictModel):
     max_line_bytes: int = Field(
         1 << 20, ge=256, le=64 << 20,
         description="Longer lines are cut to this size, flagged 'truncated' and counted.",
+    )
+    multiline_start: str = Field(
+        "", description="Regular expression a record's first line matches; the lines up to the "
+        "next match are joined to it (e.g. a Java stack trace). Empty: one record per line.",
+    )
+    multiline_timeout: float = Field(
+        1.0, gt=0, le=3600,
+        description="Seconds to wait for a held record's next line before shipping it as it is.",
     )
     # Timestamps (docs/timestamps.md). Validated in this order: format_examples uses the others.
     format: str | None = Field(
@@ -105,10 +114,30 @@ class FileSource(StrictModel):
     @classmethod
     def _known_codec(cls, name: str) -> str:
         try:
-            codecs.lookup(name)
+            codec = codecs.lookup(name).name
         except LookupError:
             raise ValueError(f"expected a known character encoding such as utf-8, got {name!r}") from None
+        if codec in ("utf-16", "utf-32"):
+            raise ValueError(f"{name!r} does not say its byte order; expected {codec}-le or {codec}-be")
         return name
+
+    @field_validator("multiline_start")
+    @classmethod
+    def _valid_pattern(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise ValueError(f"expected a regular expression: {e}") from None
+        return pattern
+
+    def newline(self) -> bytes:
+        """The line separator in this encoding (b"\\n" for UTF-8, Shift_JIS, EUC-JP, Latin-1...)."""
+        return "\n".encode(self.encoding)
+
+    def multiline(self) -> Multiline | None:
+        if not self.multiline_start:
+            return None
+        return Multiline(re.compile(self.multiline_start.encode(self.encoding)), self.multiline_timeout)
 
 
 class _Followed:
@@ -154,7 +183,8 @@ class FileInput:
             stream = f"file:{path}"
             state = self.checkpoints.get(stream)
             resume = FilePosition.from_json(state.position)
-            tail = FileTail(path, resume, self.source.max_line_bytes)
+            tail = FileTail(path, resume, self.source.max_line_bytes, self.source.newline(),
+                            self.source.multiline())
             # Resuming the same file repeats the numbers from the last ack (the collector drops
             # the repeats); any other file starts past every number ever sent for this stream.
             stamper = Stamper(stream, self.source.zone, self.source.encoding, state.next_seq,
@@ -179,9 +209,10 @@ class FileInput:
     async def poll_once(self) -> bool:
         """One read turn over every followed file; True if any line was read."""
         progressed = False
+        now = asyncio.get_running_loop().time()
         for path, followed in list(self._followed.items()):
             try:
-                read = followed.tail.poll(READ_BYTES)
+                read = followed.tail.poll(READ_BYTES, now)
             except OSError as e:
                 self.telemetry.file_unreadable(path, str(e))
                 followed.tail.close()
@@ -201,7 +232,7 @@ class FileInput:
                 continue
             progressed = True
             chunk = followed.stamper.stamp(read.lines, now_us(), self.clock(), read.truncated)
-            self.telemetry.lines_read(stream, len(read.lines))
+            self.telemetry.lines_read(stream, len(read.lines), len(read.truncated))
             self.telemetry.event_times(stream, chunk.src)
             mark = Mark(stream, followed.stamper.next_seq, read.position.to_json())
             size = sum(len(x) for x in read.lines) + 64 * len(read.lines)

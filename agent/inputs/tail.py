@@ -1,24 +1,47 @@
 """Following one file path, as a mechanism that knows nothing of configuration or delivery.
 
 `FileTail.poll` returns the complete lines written since the last poll and the `FilePosition`
-after them. It follows rename rotation (the old file is read to its end before the new one
-is opened) and truncation (reading restarts at 0). A line longer than ``max_line_bytes`` is
-cut to that size and the rest of it skipped, and the cut is reported.
+after them. What it handles:
 
-A position names its file by device, inode and a SHA-256 of the file's first bytes, so a
-resume never seeks into a different file that happens to reuse the inode.
+- **Identity.** A position names its file by device, inode, a SHA-256 of the first bytes
+  (``head``) and a SHA-256 of the bytes just before the offset (``mark``). A resume seeks only
+  into a file whose head and mark match, so neither a reused inode nor a file that starts
+  with the same header as the old one is mistaken for it.
+- **Rename rotation.** When the path names another file, the old one is read to its end
+  first (it stays open however long that takes), then the new one from its start.
+- **Rotation while stopped.** If the saved position's file is no longer at the path, its
+  rotated siblings (``app.log.1``, ``app.log-20261127``, ``app.log.1.gz``: names that start
+  with the file's name) are searched by content; the one found is read from the saved offset
+  to its end (decompressed if gzip'd), then the path from its start.
+- **copytruncate.** A truncation (the file shrank, or the bytes before the offset changed)
+  is recovered from the copy: a sibling with the same head and mark, read from the offset to
+  its end, before the truncated file is read from its start.
+- **gzip.** A path ending in ``.gz`` is read decompressed; offsets count decompressed bytes.
+- **Long lines.** A line longer than ``max_line_bytes`` is cut to that size, the rest skipped,
+  and the cut reported.
+- **Multiline.** With a start pattern, a record runs from a line that matches to the next
+  one; the last record is held (the offset stays before it) until the next start line
+  arrives or ``multiline_timeout`` passes without one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import time
+import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["FilePosition", "FileTail", "TailRead"]
+__all__ = ["FilePosition", "FileTail", "Multiline", "TailRead", "split_lines"]
 
 HEAD_BYTES = 1024
+MARK_BYTES = 128
+MAX_SIBLINGS = 16  # rotated siblings examined when a position is looked for
+# After the path names a new file, the old one is still read until it has been quiet this
+# long: an application may write a few more lines to it before it reopens its log.
+ROTATE_GRACE = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +51,11 @@ class FilePosition:
     head_len: int
     head: str  # SHA-256 (hex) of the first head_len bytes
     offset: int
+    mark: str = ""  # SHA-256 (hex) of the up to MARK_BYTES bytes before offset; "" for none
 
     def to_json(self) -> dict[str, Any]:
         return {"dev": self.dev, "ino": self.ino, "head_len": self.head_len, "head": self.head,
-                "offset": self.offset}
+                "offset": self.offset, "mark": self.mark}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any] | None) -> FilePosition | None:
@@ -39,7 +63,7 @@ class FilePosition:
             return None
         try:
             return cls(int(doc["dev"]), int(doc["ino"]), int(doc["head_len"]), str(doc["head"]),
-                       int(doc["offset"]))
+                       int(doc["offset"]), str(doc.get("mark", "")))
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -52,124 +76,441 @@ class TailRead:
     events: list[str] = field(default_factory=list)  # "opened", "rotated", "truncated", ...
 
 
-def _head(fd: int, size: int) -> tuple[int, str]:
-    n = min(size, HEAD_BYTES)
-    return n, hashlib.sha256(os.pread(fd, n, 0)).hexdigest()
+@dataclass(frozen=True, slots=True)
+class Multiline:
+    """Join lines into records: a record starts at a line matching ``start``."""
+
+    start: re.Pattern[bytes]
+    timeout: float
+    max_lines: int = 500
+
+
+@dataclass(slots=True)
+class Split:
+    lines: list[bytes]
+    truncated: set[int]
+    consumed: int
+    skipping: bool
+    starts: list[int] | None = None  # offset (in data) where each line starts, when asked
+
+
+def split_lines(data: bytes, max_line: int, skipping: bool, at_end: bool,
+                newline: bytes = b"\n", with_starts: bool = False) -> Split:
+    """The complete lines in ``data`` (pure).
+
+    ``skipping``: the data starts inside an over-long line whose head was already returned.
+    ``at_end``: ``data`` runs to the end of what is readable now, so an unfinished line at its
+    end that is already over ``max_line`` is cut now rather than waited for.
+    """
+    lines: list[bytes] = []
+    truncated: set[int] = set()
+    starts: list[int] | None = [] if with_starts else None
+    nl_len = len(newline)
+    start = 0
+    if skipping:
+        nl = data.find(newline)
+        if nl < 0:
+            return Split([], set(), len(data), True, starts)
+        start = nl + nl_len
+        skipping = False
+    last_nl = data.rfind(newline)
+    if last_nl >= start:
+        if starts is None:
+            pieces = data[start:last_nl].split(newline)
+        else:
+            pieces = []
+            pos = start
+            while pos <= last_nl:
+                nl = data.find(newline, pos)
+                pieces.append(data[pos:nl])
+                starts.append(pos)
+                pos = nl + nl_len
+        for line in pieces:
+            if len(line) > max_line:
+                truncated.add(len(lines))
+                line = line[:max_line]
+            lines.append(line[:-1] if newline == b"\n" and line.endswith(b"\r") else line)
+        consumed = last_nl + nl_len
+    else:
+        consumed = start
+    if len(data) - consumed >= max_line and (at_end or len(data) - consumed > max_line):
+        # An unfinished line already over the limit: keep its start, skip the rest.
+        truncated.add(len(lines))
+        if starts is not None:
+            starts.append(consumed)
+        lines.append(data[consumed: consumed + max_line])
+        skipping = True
+        consumed = len(data)
+    return Split(lines, truncated, consumed, skipping, starts)
+
+
+class _Reader(Protocol):
+    def read(self, offset: int, n: int) -> bytes: ...
+    def size(self) -> int | None: ...  # None: unknown (gzip)
+    def close(self) -> None: ...
+
+
+class _PlainReader:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read(self, offset: int, n: int) -> bytes:
+        return os.pread(self.fd, n, offset)
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class _GzipReader:
+    """Sequential reads of a gzip file's decompressed bytes (seeking back restarts)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._restart()
+
+    def _restart(self) -> None:
+        self._z = zlib.decompressobj(wbits=47)
+        self._in = 0  # compressed bytes consumed
+        self._pos = 0  # decompressed offset of _buf[0]
+        self._buf = b""
+
+    def read(self, offset: int, n: int) -> bytes:
+        if offset < self._pos:
+            self._restart()
+        while self._pos + len(self._buf) < offset + n:
+            if self._z.eof:
+                if not self._z.unused_data:
+                    break
+                rest = self._z.unused_data  # a file of several gzip members
+                self._z = zlib.decompressobj(wbits=47)
+                more = self._z.decompress(rest, 1 << 20)
+            else:
+                pending = self._z.unconsumed_tail
+                if not pending:
+                    pending = os.pread(self.fd, 1 << 16, self._in)
+                    self._in += len(pending)
+                    if not pending:
+                        break
+                try:
+                    more = self._z.decompress(pending, 1 << 20)
+                except zlib.error:
+                    break  # a damaged or unfinished archive: what was readable is returned
+            if self._pos + len(self._buf) < offset:  # skipping forward: keep little in memory
+                drop = min(len(self._buf), offset - self._pos)
+                self._buf, self._pos = self._buf[drop:], self._pos + drop
+            self._buf += more
+        start = offset - self._pos
+        return self._buf[start: start + n] if start >= 0 else b""
+
+    def size(self) -> int | None:
+        return None
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _is_gzip(path: str) -> bool:
+    return path.endswith(".gz")
+
+
+def _open_reader(path: str) -> tuple[_Reader, os.stat_result] | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    st = os.fstat(fd)
+    return (_GzipReader(fd) if _is_gzip(path) else _PlainReader(fd)), st
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _matches(reader: _Reader, pos: FilePosition) -> bool:
+    """Does this file hold the content a position was saved in (head, and mark at offset)?"""
+    size = reader.size()
+    if size is not None and (pos.offset > size or pos.head_len > size):
+        return False
+    if _sha(reader.read(0, pos.head_len)) != pos.head:
+        return False
+    if not pos.mark:
+        return True
+    start = max(0, pos.offset - MARK_BYTES)
+    before = reader.read(start, pos.offset - start)
+    return len(before) == pos.offset - start and _sha(before) == pos.mark
+
+
+class _Open:
+    """One open file being read: its reader, identity and where we are in it."""
+
+    def __init__(self, reader: _Reader, st: os.stat_result, name: str) -> None:
+        self.reader = reader
+        self.dev, self.ino = st.st_dev, st.st_ino
+        self.name = name
+        self.head_len = 0
+        self.head = ""
+        self.offset = 0
+        self.skipping = False
+        self.last = b""  # up to MARK_BYTES bytes before offset, to notice a rewrite
+
+    def take_head(self, pos: FilePosition | None = None) -> None:
+        if pos is not None:
+            self.head_len, self.head = pos.head_len, pos.head
+        else:
+            data = self.reader.read(0, HEAD_BYTES)
+            self.head_len, self.head = len(data), _sha(data)
+
+    def seek(self, offset: int) -> None:
+        self.offset = offset
+        start = max(0, offset - MARK_BYTES)
+        self.last = self.reader.read(start, offset - start) if offset else b""
+
+    def position(self) -> FilePosition:
+        return FilePosition(self.dev, self.ino, self.head_len, self.head, self.offset,
+                            _sha(self.last) if self.last else "")
 
 
 class FileTail:
-    def __init__(self, path: str, resume: FilePosition | None, max_line_bytes: int) -> None:
+    def __init__(self, path: str, resume: FilePosition | None, max_line_bytes: int,
+                 newline: bytes = b"\n", multiline: Multiline | None = None) -> None:
         self.path = path
         self.max_line_bytes = max_line_bytes
+        self.newline = newline
+        self.multiline = multiline
         self._resume = resume
-        self._fd: int | None = None
-        self._dev = self._ino = 0
-        self._head_len = 0
-        self._head = ""
-        self.offset = 0
-        self._skipping = False  # inside an over-long line, discarding until its newline
+        self._cur: _Open | None = None
+        self._backlog: list[_Open] = []  # older content to read to its end before _cur
+        self._held: tuple[int, float] | None = None  # multiline: (offset, since) of a held record
+        self._quiet_since: float | None = None  # when the replaced file last gave nothing
+        self.recovered: list[str] = []  # names of siblings whose content was recovered
+
+    @property
+    def offset(self) -> int:
+        return self._cur.offset if self._cur is not None else 0
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for f in [*self._backlog, *([self._cur] if self._cur else [])]:
+            f.reader.close()
+        self._backlog.clear()
+        self._cur = None
 
-    def position(self) -> FilePosition:
-        return FilePosition(self._dev, self._ino, self._head_len, self._head, self.offset)
+    # -- opening and finding where to resume --
 
     def _open(self, events: list[str]) -> bool:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
+        opened = _open_reader(self.path)
+        if opened is None:
             return False
-        st = os.fstat(fd)
-        self._fd, self._dev, self._ino = fd, st.st_dev, st.st_ino
-        self._head_len, self._head = _head(fd, st.st_size)
-        self.offset, self._skipping = 0, False
+        cur = _Open(*opened, name=self.path)
         resume, self._resume = self._resume, None
-        if resume is not None and self._same_file(resume, st.st_size):
-            self.offset = resume.offset
+        same_inode = resume is not None and (cur.dev, cur.ino) == (resume.dev, resume.ino)
+        if resume is not None and same_inode and _matches(cur.reader, resume):
+            cur.take_head(resume)
+            cur.seek(resume.offset)
             events.append("resumed")
+        elif resume is not None and (old := self._find_sibling(resume, exclude=(cur.dev, cur.ino))):
+            # Rotated while we were stopped: finish the old file first, then this one.
+            self._backlog.append(old)
+            cur.take_head()
+            events.append(f"resumed from rotated {old.name}")
         else:
+            cur.take_head()
             events.append("opened")
+        self._cur = cur
         return True
 
-    def _same_file(self, pos: FilePosition, size: int) -> bool:
-        if (pos.dev, pos.ino) != (self._dev, self._ino) or pos.offset > size:
-            return False
-        assert self._fd is not None
-        if pos.head_len > size:
-            return False
-        return hashlib.sha256(os.pread(self._fd, pos.head_len, 0)).hexdigest() == pos.head
+    def _siblings(self) -> list[str]:
+        directory, base = os.path.split(self.path)
+        try:
+            names = [n for n in os.listdir(directory or ".") if n.startswith(base) and n != base]
+        except OSError:
+            return []
+        paths = [os.path.join(directory, n) for n in names]
+
+        def mtime(p: str) -> float:
+            try:
+                return os.stat(p).st_mtime
+            except OSError:
+                return 0.0
+
+        return sorted(paths, key=mtime, reverse=True)[:MAX_SIBLINGS]
+
+    def _find_sibling(self, pos: FilePosition, exclude: tuple[int, int]) -> _Open | None:
+        """A rotated sibling holding ``pos``'s content, opened at its offset (or None)."""
+        for path in self._siblings():
+            opened = _open_reader(path)
+            if opened is None:
+                continue
+            reader, st = opened
+            if (st.st_dev, st.st_ino) != exclude and _matches(reader, pos):
+                found = _Open(reader, st, path)
+                found.take_head(pos)
+                found.seek(pos.offset)
+                self.recovered.append(path)
+                return found
+            reader.close()
+        return None
 
     def _replaced(self) -> bool:
         """True when the path now names another file (or none): we were rotated away."""
+        assert self._cur is not None
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             return True
-        return (st.st_dev, st.st_ino) != (self._dev, self._ino)
+        return (st.st_dev, st.st_ino) != (self._cur.dev, self._cur.ino)
 
-    def poll(self, max_bytes: int) -> TailRead | None:
-        """Complete lines since the last poll (at most about ``max_bytes``), or None if none."""
+    def _rewritten(self, cur: _Open, size: int | None) -> bool:
+        """Truncated (copytruncate) since the last read: smaller, or other bytes before us."""
+        if size is None:
+            return False
+        if size < cur.offset:
+            return True
+        if cur.last:
+            start = cur.offset - len(cur.last)
+            return cur.reader.read(start, len(cur.last)) != cur.last
+        return False
+
+    # -- reading --
+
+    def poll(self, max_bytes: int, now: float | None = None) -> TailRead | None:
+        """Complete lines since the last poll (at most about ``max_bytes``), or None if none.
+        ``now`` (monotonic seconds; default the current time) drives the time-outs."""
+        if now is None:
+            now = time.monotonic()
         events: list[str] = []
-        if self._fd is None and not self._open(events):
+        if self._cur is None and not self._open(events):
             return None
-        assert self._fd is not None
-        size = os.fstat(self._fd).st_size
-        if size < self.offset:
+        if self._backlog:
+            old = self._backlog[0]
+            read = self._read(old, max_bytes, now, final=True)
+            if read is not None:
+                read.events[:0] = events
+                return read
+            old.reader.close()
+            self._backlog.pop(0)
+            events.append("rotated")
+        cur = self._cur
+        assert cur is not None
+        if self._rewritten(cur, cur.reader.size()):
             events.append("truncated")
-            self.offset, self._skipping = 0, False
-        read = self._read_lines(max_bytes, size)
+            copy = self._find_sibling(cur.position(), exclude=(cur.dev, cur.ino))
+            if copy is not None:
+                events.append(f"recovered from {copy.name}")
+                self._backlog.append(copy)
+            cur.take_head()
+            cur.seek(0)
+            cur.skipping = False
+            self._held = None
+            if copy is not None:
+                return TailRead([], self.position(), events=events)
+        read = self._read(cur, max_bytes, now, final=False)
         if read is None and self._replaced():
-            # Our file is read to its end and the path names another one now: move over.
-            self.close()
+            if self._quiet_since is None:
+                self._quiet_since = now
+            if now - self._quiet_since < ROTATE_GRACE:
+                return TailRead([], self.position(), events=events) if events else None
+            # Read to its end, quiet, and the path names another file: finish it, move over.
+            flushed = self._read(cur, max_bytes, now, final=True)
+            if flushed is not None:
+                flushed.events[:0] = events
+                return flushed
+            cur.reader.close()
+            self._cur = None
+            self._held = None
             events.append("rotated")
             if not self._open(events):
-                return TailRead([], self.position(), events=events) if events else None
-            read = self._read_lines(max_bytes, os.fstat(self._fd).st_size)
+                return TailRead([], self.position(), events=events)
+            assert self._cur is not None
+            read = self._read(self._cur, max_bytes, now, final=False)
+        self._quiet_since = None if read is not None else self._quiet_since
         if read is None:
             return TailRead([], self.position(), events=events) if events else None
         read.events[:0] = events
         return read
 
-    def _read_lines(self, max_bytes: int, size: int) -> TailRead | None:
-        assert self._fd is not None
-        if self.offset >= size:
-            return None
-        want = min(max(max_bytes, 1), size - self.offset)
-        data = os.pread(self._fd, want, self.offset)
-        lines: list[bytes] = []
+    def position(self) -> FilePosition:
+        f = self._backlog[0] if self._backlog else self._cur
+        if f is None:
+            return FilePosition(0, 0, 0, "", 0)
+        return f.position()
+
+    def _read(self, f: _Open, max_bytes: int, now: float, final: bool) -> TailRead | None:
+        """Lines from ``f`` at its offset. ``final``: the file will not grow (rotated away), so
+        a held multiline record is released at its end."""
+        want = max(max_bytes, 1)
+        while True:
+            data = f.reader.read(f.offset, want)
+            if not data:
+                return None
+            at_end = len(data) < want
+            if final and at_end and not data.endswith(self.newline):
+                data += self.newline  # the file is finished: its last line is complete too
+            split = split_lines(data, self.max_line_bytes, f.skipping, at_end, self.newline,
+                                with_starts=self.multiline is not None)
+            if split.lines or split.consumed or at_end:
+                break
+            want *= 2  # a partial line longer than one read: read far enough to find its end
+        if self.multiline is not None:
+            return self._join(f, data, split, now, final)
+        self._advance(f, data, split.consumed)
+        f.skipping = split.skipping
+        if not split.lines:
+            return None if not split.consumed else TailRead([], f.position())
+        return TailRead(split.lines, f.position(), split.truncated)
+
+    def _advance(self, f: _Open, data: bytes, consumed: int) -> None:
+        if not consumed:
+            return
+        f.offset += consumed
+        tail = data[max(0, consumed - MARK_BYTES):consumed]
+        f.last = (f.last + tail)[-MARK_BYTES:] if len(tail) < MARK_BYTES else tail
+        if f.head_len < HEAD_BYTES and f.offset > f.head_len:
+            f.take_head()  # the file has grown past its short head: name it by more bytes
+
+    # -- multiline --
+
+    def _join(self, f: _Open, data: bytes, split: Split, now: float, final: bool) -> TailRead | None:
+        ml = self.multiline
+        assert ml is not None and split.starts is not None
+        records: list[bytes] = []
         truncated: set[int] = set()
-        start = 0
-        if self._skipping:
-            nl = data.find(b"\n")
-            if nl < 0:
-                self.offset += len(data)
-                return TailRead([], self.position())
-            self._skipping = False
-            start = nl + 1
-        last_nl = data.rfind(b"\n")
-        if last_nl >= start:
-            for line in data[start:last_nl].split(b"\n"):
-                if len(line) > self.max_line_bytes:
-                    truncated.add(len(lines))
-                    line = line[: self.max_line_bytes]
-                lines.append(line[:-1] if line.endswith(b"\r") else line)
-            consumed = last_nl + 1
-        else:
-            consumed = start
-        tail = len(data) - consumed
-        if tail >= self.max_line_bytes:
-            # An unfinished line already over the limit: keep its start, skip the rest.
-            truncated.add(len(lines))
-            lines.append(data[consumed : consumed + self.max_line_bytes])
-            self._skipping = True
-            consumed = len(data)
-        elif not lines and consumed == 0 and want == max_bytes < size - self.offset:
-            # A partial line longer than one read: read far enough to find its end next time.
-            return self._read_lines(max(max_bytes * 2, 1), size)
-        self.offset += consumed
-        if not lines and consumed == 0:
+        record_starts: list[int] = []
+        current: list[bytes] = []
+        cut = False
+        for i, line in enumerate(split.lines):
+            if current and (ml.start.match(line) or len(current) >= ml.max_lines):
+                records.append(b"\n".join(current))
+                if cut:
+                    truncated.add(len(records) - 1)
+                current, cut = [], False
+            if not current:
+                record_starts.append(split.starts[i])
+            current.append(line)
+            cut = cut or i in split.truncated
+        consumed = split.consumed
+        if current:
+            # The last record may go on: hold it (the offset stays at its start) unless the
+            # time-out passed since it was first held, or the file is final.
+            held_at = f.offset + record_starts[-1]
+            since = self._held[1] if self._held is not None and self._held[0] == held_at else now
+            too_big = sum(len(x) + 1 for x in current) > self.max_line_bytes
+            if final or too_big or now - since >= ml.timeout:
+                records.append(b"\n".join(current))
+                if cut:
+                    truncated.add(len(records) - 1)
+                self._held = None
+            else:
+                consumed = record_starts[-1]
+                self._held = (held_at, since)
+        if split.skipping and consumed != split.consumed:
+            consumed = split.consumed  # inside an over-long line: never hold it back
+        self._advance(f, data, consumed)
+        f.skipping = split.skipping if consumed == split.consumed else False
+        joined = [r[: self.max_line_bytes] for r in records]
+        truncated |= {i for i, r in enumerate(records) if len(r) > self.max_line_bytes}
+        if not joined:
             return None
-        return TailRead(lines, self.position(), truncated)
+        return TailRead(joined, f.position(), truncated)
