@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,8 @@ from agent.delivery import Mark, Pending
 from agent.delivery.checkpoint import Checkpoints
 from agent.delivery.queue import BatchQueue
 from agent.delivery.sender import Ack, SendError
-from agent.delivery.shipper import Identity, Shipper
+from agent.delivery.shipper import SPOOL_FULL, Identity, Shipper
+from agent.delivery.spool import Spool
 from agent.telemetry import Telemetry
 from chronolog.wire import Chunk, ClockView, decode_batch, decompress
 
@@ -123,3 +127,82 @@ def test_backoff_grows_is_capped_and_jittered(attempt: int) -> None:
     ceiling = min(60.0, 0.5 * 2**attempt)
     assert all(ceiling / 2 <= d < ceiling for d in delays)
     assert len(set(delays)) > 150
+
+
+# -- with a spool --
+
+def make_spooled(tmp_path: Path, script: list[SendError | Ack | None], max_bytes: int = 1 << 20,
+                 when_full: str = "block") -> tuple[Shipper, FakeSender, Telemetry, Spool]:
+    telemetry = Telemetry()
+    cp = Checkpoints(tmp_path / "cp.json", telemetry.ledger)
+    sender = FakeSender(script, cp)
+    spool, _ = Spool(tmp_path / "spool", max_bytes, when_full).open()  # type: ignore[arg-type]
+    shipper = Shipper(Identity("a1", "web-1", "Asia/Tokyo"), BatchQueue(1 << 20, 0.01, 1 << 20),
+                      sender, cp, telemetry, retry_initial=0.001, retry_max=0.002, spool=spool,
+                      rng=lambda: random.Random(1))
+    return shipper, sender, telemetry, spool
+
+
+OUTAGE = SendError("connection: refused", retryable=True)
+
+
+async def test_an_unreachable_collector_spools_the_batch_and_commits_it(tmp_path: Path) -> None:
+    shipper, sender, telemetry, spool = make_spooled(tmp_path, [OUTAGE])
+    await shipper.ship([pending(0)])
+    assert len(sender.bodies) == 1 and len(spool) == 1
+    saved = Checkpoints(tmp_path / "cp.json").load().get("s")
+    assert saved.next_seq == 2  # committed: fsync'd in the spool
+    assert sample(telemetry, "chronolog_agent_lines_spooled_total", stream="s") == 2
+    assert sample(telemetry, "chronolog_agent_lines_acked_total", stream="s") == 0
+    await shipper.ship([pending(2)])  # behind the spool, without trying the collector
+    assert len(sender.bodies) == 1 and len(spool) == 2
+    task = asyncio.create_task(shipper.send_spooled())
+    await asyncio.wait_for(_until(lambda: len(spool) == 0), 5)
+    task.cancel()
+    seqs = [[c.seq for c in decode_batch(decompress(b, "zstd", 1 << 20)).batch.chunks] for b in sender.bodies]
+    assert seqs == [[0], [0], [2]]  # the failed attempt, then the spool oldest first
+    assert sample(telemetry, "chronolog_agent_lines_acked_total", stream="s") == 4
+    assert os.listdir(tmp_path / "spool") == []
+
+
+async def test_a_generated_stream_is_spooled_before_it_is_sent(tmp_path: Path) -> None:
+    shipper, sender, _, spool = make_spooled(tmp_path, [])
+    item = pending(0)
+    await shipper.ship([Pending(item.chunk, item.mark, item.size, generated=True)])
+    assert sender.bodies == [] and len(spool) == 1
+
+
+async def test_drop_oldest_counts_what_it_deleted(tmp_path: Path) -> None:
+    shipper, _, telemetry, spool = make_spooled(tmp_path, [OUTAGE] * 10, max_bytes=700,
+                                                 when_full="drop_oldest")
+    for seq in range(0, 10, 2):
+        await shipper.ship([pending(seq)])
+    dropped = sample(telemetry, "chronolog_agent_lines_dropped_total", stream="s", reason=SPOOL_FULL)
+    spooled = sample(telemetry, "chronolog_agent_lines_spooled_total", stream="s")
+    assert spooled == 10 and dropped > 0
+    assert dropped + 2 * len(spool) == 10  # every line is in the spool or counted as dropped
+
+
+async def test_a_full_spool_under_block_waits_until_the_collector_takes_the_batch(tmp_path: Path) -> None:
+    shipper, sender, telemetry, spool = make_spooled(tmp_path, [OUTAGE, OUTAGE, OUTAGE, Ack(2, 0, [])],
+                                                      max_bytes=1)
+    await shipper.ship([pending(0)])
+    assert len(spool) == 0 and len(sender.bodies) == 4
+    assert sample(telemetry, "chronolog_agent_lines_acked_total", stream="s") == 2
+    assert sample(telemetry, "chronolog_agent_spool_full_total") == 2
+
+
+async def test_the_ledger_is_saved_with_the_positions(tmp_path: Path) -> None:
+    shipper, _, _, _ = make_spooled(tmp_path, [SendError("http 400 bad_batch", retryable=False)])
+    await shipper.ship([pending(0, 3)])
+    restored = Telemetry()
+    Checkpoints(tmp_path / "cp.json", restored.ledger).load()
+    [stream] = restored.ledger.report()
+    assert (stream.stream, stream.dropped) == ("s", {"http 400 bad_batch": 3})
+    assert sample(restored, "chronolog_agent_lines_dropped_total", stream="s",
+                  reason="http 400 bad_batch") == 3
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
