@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import urllib.request
 from collections.abc import Callable
@@ -30,6 +31,18 @@ class AgentHandle:
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith(name) and not line.startswith("#"))
 
+    def status(self) -> dict[str, Any]:
+        """The agent's ``/status`` document."""
+        with urllib.request.urlopen(self.daemon.info["status"], timeout=10) as response:
+            doc: dict[str, Any] = json.loads(response.read())
+        return doc
+
+    def ledger(self, stream: str) -> dict[str, Any]:
+        for entry in self.status()["streams"]:
+            if entry["stream"] == stream:
+                return dict(entry)
+        return {"read": 0, "truncated": 0, "spooled": 0, "acked": 0, "dropped": {}}
+
 
 class Fleet:
     """One collector (started at once) and agents, each tailing its own file, tenant "city".
@@ -51,6 +64,7 @@ class Fleet:
             f'[collector]\ndata_dir = "{root / "store"}"\n'
             f'[collector.api]\nlisten = "127.0.0.1:{port}"\n'
             f'[collector.metrics]\nlisten = "127.0.0.1:0"\n'
+            "[collector.query]\nmax_results = 1000000\n"
         )
         if tls:
             self.ca = make_ca(root / "store" / "ca")
@@ -76,14 +90,17 @@ class Fleet:
 
     def agent(self, host: str, cert_dir: Path | None = None, ca_file: Path | None = None,
               url: str | None = None, start: bool = True, clock: str | None = None,
-              env: dict[str, str] | None = None) -> AgentHandle:
-        """An agent tailing its own app.log; with ``cert_dir`` it uses mutual TLS. ``clock``
-        replaces its ``[agent.clock]`` tables (by default: NTP to a closed loopback port, no
-        daemon read, no clock stream); ``env`` is added to its environment."""
+              env: dict[str, str] | None = None, extra: str = "", files: str | None = None) -> AgentHandle:
+        """An agent tailing its own app.log (or the ``[[agent.files]]`` tables given as
+        ``files``); with ``cert_dir`` it uses mutual TLS. ``clock`` replaces its
+        ``[agent.clock]`` tables (by default: NTP to a closed loopback port, no daemon read, no
+        clock stream); ``extra`` TOML tables are appended; ``env`` is added to its environment."""
         workdir = self.root / host
         workdir.mkdir()
         log = workdir / "app.log"
         log.touch()
+        if files is None:
+            files = f'[[agent.files]]\ninclude = ["{log}"]\nzone = "Asia/Tokyo"\n'
         config = workdir / "agent.toml"
         link = f'url = "{url or self.url}"\ntoken_file = "{self.agent_token}"\n'
         if self.tls:
@@ -101,7 +118,7 @@ class Fleet:
             + (clock or f'[agent.clock]\nservers = ["127.0.0.1:{free_udp_port()}"]\ntimeout = 0.2\n'
                         'burst = 1\ninterval = 16\nrecord = false\n[agent.clock.daemon]\nread = "none"\n')
             + "[agent.journald]\nenabled = false\n"
-            f'[[agent.files]]\ninclude = ["{log}"]\nzone = "Asia/Tokyo"\n'
+            + files + extra
         )
         daemon = self.daemons("chronolog-agent", config, workdir)
         return AgentHandle(daemon.start(env) if start else daemon, log)
@@ -125,6 +142,15 @@ class Fleet:
                          "last_seq": int(last.split("=")[1]),
                          "gaps": [] if gaps == "gaps=none" else gaps.split("=")[1].split(", ")})
         return rows
+
+    def records(self, *args: str) -> list[dict[str, Any]]:
+        """Every record the collector holds, whatever its event time."""
+        out = self.cli("query", "--zone", "Asia/Tokyo", "--since", "2000-01-01T00:00:00Z",
+                       "--until", "2100-01-01T00:00:00Z", "--limit", "1000000", "--json", *args)
+        return [json.loads(line) for line in out.splitlines()]
+
+    def messages(self, *args: str) -> list[str]:
+        return [r["msg"] for r in self.records(*args)]
 
     def stream_lines(self) -> int:
         return sum(s["lines"] for s in self.streams())
