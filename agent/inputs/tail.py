@@ -41,7 +41,7 @@ MARK_BYTES = 128
 MAX_SIBLINGS = 16  # rotated siblings examined when a position is looked for
 # After the path names a new file, the old one is still read until it has been quiet this
 # long: an application may write a few more lines to it before it reopens its log.
-ROTATE_GRACE = 1.0
+ROTATE_GRACE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +285,7 @@ class FileTail:
         self._backlog: list[_Open] = []  # older content to read to its end before _cur
         self._held: tuple[int, float] | None = None  # multiline: (offset, since) of a held record
         self._quiet_since: float | None = None  # when the replaced file last gave nothing
+        self._next: list[_Open] = []  # files that took the path after _cur, opened when seen
         self.recovered: list[str] = []  # names of siblings whose content was recovered
 
     @property
@@ -292,9 +293,11 @@ class FileTail:
         return self._cur.offset if self._cur is not None else 0
 
     def close(self) -> None:
-        for f in [*self._backlog, *([self._cur] if self._cur else [])]:
-            f.reader.close()
+        for f in [*self._backlog, self._cur, *self._next]:
+            if f is not None:
+                f.reader.close()
         self._backlog.clear()
+        self._next.clear()
         self._cur = None
 
     # -- opening and finding where to resume --
@@ -310,7 +313,7 @@ class FileTail:
             cur.take_head(resume)
             cur.seek(resume.offset)
             events.append("resumed")
-        elif resume is not None and (old := self._find_sibling(resume, exclude=(cur.dev, cur.ino))):
+        elif resume is not None and (old := self._find_sibling(resume, exclude={(cur.dev, cur.ino)})):
             # Rotated while we were stopped: finish the old file first, then this one.
             self._backlog.append(old)
             cur.take_head()
@@ -337,14 +340,14 @@ class FileTail:
 
         return sorted(paths, key=mtime, reverse=True)[:MAX_SIBLINGS]
 
-    def _find_sibling(self, pos: FilePosition, exclude: tuple[int, int]) -> _Open | None:
+    def _find_sibling(self, pos: FilePosition, exclude: set[tuple[int, int]]) -> _Open | None:
         """A rotated sibling holding ``pos``'s content, opened at its offset (or None)."""
         for path in self._siblings():
             opened = _open_reader(path)
             if opened is None:
                 continue
             reader, st = opened
-            if (st.st_dev, st.st_ino) != exclude and _matches(reader, pos):
+            if (st.st_dev, st.st_ino) not in exclude and _matches(reader, pos):
                 found = _Open(reader, st, path)
                 found.take_head(pos)
                 found.seek(pos.offset)
@@ -353,25 +356,57 @@ class FileTail:
             reader.close()
         return None
 
-    def _replaced(self) -> bool:
-        """True when the path now names another file (or none): we were rotated away."""
+    def _watch_path(self) -> bool:
+        """Open any new file that took the path since the last look (every poll, so a file
+        rotated away quickly is still read); True when the path names another file than the
+        current one, or none."""
         assert self._cur is not None
+        known = [(f.dev, f.ino) for f in (self._cur, *self._next)]
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             return True
+        if (st.st_dev, st.st_ino) not in known and (opened := _open_reader(self.path)) is not None:
+            new = _Open(*opened, name=self.path)
+            if (new.dev, new.ino) in known:
+                new.reader.close()
+            else:
+                new.take_head()
+                self._next.append(new)
         return (st.st_dev, st.st_ino) != (self._cur.dev, self._cur.ino)
 
-    def _rewritten(self, cur: _Open, size: int | None) -> bool:
-        """Truncated (copytruncate) since the last read: smaller, or other bytes before us."""
+    def _rewritten(self, cur: _Open) -> bool:
+        """Truncated (copytruncate) since the last look: smaller, or other bytes at its head
+        or just before our offset (a truncated file may have grown past us again)."""
+        size = cur.reader.size()
         if size is None:
             return False
         if size < cur.offset:
             return True
+        if cur.head_len and _sha(cur.reader.read(0, cur.head_len)) != cur.head:
+            return True
         if cur.last:
-            start = cur.offset - len(cur.last)
-            return cur.reader.read(start, len(cur.last)) != cur.last
+            return cur.reader.read(cur.offset - len(cur.last), len(cur.last)) != cur.last
         return False
+
+    def _check_truncation(self, cur: _Open, events: list[str]) -> bool:
+        """After a truncation, queue the copy holding what we had not read yet (searched by
+        content among the siblings) and restart at 0. Checked on every poll, also while an
+        older copy is being read, so several quick truncations queue their copies in order."""
+        if not self._rewritten(cur):
+            return False
+        events.append("truncated")
+        if cur.head_len:  # with nothing read from it, nothing identifies what it held
+            used = {(f.dev, f.ino) for f in (cur, *self._backlog)}
+            copy = self._find_sibling(cur.position(), exclude=used)
+            if copy is not None:
+                events.append(f"recovered from {copy.name}")
+                self._backlog.append(copy)
+        cur.take_head()
+        cur.seek(0)
+        cur.skipping = False
+        self._held = None
+        return True
 
     # -- reading --
 
@@ -383,6 +418,10 @@ class FileTail:
         events: list[str] = []
         if self._cur is None and not self._open(events):
             return None
+        cur = self._cur
+        assert cur is not None
+        if self._check_truncation(cur, events) and self._backlog:
+            return TailRead([], self.position(), events=events)
         if self._backlog:
             old = self._backlog[0]
             read = self._read(old, max_bytes, now, final=True)
@@ -392,38 +431,29 @@ class FileTail:
             old.reader.close()
             self._backlog.pop(0)
             events.append("rotated")
-        cur = self._cur
-        assert cur is not None
-        if self._rewritten(cur, cur.reader.size()):
-            events.append("truncated")
-            copy = self._find_sibling(cur.position(), exclude=(cur.dev, cur.ino))
-            if copy is not None:
-                events.append(f"recovered from {copy.name}")
-                self._backlog.append(copy)
-            cur.take_head()
-            cur.seek(0)
-            cur.skipping = False
-            self._held = None
-            if copy is not None:
+            if self._backlog:
                 return TailRead([], self.position(), events=events)
+        replaced = self._watch_path()
         read = self._read(cur, max_bytes, now, final=False)
-        if read is None and self._replaced():
+        if read is None and replaced:
+            # Read to its end, and the path names another file. Unless the new one has data
+            # already, give the application a moment to write its last lines to the old one.
             if self._quiet_since is None:
                 self._quiet_since = now
-            if now - self._quiet_since < ROTATE_GRACE:
+            new_has_data = bool(self._next) and (self._next[0].reader.size() or 0) > 0
+            if not new_has_data and now - self._quiet_since < ROTATE_GRACE:
                 return TailRead([], self.position(), events=events) if events else None
-            # Read to its end, quiet, and the path names another file: finish it, move over.
             flushed = self._read(cur, max_bytes, now, final=True)
             if flushed is not None:
                 flushed.events[:0] = events
                 return flushed
             cur.reader.close()
-            self._cur = None
+            self._cur = self._next.pop(0) if self._next else None
             self._held = None
+            self._quiet_since = None
             events.append("rotated")
-            if not self._open(events):
+            if self._cur is None:
                 return TailRead([], self.position(), events=events)
-            assert self._cur is not None
             read = self._read(self._cur, max_bytes, now, final=False)
         self._quiet_since = None if read is not None else self._quiet_since
         if read is None:

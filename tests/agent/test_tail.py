@@ -42,9 +42,44 @@ def test_rename_rotation_reads_the_old_file_to_its_end_first(tmp_path: Path) -> 
     log.write_bytes(b"4\n")
     read = tail.poll(1 << 16, now=0.0)
     assert read is not None and read.lines == [b"3"]
-    assert tail.poll(1 << 16, now=0.1) is None  # the old file may still get a last line
-    read = tail.poll(1 << 16, now=5.0)
+    read = tail.poll(1 << 16, now=0.0)  # the new file has data: the application moved over
     assert read is not None and read.lines == [b"4"] and "rotated" in read.events
+
+
+def test_after_a_rename_a_late_line_in_the_old_file_is_still_read(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"1\n")
+    tail = FileTail(str(log), None, 1024)
+    assert drain(tail) == [b"1"]
+    log.rename(tmp_path / "a.log.1")
+    log.touch()  # logrotate's "create"; the application has not reopened yet
+    assert tail.poll(1 << 16, now=0.0) is None
+    with (tmp_path / "a.log.1").open("ab") as f:
+        f.write(b"2\n")  # its last line, to the old file, before it reopens
+    read = tail.poll(1 << 16, now=0.2)
+    assert read is not None and read.lines == [b"2"]
+    with log.open("ab") as f:
+        f.write(b"3\n")
+    read = tail.poll(1 << 16, now=0.3)
+    assert read is not None and read.lines == [b"3"] and "rotated" in read.events
+
+
+def test_files_rotated_away_quickly_are_each_read_in_turn(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"a1\n")
+    tail = FileTail(str(log), None, 1024)
+    assert drain(tail) == [b"a1"]
+    with log.open("ab") as f:
+        f.write(b"a2\n" * 3)
+    lines: list[bytes] = []
+    for generation in "bc":  # two rotations while the tail is busy with the first file
+        log.rename(tmp_path / f"a.log.{generation}")
+        log.write_bytes(f"{generation}1\n".encode())
+        read = tail.poll(2, now=0.0)  # a small read: still in the old file; the new one is seen
+        assert read is not None and read.lines == [b"a2"]
+        lines += read.lines
+    lines += read_all(tail)[0]
+    assert lines == [b"a2", b"a2", b"a2", b"b1", b"c1"]
 
 
 def test_truncation_restarts_at_the_beginning(tmp_path: Path) -> None:
