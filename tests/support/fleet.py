@@ -90,7 +90,8 @@ class Fleet:
 
     def agent(self, host: str, cert_dir: Path | None = None, ca_file: Path | None = None,
               url: str | None = None, start: bool = True, clock: str | None = None,
-              env: dict[str, str] | None = None, extra: str = "", files: str | None = None) -> AgentHandle:
+              env: dict[str, str] | None = None, extra: str = "", files: str | None = None,
+              batch_max_bytes: int = 1 << 20) -> AgentHandle:
         """An agent tailing its own app.log (or the ``[[agent.files]]`` tables given as
         ``files``); with ``cert_dir`` it uses mutual TLS. ``clock`` replaces its
         ``[agent.clock]`` tables (by default: NTP to a closed loopback port, no daemon read, no
@@ -113,7 +114,7 @@ class Fleet:
             f'[agent]\nhost = "{host}"\nstate_dir = "{workdir / "state"}"\n'
             f"[agent.collector]\n{link}"
             "retry_initial = 0.05\nretry_max = 0.5\n"
-            "[agent.batch]\nmax_delay = 0.2\n"
+            f"[agent.batch]\nmax_delay = 0.2\nmax_bytes = {batch_max_bytes}\n"
             '[agent.metrics]\nlisten = "127.0.0.1:0"\n'
             + (clock or f'[agent.clock]\nservers = ["127.0.0.1:{free_udp_port()}"]\ntimeout = 0.2\n'
                         'burst = 1\ninterval = 16\nrecord = false\n[agent.clock.daemon]\nread = "none"\n')

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import random
 import re
 import subprocess
 import threading
@@ -15,10 +16,13 @@ from pathlib import Path
 _ID = re.compile(r"\bid=(\d{8})\b")
 
 
-def line(tag: str, n: int, width: int = 120) -> bytes:
-    """A line naming its writer (``tag``) and number, padded to about ``width`` bytes."""
+def line(tag: str, n: int, width: int = 120, noisy: bool = False) -> bytes:
+    """A line naming its writer (``tag``) and number, padded to about ``width`` bytes (with
+    random hex when ``noisy``, so that it does not compress away)."""
     head = f"{tag} id={n:08d} "
-    return (head + "x" * max(0, width - len(head))).encode() + b"\n"
+    fill = max(0, width - len(head))
+    padding = random.Random(n).randbytes(fill // 2 + 1).hex()[:fill] if noisy else "x" * fill
+    return (head + padding).encode() + b"\n"
 
 
 class Writer(threading.Thread):
@@ -30,10 +34,11 @@ class Writer(threading.Thread):
     """
 
     def __init__(self, path: Path, tag: str, total: int, per_write: int = 20, pause: float = 0.001,
-                 keep_open: bool = False, width: int = 120) -> None:
+                 keep_open: bool = False, width: int = 120, noisy: bool = False) -> None:
         super().__init__(daemon=True)
         self.path, self.tag, self.total = path, tag, total
         self.per_write, self.pause, self.keep_open, self.width = per_write, pause, keep_open, width
+        self.noisy = noisy
         self.written = 0
 
     def run(self) -> None:
@@ -41,7 +46,8 @@ class Writer(threading.Thread):
         try:
             while self.written < self.total:
                 n = min(self.per_write, self.total - self.written)
-                data = b"".join(line(self.tag, self.written + i, self.width) for i in range(n))
+                data = b"".join(line(self.tag, self.written + i, self.width, self.noisy)
+                                for i in range(n))
                 if self.keep_open:
                     os.write(fd, data)
                 else:
