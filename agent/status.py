@@ -25,15 +25,6 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class StreamStatus(_Frozen):
-    stream: str
-    read: int
-    truncated: int
-    spooled: int
-    acked: int
-    dropped: dict[str, int]
-
-
 class SpoolStatus(_Frozen):
     batches: int
     bytes: int
@@ -47,7 +38,7 @@ class AgentStatus(_Frozen):
     host: str
     queued_bytes: int
     spool: SpoolStatus | None
-    streams: list[StreamStatus]
+    streams: list[StreamLedger]
 
 
 def build_status(agent: str, host: str, queued_bytes: int, ledger: tuple[StreamLedger, ...],
@@ -58,10 +49,8 @@ def build_status(agent: str, host: str, queued_bytes: int, ledger: tuple[StreamL
         age = None if spool.oldest_created is None else round(max(0.0, now - spool.oldest_created / 1e6), 3)
         spool_status = SpoolStatus(batches=spool.batches, bytes=spool.bytes, max_bytes=spool.max_bytes,
                                    when_full=spool.when_full, oldest_age_s=age)
-    streams = [StreamStatus(stream=s.stream, read=s.read, truncated=s.truncated, spooled=s.spooled,
-                            acked=s.acked, dropped=dict(s.dropped)) for s in ledger]
     return AgentStatus(agent=agent, host=host, queued_bytes=queued_bytes, spool=spool_status,
-                       streams=streams)
+                       streams=list(ledger))
 
 
 def status_route(app: web.Application, snapshot: Callable[[float], AgentStatus]) -> None:

@@ -40,6 +40,7 @@ __all__ = ["SPOOL_FULL", "Identity", "Sender", "Shipper"]
 
 SPOOL_FULL = "spool_full"  # the reason lines deleted by when_full = drop_oldest are dropped with
 SPOOL_UNREADABLE = "spool_unreadable"
+SAVE_INTERVAL = 1.0  # seconds: under load, acknowledged marks are saved at least this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class Shipper:
         self._current: list[Pending] | None = None  # taken from the queue, not yet committed
         self._spooled = asyncio.Event()
         self._save_lock = asyncio.Lock()
+        self._last_save = 0.0
 
     async def run(self) -> None:
         """Ship batches from the queue, and (with a spool) deliver the spool, until cancelled."""
@@ -109,7 +111,8 @@ class Shipper:
             await self._save()
         ident = self.identity
         batch = Batch(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
-        body = compress(encode_batch(batch), self.sender.encoding)
+        # zstd and zlib release the GIL: compressing in a thread lets the inputs read meanwhile.
+        body = await asyncio.to_thread(compress, encode_batch(batch), self.sender.encoding)
         if self.spool is None:
             await self._deliver_in_memory(body, items)
         else:
@@ -118,7 +121,7 @@ class Shipper:
                 await self._to_spool(body, items)  # commits once the batch is fsync'd
                 return
         self.checkpoints.commit(marks)
-        await self._save()
+        await self._save_soon()
 
     async def _send_once(self, body: bytes, refs: list[ChunkRef]) -> bool:
         """One attempt; True if the batch is settled (taken, or refused for good)."""
@@ -214,6 +217,16 @@ class Shipper:
     async def _save(self) -> None:
         async with self._save_lock:
             await asyncio.to_thread(self.checkpoints.save)
+        self._last_save = asyncio.get_running_loop().time()
+
+    async def _save_soon(self) -> None:
+        """Save acknowledged marks now if nothing else is queued or the last save is old;
+        otherwise the next batch's reservation saves them with it (one write per batch under
+        load). Saving later is always safe: a crash re-reads from the older position, and the
+        collector drops the repeats."""
+        idle = len(self.queue) == 0
+        if idle or asyncio.get_running_loop().time() - self._last_save >= SAVE_INTERVAL:
+            await self._save()
 
     def _drop(self, refs: Iterable[ChunkRef], reason: str) -> None:
         for stream, _, n in refs:
