@@ -33,6 +33,7 @@ class StreamState:
     next_seq: int
     high_seq: int
     position: dict[str, Any] | None
+    high_position: dict[str, Any] | None = None  # where the line before high_seq was read
 
 
 class Checkpoints:
@@ -59,7 +60,8 @@ class Checkpoints:
         entry = self._streams.get(stream)
         if entry is None:
             return StreamState(0, 0, None)
-        return StreamState(entry["next_seq"], entry["high_seq"], entry.get("position"))
+        return StreamState(entry["next_seq"], entry["high_seq"], entry.get("position"),
+                           entry.get("high_position"))
 
     def commit(self, marks: list[Mark]) -> None:
         """Record acknowledged marks (in memory; `save` makes them durable)."""
@@ -77,6 +79,7 @@ class Checkpoints:
             entry = self._entry(mark.stream)
             if mark.next_seq > entry["high_seq"]:
                 entry["high_seq"] = mark.next_seq
+                entry["high_position"] = mark.position
                 changed = True
         return changed
 

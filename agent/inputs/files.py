@@ -144,6 +144,7 @@ class _Followed:
     def __init__(self, tail: FileTail, stamper: Stamper) -> None:
         self.tail = tail
         self.stamper = stamper
+        self.recovering = False  # reading a file that was rotated while the agent was stopped
 
 
 class FileInput:
@@ -206,6 +207,25 @@ class FileInput:
             for followed in self._followed.values():
                 followed.tail.close()
 
+    def _renumber(self, followed: _Followed, events: list[str]) -> None:
+        """Keep sequence numbers unique when a resume is not exact.
+
+        A file that is not the one the checkpoint points into is numbered past everything
+        sent before (``high_seq``). After a file rotated while the agent was stopped is
+        finished (its lines get their old numbers again), the file at the path continues the
+        numbering only if it is the one lines were last sent from; otherwise those numbers
+        belonged to lines of a file no longer there, and must not be given to others.
+        """
+        state = self.checkpoints.get(followed.stamper.stream)
+        jump = "opened" in events
+        if any(e.startswith("resumed from rotated") for e in events):
+            followed.recovering = True
+        elif followed.recovering and "rotated" in events:
+            followed.recovering = False
+            jump = not followed.tail.holds(FilePosition.from_json(state.high_position))
+        if jump:
+            followed.stamper.next_seq = max(followed.stamper.next_seq, state.high_seq)
+
     async def poll_once(self) -> bool:
         """One read turn over every followed file; True if any line was read."""
         progressed = False
@@ -222,10 +242,7 @@ class FileInput:
             if read is None:
                 continue
             stream = followed.stamper.stream
-            if "opened" in read.events:
-                # Not the file the checkpoint points into: number past everything sent before.
-                followed.stamper.next_seq = max(followed.stamper.next_seq,
-                                                self.checkpoints.get(stream).high_seq)
+            self._renumber(followed, read.events)
             for event in read.events:
                 self.telemetry.file_event(path, event)
             if not read.lines:

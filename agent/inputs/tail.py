@@ -292,6 +292,13 @@ class FileTail:
     def offset(self) -> int:
         return self._cur.offset if self._cur is not None else 0
 
+    def holds(self, pos: FilePosition | None) -> bool:
+        """Is the file at the path being read (not an older copy) the one ``pos`` was in?"""
+        cur = self._cur
+        if cur is None or pos is None or (cur.dev, cur.ino) != (pos.dev, pos.ino):
+            return False
+        return _matches(cur.reader, pos)
+
     def close(self) -> None:
         for f in [*self._backlog, self._cur, *self._next]:
             if f is not None:
