@@ -129,7 +129,7 @@ class Shipper:
             ack = await self.sender.send(body)
         except SendError as e:
             if e.retryable:
-                self.telemetry.send_failed(e.reason, 0.0)
+                self.telemetry.send_failed(e.reason, e.detail, 0.0)
                 return False
             self._drop(refs, e.reason)
             return True
@@ -203,7 +203,7 @@ class Shipper:
                 except SendError as e:
                     if e.retryable:
                         delay = backoff_delay(attempt, self.retry_initial, self.retry_max, self._rng)
-                        self.telemetry.send_failed(e.reason, delay)
+                        self.telemetry.send_failed(e.reason, e.detail, delay)
                         await asyncio.sleep(delay)
                         attempt += 1
                         continue
