@@ -42,6 +42,7 @@ MAX_SIBLINGS = 16  # rotated siblings examined when a position is looked for
 # After the path names a new file, the old one is still read until it has been quiet this
 # long: an application may write a few more lines to it before it reopens its log.
 ROTATE_GRACE = 0.5
+GZIP_WAIT = 5.0  # how long an unfinished gzip copy may stay the same size before it is let go
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,10 @@ class _GzipReader:
     def size(self) -> int | None:
         return None
 
+    def complete(self) -> bool:
+        """True once the end of the (last) gzip member was read."""
+        return self._z.eof and not self._z.unused_data
+
     def close(self) -> None:
         os.close(self.fd)
 
@@ -255,6 +260,7 @@ class _Open:
         self.offset = 0
         self.skipping = False
         self.last = b""  # up to MARK_BYTES bytes before offset, to notice a rewrite
+        self.grown, self.grown_at = -1, 0.0  # a gzip copy's size, and when it last changed
 
     def take_head(self, pos: FilePosition | None = None) -> None:
         if pos is not None:
@@ -345,7 +351,10 @@ class FileTail:
             except OSError:
                 return 0.0
 
-        return sorted(paths, key=mtime, reverse=True)[:MAX_SIBLINGS]
+        # Plain files first: while logrotate compresses a copy, the .gz is still being
+        # written, and the plain copy (complete) is deleted only once the .gz is finished.
+        newest = sorted(paths, key=mtime, reverse=True)[:MAX_SIBLINGS]
+        return sorted(newest, key=_is_gzip)
 
     def _find_sibling(self, pos: FilePosition, exclude: set[tuple[int, int]]) -> _Open | None:
         """A rotated sibling holding ``pos``'s content, opened at its offset (or None)."""
@@ -435,6 +444,8 @@ class FileTail:
             if read is not None:
                 read.events[:0] = events
                 return read
+            if self._unfinished_archive(old, now):
+                return TailRead([], self.position(), events=events) if events else None
             old.reader.close()
             self._backlog.pop(0)
             events.append("rotated")
@@ -468,6 +479,16 @@ class FileTail:
         read.events[:0] = events
         return read
 
+    def _unfinished_archive(self, f: _Open, now: float) -> bool:
+        """A gzip copy whose end was not reached yet: wait while it may still be being
+        written (it grew within GZIP_WAIT seconds), rather than take it as complete."""
+        if not isinstance(f.reader, _GzipReader) or f.reader.complete():
+            return False
+        size = os.fstat(f.reader.fd).st_size
+        if f.grown != size:
+            f.grown, f.grown_at = size, now
+        return now - f.grown_at < GZIP_WAIT
+
     def position(self) -> FilePosition:
         f = self._backlog[0] if self._backlog else self._cur
         if f is None:
@@ -483,7 +504,8 @@ class FileTail:
             if not data:
                 return None
             at_end = len(data) < want
-            if final and at_end and not data.endswith(self.newline):
+            finished = not isinstance(f.reader, _GzipReader) or f.reader.complete()
+            if final and at_end and finished and not data.endswith(self.newline):
                 data += self.newline  # the file is finished: its last line is complete too
             split = split_lines(data, self.max_line_bytes, f.skipping, at_end, self.newline,
                                 with_starts=self.multiline is not None)

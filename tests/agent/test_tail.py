@@ -293,3 +293,23 @@ def test_split_lines_returns_every_complete_line_in_order(lines: list[bytes], cu
     assert all(data[s:].startswith(x) for s, x in zip(split.starts, lines, strict=True))
     short = split_lines(data, cut, False, at_end=True)
     assert all(len(x) <= cut for x in short.lines)
+
+
+def test_an_archive_still_being_written_is_waited_for_not_cut_short(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(numbered(0, 2))
+    tail = FileTail(str(log), None, 1024)
+    assert read_all(tail)[0] == [b"line 0", b"line 1"]
+    with log.open("ab") as f:
+        f.write(numbered(2, 400))
+    whole = gzip.compress(log.read_bytes())
+    archive = tmp_path / "app.log.1.gz"
+    archive.write_bytes(whole[: len(whole) // 2])  # gzip is still writing the copy
+    log.write_bytes(b"")  # truncated
+    lines: list[bytes] = []
+    for step in range(5):
+        read = tail.poll(1 << 16, now=1.0 + step * 0.1)
+        lines += read.lines if read is not None else []
+    archive.write_bytes(whole)  # gzip finished
+    lines += read_all(tail, now=3.0)[0]
+    assert lines == [f"line {i}".encode() for i in range(2, 400)]
