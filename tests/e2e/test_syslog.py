@@ -3,6 +3,7 @@ collector."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from support.fleet import AgentHandle, Fleet
 from support.processes import Daemon, wait_for
+
+from chronolog.timefmt import parse_rfc3339
 
 SYSLOG = '[agent.syslog]\nenabled = true\nudp = "127.0.0.1:0"\ntcp = "127.0.0.1:0"\nzone = "Asia/Tokyo"\n'
 
@@ -22,7 +25,9 @@ def fleet(tmp_path: Path, daemons: Callable[[str, Path, Path], Daemon]) -> Fleet
 
 def logger(agent: AgentHandle, transport: str, *args: str) -> None:
     host, port = agent.daemon.info[f"syslog_{transport}"].rsplit(":", 1)
-    subprocess.run(["logger", "--server", host, "--port", port, f"--{transport}", *args], check=True)
+    # logger writes RFC 3164 times in its local zone: the one the input is configured with.
+    subprocess.run(["logger", "--server", host, "--port", port, f"--{transport}", *args], check=True,
+                   env={**os.environ, "TZ": "Asia/Tokyo"})
 
 
 def test_rfc5424_and_rfc3164_over_tcp_and_udp_keep_their_header_fields(
@@ -45,6 +50,11 @@ def test_rfc5424_and_rfc3164_over_tcp_and_udp_keep_their_header_fields(
     bsd = by_msg["bsd format over udp"]["fields"]
     assert (bsd["syslog_format"], bsd["app"], bsd["facility"], bsd["severity"]) == (
         "rfc3164", "cron", "cron", "notice")
+    # RFC 3164 has no year and no zone: the engine infers the year, and says so.
+    bsd_record = by_msg["bsd format over udp"]
+    assert bsd_record["ts_source"] == "inferred_year"
+    event, read = (parse_rfc3339(bsd_record[k]) for k in ("ts", "read_time"))
+    assert abs(event - read) < 5_000_000  # logger stamps whole seconds, just before the read
     assert web.ledger("syslog")["spooled"] == 3  # a generated stream is spooled before sending
 
 
