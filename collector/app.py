@@ -18,6 +18,8 @@ from aiohttp.typedefs import Middleware
 from chronolog.cliutil import Failure
 from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
 from chronolog.tls import server_context
+from collector.admin.audit import AuditLog
+from collector.admin.http import AdminStore, add_admin_routes
 from collector.auth.credentials import CredentialStore
 from collector.config import CollectorConfig
 from collector.http import (
@@ -30,10 +32,11 @@ from collector.http import (
 from collector.ingest.push import MAX_BODY, STORE, handle_push
 from collector.query.http import MAX_RESULTS, QUERY_ZONE, handle_query, handle_streams
 from collector.store import Store
-from collector.store.local import LocalStore
+from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
+from collector.store.local import LocalStore, StoreLocked
 from collector.telemetry import Telemetry
 
-__all__ = ["build_app", "credentials_path", "serve", "server_tls"]
+__all__ = ["audit_path", "build_app", "credentials_path", "open_store", "serve", "server_tls"]
 
 log = logging.getLogger("collector")
 
@@ -53,8 +56,21 @@ def server_tls(config: CollectorConfig) -> ssl.SSLContext | None:
         raise Failure(f"cannot set up TLS: {e}") from None
 
 
+def audit_path(config: CollectorConfig) -> Path:
+    return config.data_dir / "audit.log"
+
+
+def open_store(config: CollectorConfig, telemetry: Telemetry | None = None) -> LocalStore:
+    """The local store with its master key, recovered and locked for this process (blocking)."""
+    try:
+        master = FileMasterKeys.load(master_key_path(config.keys))
+        return LocalStore(config.data_dir, master, config.store, telemetry).open()
+    except (KeyringError, StoreLocked) as e:
+        raise Failure(str(e)) from None
+
+
 def build_app(config: CollectorConfig, store: Store, credentials: CredentialStore,
-              telemetry: Telemetry) -> web.Application:
+              telemetry: Telemetry, admin: AdminStore | None = None) -> web.Application:
     middlewares: list[Middleware] = [error_middleware]
     if config.tls.enabled:
         middlewares.append(cipher_guard(config.tls.level))
@@ -70,6 +86,8 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app.router.add_get("/v1/query", handle_query)
     app.router.add_get("/v1/streams", handle_streams)
     app.router.add_get("/healthz", _healthz)
+    if admin is not None:
+        add_admin_routes(app, admin, AuditLog(audit_path(config)), config.data_dir)
     return app
 
 
@@ -82,10 +100,12 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
     stop = stop_event()
     telemetry = Telemetry()
     async with contextlib.AsyncExitStack() as stack:
-        store = await asyncio.to_thread(LocalStore(config.data_dir, config.store.fsync).open)
+        store = await asyncio.to_thread(open_store, config, telemetry)
         stack.callback(store.close)
+        maintenance = asyncio.create_task(store.maintain())
+        stack.push_async_callback(_cancel, maintenance)
         credentials = CredentialStore(credentials_path(config))
-        app = build_app(config, store, credentials, telemetry)
+        app = build_app(config, store, credentials, telemetry, admin=store)
         runner, api_url = await start_site(app, config.api.listen, server_tls(config))
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}
@@ -98,3 +118,9 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         write_ready_file(ready_file, info)
         await stop.wait()
         log.info("collector stopping")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,4 +1,5 @@
-"""``chronolog-collector``: run the collector, check its configuration, manage credentials."""
+"""``chronolog-collector``: run the collector, check its configuration, manage credentials;
+and, on the data directory itself, the master key, offline verify and restore."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from chronolog.cli.reports import render_verify
 from chronolog.cliutil import ArgumentParser, Failure, run_command
 from chronolog.logs import setup_logging
 from chronolog.tls import profile_path, reexec_under_policy
+from collector import offline
 from collector.app import credentials_path, serve
 from collector.auth.ca import CertificateAuthority
 from collector.auth.credentials import ROLES, CredentialError, CredentialStore
@@ -57,7 +60,70 @@ def _parser() -> ArgumentParser:
     csub.add_parser("list", help="list credentials (never the tokens)")
     revoke = csub.add_parser("revoke", help="revoke a credential by id")
     revoke.add_argument("id")
+
+    keys = sub.add_parser("keys", help="the master key and key backups (local, on the data directory)")
+    keys.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
+    ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ksub.add_parser("init", help="create the master key file (collector.keys.master_key_file)")
+    ksub.add_parser("rotate-master", help="new master key version; re-wrap every key; retire the old "
+                    "(collector stopped)")
+    kb = ksub.add_parser("backup", help="write the wrapped tenant and signing keys to FILE "
+                         "(not the master key)")
+    kb.add_argument("file", type=Path)
+    kr = ksub.add_parser("restore", help="put back key files from a key backup (collector stopped)")
+    kr.add_argument("file", type=Path)
+
+    verify = sub.add_parser("verify", help="verify the store offline (or a backup archive)")
+    verify.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
+    verify.add_argument("--tenant", help="only this tenant (default: every tenant)")
+    verify.add_argument("--checkpoint", type=Path, help="also check against this exported checkpoint")
+    verify.add_argument("--backup", type=Path, help="verify this backup archive instead of the store")
+
+    restore = sub.add_parser("restore", help="restore a tenant from a backup archive, verified "
+                             "(collector stopped)")
+    restore.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
+    restore.add_argument("archive", type=Path)
     return p
+
+
+def _keys(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.action == "init":
+        path, master_id = offline.init_master(config)
+        print(f"created master key {master_id} in {path} (mode 0600); back it up apart from the data",
+              file=sys.stderr)
+    elif args.action == "rotate-master":
+        new, retired, count = offline.rotate_master_key(config)
+        print(f"master key {new} now wraps {count} tenant key versions and the signing key; "
+              f"retired {', '.join(retired) or 'none'} (key backups wrapped by them are now useless)",
+              file=sys.stderr)
+    elif args.action == "backup":
+        count = offline.backup_keys(config, args.file)
+        print(f"wrote {count} wrapped key files to {args.file}; the master key is not in it", file=sys.stderr)
+    else:
+        restored = offline.restore_keys(config, args.file)
+        print(f"restored {len(restored)} key files: {', '.join(restored) or 'none were missing'}",
+              file=sys.stderr)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    reports = offline.verify(load_config(args.config), args.tenant, args.checkpoint, args.backup)
+    for report in reports:
+        print(render_verify(report.to_dict()))
+    if not reports:
+        print("no tenants to verify")
+    return 0 if all(r.clean for r in reports) else 1
+
+
+def _restore(args: argparse.Namespace) -> int:
+    result = offline.restore(load_config(args.config), args.archive)
+    print(render_verify(result.report.to_dict()))
+    if not result.restored:
+        raise Failure(f"{args.archive}: tenant {result.tenant} was not restored: the archive does not "
+                      "verify (see above)")
+    print(f"restored tenant {result.tenant}: {len(result.manifest['segments'])} segments", file=sys.stderr)
+    return 0
 
 
 def _credentials(args: argparse.Namespace) -> int:
@@ -134,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             return _credentials(args)
         if args.command == "ca":
             return _ca_command(args)
+        if args.command in ("keys", "verify", "restore"):
+            return {"keys": _keys, "verify": _verify, "restore": _restore}[args.command](args)
         config = load_config(args.config)
         if config.tls.enabled and argv is None:  # only as a real entry point: it replaces the process
             reexec_under_policy(config.tls.openssl_conf or profile_path(config.tls.level))

@@ -11,6 +11,8 @@ from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback, split_listen
 from chronolog.timefmt import valid_zone
 from chronolog.tls import Level
+from collector.store.keys import KeysConfig
+from collector.store.local import StoreConfig
 
 __all__ = ["CollectorConfig", "load_config"]
 
@@ -61,13 +63,6 @@ class MetricsConfig(StrictModel):
     listen: Listen = Field("127.0.0.1:9470", description="HOST:PORT of the /metrics endpoint.")
 
 
-class StoreConfig(StrictModel):
-    fsync: bool = Field(
-        True, description="fsync before acknowledging. Turning it off loses acknowledged "
-        "lines on a power failure; only for throwaway test stores.",
-    )
-
-
 class QueryConfig(StrictModel):
     zone: Zone = Field("Asia/Tokyo", description="Zone results are shown in unless the query names one.")
     max_results: int = Field(10_000, ge=1, le=1_000_000, description="Most lines one query returns.")
@@ -80,6 +75,7 @@ class CollectorConfig(StrictModel):
     tls: TlsConfig = TlsConfig()
     metrics: MetricsConfig = MetricsConfig()
     store: StoreConfig = StoreConfig()
+    keys: KeysConfig = KeysConfig()
     query: QueryConfig = QueryConfig()
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = ["Telemetry"]
 
@@ -26,6 +26,23 @@ class Telemetry:
         self._queries = Counter("chronolog_collector_queries", "Queries served.", registry=r)
         for result in ("accepted", "duplicate"):
             self._lines.labels(result)
+        # The store (collector.store.StoreEvents) and administration.
+        self._sealed = Counter("chronolog_collector_segments_sealed", "Segments sealed.", registry=r)
+        self._sealed_lines = Counter("chronolog_collector_sealed_lines", "Lines sealed into segments.",
+                                     registry=r)
+        self._stored_bytes = Counter("chronolog_collector_segment_bytes",
+                                     "Bytes written as segments (compressed, encrypted).", registry=r)
+        self._damage = Counter("chronolog_collector_store_damage",
+                               "Stored data found damaged or altered (blocks, frames, files).",
+                               ["tenant"], registry=r)
+        self._expired = Counter("chronolog_collector_segments_expired", "Segments removed by retention.",
+                                ["tenant"], registry=r)
+        self._admin = Counter("chronolog_collector_admin_operations",
+                              "Administrative operations, by action and outcome (done, dry_run, ...).",
+                              ["action", "outcome"], registry=r)
+        self._findings = Gauge("chronolog_collector_verify_findings",
+                               "Findings of the latest verify of each tenant (0: clean).", ["tenant"],
+                               registry=r)
 
     def batch_stored(self, accepted: int, duplicates: int) -> None:
         self._batches.inc()
@@ -42,3 +59,30 @@ class Telemetry:
     def query_served(self, rows: int, matched: int) -> None:
         self._queries.inc()
         log.info("query served", extra={"rows": rows, "matched": matched})
+
+    # ---- collector.store.StoreEvents ----
+
+    def segment_sealed(self, tenant: str, lines: int, raw_bytes: int, stored_bytes: int) -> None:
+        self._sealed.inc()
+        self._sealed_lines.inc(lines)
+        self._stored_bytes.inc(stored_bytes)
+        log.info("segment sealed", extra={"tenant": tenant, "lines": lines, "raw_bytes": raw_bytes,
+                                          "bytes": stored_bytes})
+
+    def damage_found(self, tenant: str, where: str, detail: str) -> None:
+        self._damage.labels(tenant).inc()
+        log.error("stored data damaged", extra={"tenant": tenant, "where": where, "detail": detail})
+
+    def segments_expired(self, tenant: str, count: int) -> None:
+        self._expired.labels(tenant).inc(count)
+        log.info("segments expired", extra={"tenant": tenant, "segments": count})
+
+    # ---- administration ----
+
+    def admin_operation(self, action: str, outcome: str) -> None:
+        self._admin.labels(action, outcome).inc()
+
+    def verified(self, tenant: str, findings: int) -> None:
+        self._findings.labels(tenant).set(findings)
+        if findings:
+            log.error("verify found alterations", extra={"tenant": tenant, "findings": findings})

@@ -48,6 +48,9 @@ def write_config() -> None:
 [collector]
 data_dir = "{VAR / 'collector'}"
 
+[collector.keys]
+master_key_file = "{VAR / 'master.key'}"
+
 [collector.api]
 listen = "127.0.0.1:{api}"
 
@@ -134,6 +137,8 @@ def main() -> int:
     CONFIG = VAR / "chronolog.toml"
     VAR.mkdir(exist_ok=True)
     write_config()
+    if not (VAR / "master.key").exists():
+        subprocess.run([BIN / "chronolog-collector", "keys", "--config", CONFIG, "init"], check=True)
     issue_token("agent", socket.gethostname(), VAR / "agent.token")
     issue_token("investigator", "make-run", VAR / "investigator.token")
     procs: list[subprocess.Popen[bytes]] = []

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from chronolog.cliutil import Failure, UsageError
 
@@ -25,10 +25,13 @@ class ApiClient:
         self.timeout = timeout
         self._ssl = ssl_context
 
-    def _open(self, path: str, params: list[tuple[str, str]]) -> Any:
+    def _open(self, path: str, params: list[tuple[str, str]], body: bytes | None = None) -> Any:
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
+        headers = {"Authorization": f"Bearer {self._token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         # The scheme was checked in __init__, so neither call can open file: or ftp: URLs.
-        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self._token}"})  # noqa: S310
+        request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
         try:
             return urllib.request.urlopen(request, timeout=self.timeout, context=self._ssl)  # noqa: S310
         except urllib.error.HTTPError as e:
@@ -40,6 +43,17 @@ class ApiClient:
     def get_json(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
         with self._open(path, params or []) as response:
             return json.load(response)
+
+    def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        with self._open(path, [], json.dumps(body).encode()) as response:
+            return json.load(response)
+
+    def download(self, path: str, params: list[tuple[str, str]], out: IO[bytes]) -> dict[str, str]:
+        """Copy a response body to ``out``; returns its headers."""
+        with self._open(path, params) as response:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+            return dict(response.headers)
 
     def get_ndjson(self, path: str, params: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
         with self._open(path, params) as response:

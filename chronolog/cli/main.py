@@ -1,4 +1,4 @@
-"""``chronolog``: query the collector as one timeline across hosts."""
+"""``chronolog``: query the collector as one timeline across hosts; administer it (``admin``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chronolog.cli.admin import add_admin_parser, run_admin
 from chronolog.cli.client import ApiClient
 from chronolog.cli.timerange import parse_when
 from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
@@ -25,7 +26,8 @@ def _parser() -> ArgumentParser:
     p.add_argument("--url", default=os.environ.get("CHRONOLOG_URL", DEFAULT_URL),
                    help=f"collector base URL (env CHRONOLOG_URL; default {DEFAULT_URL})")
     p.add_argument("--token-file", type=Path, default=os.environ.get("CHRONOLOG_TOKEN_FILE"),
-                   help="file holding an investigator token (env CHRONOLOG_TOKEN_FILE)")
+                   help="file holding an investigator (or, for admin, an admin) token "
+                   "(env CHRONOLOG_TOKEN_FILE)")
     p.add_argument("--ca-file", type=Path, default=os.environ.get("CHRONOLOG_CA_FILE"),
                    help="CA of the collector's certificate for https (env CHRONOLOG_CA_FILE; "
                    "default: the system's trusted CAs)")
@@ -45,6 +47,7 @@ def _parser() -> ArgumentParser:
     q.add_argument("--json", action="store_true", help="one JSON record per line")
 
     sub.add_parser("streams", help="per stream: lines held, highest sequence number, gaps")
+    add_admin_parser(sub)
     return p
 
 
@@ -113,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.url.startswith("https://") and argv is None:  # a real entry point: it re-executes
             reexec_under_policy(profile_path(args.tls_level))
+        if args.command == "admin":
+            return run_admin(_client(args), args)
         return _query(args) if args.command == "query" else _streams(args)
 
     return run_command(PROG, body)

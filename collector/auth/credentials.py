@@ -20,12 +20,13 @@ import orjson
 
 from chronolog.fsutil import atomic_write
 from collector.auth.ca import CertificateAuthority, IssuedCertificate, certificate_digest
-from collector.store.local import TENANT_NAME
+from collector.store.names import TENANT_NAME
 
-__all__ = ["ROLES", "CredentialError", "CredentialStore", "Principal"]
+__all__ = ["ALL_TENANTS", "ROLES", "CredentialError", "CredentialStore", "Principal", "Role"]
 
-Role = Literal["agent", "investigator"]
-ROLES: tuple[Role, ...] = ("agent", "investigator")
+Role = Literal["agent", "investigator", "admin"]
+ROLES: tuple[Role, ...] = ("agent", "investigator", "admin")
+ALL_TENANTS = "*"  # an admin credential's scope over every tenant (admin role only)
 TOKEN_PREFIX = "clg_"  # noqa: S105 (a prefix, not a secret)
 
 
@@ -50,13 +51,15 @@ def _role(value: str | None) -> Role:
 
 
 def _check(tenant: str, role: str) -> None:
-    if not TENANT_NAME.fullmatch(tenant):
-        raise CredentialError(
-            f"invalid tenant name {tenant!r}: expected 1-63 of a-z, 0-9, '-', '_', "
-            "starting with a letter or digit"
-        )
     if role not in ROLES:
         raise CredentialError(f"invalid role {role!r}: expected one of {', '.join(ROLES)}")
+    if tenant == ALL_TENANTS and role != "admin":
+        raise CredentialError(f"tenant {ALL_TENANTS!r} (every tenant) is for the admin role only")
+    if tenant != ALL_TENANTS and not TENANT_NAME.fullmatch(tenant):
+        raise CredentialError(
+            f"invalid tenant name {tenant!r}: expected 1-63 of a-z, 0-9, '-', '_', "
+            "starting with a letter or digit (or '*' for an admin of every tenant)"
+        )
 
 
 def _new_id() -> str:
@@ -146,6 +149,19 @@ class CredentialStore:
                 self._save(entries)
                 return
         raise CredentialError(f"no live credential with id {credential_id!r}")
+
+    def revoke_tenant(self, tenant: str) -> list[dict[str, str | None]]:
+        """Revoke every live credential of ``tenant`` (not the all-tenant admins); returns them."""
+        entries = self._entries()
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        revoked = []
+        for entry in entries:
+            if entry["tenant"] == tenant and entry["revoked"] is None:
+                entry["revoked"] = now
+                revoked.append({k: v for k, v in entry.items() if k != "sha256"})
+        if revoked:
+            self._save(entries)
+        return revoked
 
     def entries(self) -> list[dict[str, str | None]]:
         """Every credential without its digest, for display."""

@@ -1,20 +1,23 @@
-"""Selecting and ordering lines. Pure: stored batches in, ordered rows out.
+"""Selecting and ordering lines. Pure: blocks of stored lines in, ordered rows out.
 
 Rows are merged across hosts and streams in event-time order; ties break on host, stream and
-sequence number, so the same query always prints the same timeline.
+sequence number, so the same query always prints the same timeline. A block in timeline
+order is cut to the time range by bisection; a text search runs over a block's messages
+joined into one string (one C-level search per block, not one per line).
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from chronolog.timefmt import to_rfc3339
-from chronolog.wire import Chunk
-from collector.store import StoredBatch
+from collector.store.lines import LineBlock
 
 __all__ = ["QueryResult", "QuerySpec", "Row", "run_query"]
 
@@ -34,8 +37,7 @@ class Row:
     host: str
     stream: str
     seq: int
-    stored: StoredBatch
-    chunk: Chunk
+    block: LineBlock
     index: int
 
     def sort_key(self) -> tuple[int, str, str, int]:
@@ -43,22 +45,23 @@ class Row:
 
     def record(self, zone: str) -> dict[str, Any]:
         """The row as the query API returns it (docs/wire.md, "Query results")."""
-        c, i, batch = self.chunk, self.index, self.stored.batch
+        b, i = self.block, self.index
+        origin = b.origins[b.origin[i]]
         return {
             "ts": to_rfc3339(self.ts, zone),
             "host": self.host,
             "stream": self.stream,
             "seq": self.seq,
-            "agent": batch.agent,
-            "ts_source": c.src[i],
-            "ts_flags": _sparse_at(c.ts_flags, i, []),
-            "ts_raw": c.raw[i],
-            "read_time": to_rfc3339(c.read, zone),
-            "received": to_rfc3339(self.stored.received, zone),
-            "clock": dataclasses.asdict(c.clock),
-            "msg": c.msg[i],
-            "line_flags": _sparse_at(c.line_flags, i, []),
-            "fields": _sparse_at(c.fields, i, {}),
+            "agent": origin.agent,
+            "ts_source": b.src[i],
+            "ts_flags": b.ts_flags.get(i, []),
+            "ts_raw": b.raw[i],
+            "read_time": to_rfc3339(origin.read, zone),
+            "received": to_rfc3339(origin.received, zone),
+            "clock": dataclasses.asdict(origin.clock),
+            "msg": b.msg[i],
+            "line_flags": b.line_flags.get(i, []),
+            "fields": b.fields.get(i, {}),
         }
 
 
@@ -69,35 +72,51 @@ class QueryResult:
     truncated: bool
 
 
-def _sparse_at(pairs: list[tuple[int, Any]], index: int, empty: Any) -> Any:
-    for i, value in pairs:
-        if i == index:
-            return value
-    return empty
+def _containing(msg: list[str], lo: int, hi: int, text: str) -> Iterator[int]:
+    """Indices in [lo, hi) of messages containing ``text``."""
+    if "\n" in text:
+        yield from (i for i in range(lo, hi) if text in msg[i])
+        return
+    # Joined with newlines, an occurrence of text (which has none) lies inside one message.
+    joined = "\n".join(msg[lo:hi])
+    starts = list(itertools.accumulate((len(m) + 1 for m in msg[lo:hi]), initial=0))
+    at = joined.find(text)
+    while at != -1:
+        k = bisect.bisect_right(starts, at) - 1
+        yield lo + k
+        at = joined.find(text, starts[k + 1])
 
 
-def _matches(stored: Iterable[StoredBatch], spec: QuerySpec) -> Iterator[Row]:
-    for sb in stored:
-        batch = sb.batch
-        if spec.hosts and batch.host not in spec.hosts:
-            continue
-        for chunk in batch.chunks:
-            for i, ts in enumerate(chunk.ts):
-                if spec.since <= ts < spec.until and (
-                    spec.grep is None or spec.grep in chunk.msg[i]
-                ):
-                    yield Row(ts, batch.host, chunk.stream, chunk.seq + i, sb, chunk, i)
+def _block_rows(block: LineBlock, spec: QuerySpec) -> Iterator[Row]:
+    ts, origin, origins = block.ts, block.origin, block.origins
+    allowed = None
+    if spec.hosts:
+        allowed = {k for k, o in enumerate(origins) if o.host in spec.hosts}
+        if not allowed:
+            return
+    if block.ordered:
+        lo, hi = bisect.bisect_left(ts, spec.since), bisect.bisect_left(ts, spec.until)
+    else:
+        lo, hi = 0, len(ts)
+    candidates: Iterable[int] = (range(lo, hi) if spec.grep is None
+                                 else _containing(block.msg, lo, hi, spec.grep))
+    since, until = spec.since, spec.until
+    for i in candidates:
+        if since <= ts[i] < until and (allowed is None or origin[i] in allowed):
+            o = origins[origin[i]]
+            yield Row(ts[i], o.host, o.stream, block.seq[i], block, i)
 
 
-def run_query(stored: Iterable[StoredBatch], spec: QuerySpec) -> QueryResult:
+def run_query(blocks: Iterable[LineBlock], spec: QuerySpec) -> QueryResult:
     """The first ``spec.limit`` matching rows in timeline order, and how many matched."""
     matched = 0
 
     def counted() -> Iterator[Row]:
         nonlocal matched
-        for row in _matches(stored, spec):
-            matched += 1
-            yield row
+        for block in blocks:
+            for row in _block_rows(block, spec):
+                matched += 1
+                yield row
 
     rows = heapq.nsmallest(spec.limit, counted(), key=Row.sort_key)
     return QueryResult(rows, matched, matched > len(rows))

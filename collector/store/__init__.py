@@ -1,18 +1,23 @@
 """The collector's store: what ingest writes to and query reads from.
 
-`Store` is the narrow interface the rest of the collector uses; `LocalStore` keeps it in a
-local directory. A distributed backend implements the same three calls.
+`Store` is the narrow interface ingest and query use; `LocalStore` (local.py) keeps it in a
+local directory: an encrypted WAL per tenant, sealed into encrypted, hash-chained segments
+with a SQLite catalog. A distributed backend implements the same three calls, and the
+administrative ones in `collector.admin.ops.AdminStore`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chronolog.wire import Batch
 
-__all__ = ["AppendResult", "Store", "StoreUnavailable", "StoredBatch", "StreamReport"]
+if TYPE_CHECKING:
+    from collector.store.lines import LineBlock
+
+__all__ = ["AppendResult", "Store", "StoreEvents", "StoreUnavailable", "StreamReport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,14 +26,6 @@ class AppendResult:
 
     accepted: int
     duplicates: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredBatch:
-    """A batch as stored: only lines that were new when it arrived, and when it arrived."""
-
-    received: int  # collector clock, microseconds since the epoch
-    batch: Batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +48,23 @@ class Store(Protocol):
         """Store the lines of ``batch`` not already held. Durable when it returns."""
         ...
 
-    def batches(self, tenant: str, since: int, until: int) -> Iterator[StoredBatch]:
-        """Stored batches that may hold lines with ``since <= ts < until`` (blocking IO)."""
+    def scan(self, tenant: str, since: int, until: int,
+             hosts: frozenset[str] = frozenset()) -> Iterator[LineBlock]:
+        """Blocks of stored lines that may hold lines with ``since <= ts < until`` from
+        ``hosts`` (empty: any host). A block may hold other lines too: the caller filters.
+        Blocking IO: call it from a worker thread."""
         ...
 
     def streams(self, tenant: str) -> list[StreamReport]:
         """Per-stream counts and sequence gaps."""
         ...
+
+
+class StoreEvents(Protocol):
+    """What a store reports as it works (the collector's telemetry implements it)."""
+
+    def segment_sealed(self, tenant: str, lines: int, raw_bytes: int, stored_bytes: int) -> None: ...
+
+    def damage_found(self, tenant: str, where: str, detail: str) -> None: ...
+
+    def segments_expired(self, tenant: str, count: int) -> None: ...

@@ -1,241 +1,316 @@
-"""The store in a local directory: one append-only, framed log per tenant.
+"""The store in a local directory: `Store` and `AdminStore` over one `TenantStore` per tenant.
 
-Layout: ``<root>/tenants/<tenant>/wal-00000001.log``, ... Each frame holds one batch, reduced to
-the lines that were new when it arrived. Writes are group-committed: concurrent appends to a
-tenant share one ``write`` + ``fsync``, done in a worker thread, and no append returns before
-its bytes (and any earlier bytes it depends on) are on disk.
+Layout under ``data_dir``::
 
-On open, each log is scanned; a torn frame at the very end of the newest file (a crash during
-a write) is cut away, and the sequence sets used for de-duplication are rebuilt.
+    store.lock                      held (flock) by the one process that owns the store
+    keys/tenants/<tenant>.json      tenant key versions, wrapped by the master key (keys.py)
+    keys/signing.json               the checkpoint signing key, wrapped by the master key
+    tenants/<tenant>/               WAL, segments, catalog, checkpoints (tenant.py)
+
+The master key is not here: it lives outside ``data_dir`` (collector.keys.master_key_file).
+`maintain` runs beside the API: it seals WAL files into segments by size and age, and
+applies retention.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import fcntl
 import logging
 import os
-import re
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO, Any
 
-import orjson
+from pydantic import Field
 
-from chronolog.fsutil import fsync_dir, write_all
-from chronolog.wire import Batch, Chunk, batch_from_trusted, slice_chunk
-from collector.store import AppendResult, StoredBatch, StoreUnavailable, StreamReport
-from collector.store.frames import encode_frame, scan_frames
-from collector.store.seqset import SeqSet
+from chronolog.config_loading import StrictModel
+from chronolog.timefmt import now_us
+from chronolog.wire import Batch
+from collector.store import AppendResult, StoreEvents, StreamReport
+from collector.store.backup import write_backup
+from collector.store.catalog import Hold
+from collector.store.chain import signed
+from collector.store.crypto import new_id
+from collector.store.erase import disk_usage, erase_tenant
+from collector.store.keys import KeyVersion, MasterKeys, Signer, TenantKeys
+from collector.store.lines import LineBlock
+from collector.store.names import TENANT_NAME
+from collector.store.retention import expiring, summary
+from collector.store.tenant import SealSettings, TenantStore
+from collector.store.verify import VerifyReport, verify_tenant
 
-__all__ = ["TENANT_NAME", "LocalStore"]
+__all__ = ["LocalStore", "StoreConfig", "StoreLocked", "UnknownTenant", "lock_store"]
 
 log = logging.getLogger("collector.store")
 
-TENANT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-WAL_MAX_BYTES = 64 << 20
-_WAL_NAME = re.compile(r"wal-(\d{8})\.log")
 
-StreamKey = tuple[str, str]  # (agent, stream)
+class StoreConfig(StrictModel):
+    fsync: bool = Field(
+        True, description="fsync before acknowledging. Turning it off loses acknowledged "
+        "lines on a power failure; only for throwaway test stores.",
+    )
+    segment_max_bytes: int = Field(
+        64 << 20, ge=1 << 16, le=1 << 30,
+        description="A WAL file this large is sealed into a segment.",
+    )
+    segment_max_age: float = Field(
+        300.0, gt=0, le=86_400,
+        description="Seconds after its first line that a WAL file is sealed, however small.",
+    )
+    block_bytes: int = Field(
+        1 << 20, ge=1 << 12, le=64 << 20,
+        description="Raw bytes of lines per compressed, encrypted segment block.",
+    )
+    zstd_level: int = Field(3, ge=1, le=19, description="zstd level for segment blocks.")
+    retention_days: int = Field(
+        0, ge=0, description="Default retention in days for tenants without their own "
+        "(`chronolog admin retention set`); 0 keeps everything.",
+    )
+    retention_check_interval: float = Field(
+        3600.0, gt=0, description="Seconds between applications of retention.",
+    )
+
+    def seal_settings(self) -> SealSettings:
+        return SealSettings(self.fsync, self.segment_max_bytes, self.segment_max_age,
+                            self.block_bytes, self.zstd_level)
+
+
+class StoreLocked(Exception):
+    """Another process owns the store."""
+
+
+class LogEvents:
+    """`StoreEvents` as log lines only (tools and tests; the collector uses its telemetry)."""
+
+    def segment_sealed(self, tenant: str, lines: int, raw_bytes: int, stored_bytes: int) -> None:
+        log.info("segment sealed", extra={"tenant": tenant, "lines": lines, "bytes": stored_bytes})
+
+    def damage_found(self, tenant: str, where: str, detail: str) -> None:
+        log.error("stored data damaged", extra={"tenant": tenant, "where": where, "detail": detail})
+
+    def segments_expired(self, tenant: str, count: int) -> None:
+        log.info("segments expired", extra={"tenant": tenant, "segments": count})
 
 
 class LocalStore:
-    """`collector.store.Store` on a local directory."""
+    """`collector.store.Store` and `AdminStore` on a local directory."""
 
-    def __init__(self, root: Path, fsync: bool = True) -> None:
+    def __init__(self, root: Path, master: MasterKeys, config: StoreConfig | None = None,
+                 events: StoreEvents | None = None) -> None:
         self.root = Path(root)
-        self._fsync = fsync
-        self._tenants: dict[str, _TenantLog] = {}
+        self.master = master
+        self.config = config or StoreConfig()
+        self.events: StoreEvents = events or LogEvents()
+        self._tenants: dict[str, TenantStore] = {}
+        self._lock_fd: int | None = None
+        self._sealer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
+        self.keys: TenantKeys
+        self.signer: Signer
+
+    # ---- lifecycle -------------------------------------------------------------------------
 
     def open(self) -> LocalStore:
-        """Create the layout if needed and recover every tenant's log (blocking)."""
-        (self.root / "tenants").mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Take the store lock, create the layout if needed, recover every tenant (blocking)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock_fd = lock_store(self.root)
+        self.keys = TenantKeys(self.root / "keys", self.master)
+        self.signer = Signer.load_or_create(self.root / "keys", self.master)
+        (self.root / "tenants").mkdir(exist_ok=True, mode=0o700)
         for entry in sorted((self.root / "tenants").iterdir()):
             if entry.is_dir() and TENANT_NAME.fullmatch(entry.name):
-                self._tenants[entry.name] = _TenantLog.recover(entry, self._fsync)
+                self._tenants[entry.name] = self._open_tenant(entry.name)
         return self
 
-    def close(self) -> None:
-        for tenant_log in self._tenants.values():
-            tenant_log.close()
+    def _open_tenant(self, name: str) -> TenantStore:
+        return TenantStore.open(name, self.root / "tenants" / name, self.keys, self.signer,
+                                self.config.seal_settings(), self.events)
 
-    def _tenant(self, tenant: str) -> _TenantLog:
-        if not TENANT_NAME.fullmatch(tenant):
-            raise ValueError(f"invalid tenant name {tenant!r}")
-        found = self._tenants.get(tenant)
-        if found is None:
-            found = _TenantLog.recover(self.root / "tenants" / tenant, self._fsync)
-            self._tenants[tenant] = found
+    def close(self) -> None:
+        self._sealer.shutdown(wait=True)
+        for tenant in self._tenants.values():
+            tenant.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _tenant(self, name: str, create: bool = False) -> TenantStore | None:
+        found = self._tenants.get(name)
+        if found is None and create:
+            if not TENANT_NAME.fullmatch(name):
+                raise ValueError(f"invalid tenant name {name!r}")
+            found = self._tenants[name] = self._open_tenant(name)
         return found
 
-    async def append(self, tenant: str, batch: Batch, received: int) -> AppendResult:
-        return await self._tenant(tenant).append(batch, received)
+    def _existing(self, name: str) -> TenantStore:
+        found = self._tenants.get(name)
+        if found is None:
+            raise UnknownTenant(f"no tenant {name!r} in this store")
+        return found
 
-    def batches(self, tenant: str, since: int, until: int) -> Iterator[StoredBatch]:
+    def tenants(self) -> list[str]:
+        return sorted(self._tenants)
+
+    # ---- Store -----------------------------------------------------------------------------
+
+    async def append(self, tenant: str, batch: Batch, received: int) -> AppendResult:
+        found = self._tenant(tenant, create=True)
+        assert found is not None
+        return await found.append(batch, received)
+
+    def scan(self, tenant: str, since: int, until: int,
+             hosts: frozenset[str] = frozenset()) -> Iterator[LineBlock]:
         found = self._tenants.get(tenant)
-        return found.batches() if found is not None else iter(())
+        return found.scan(since, until, hosts) if found is not None else iter(())
 
     def streams(self, tenant: str) -> list[StreamReport]:
         found = self._tenants.get(tenant)
         return found.streams() if found is not None else []
 
+    # ---- sealing and retention ------------------------------------------------------------
 
-class _TenantLog:
-    """One tenant's log files, their sequence sets and the group-commit writer."""
-
-    def __init__(self, directory: Path, fsync: bool) -> None:
-        self.directory = directory
-        self._fsync = fsync
-        self.seqs: dict[StreamKey, SeqSet] = {}
-        self._file: int | None = None
-        self._file_number = 0
-        self._file_size = 0
-        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
-        self._last: asyncio.Future[None] | None = None
-        self._flusher: asyncio.Task[None] | None = None
-
-    @classmethod
-    def recover(cls, directory: Path, fsync: bool) -> _TenantLog:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self = cls(directory, fsync)
-        files = self._files()
-        for number, path in files:
-            newest = number == files[-1][0]
-            for stored in self._read(path, repair=newest):
-                self._remember(stored.batch)
-        self._file_number = files[-1][0] if files else 0
-        return self
-
-    def _files(self) -> list[tuple[int, Path]]:
-        found = []
-        for path in self.directory.iterdir():
-            m = _WAL_NAME.fullmatch(path.name)
-            if m:
-                found.append((int(m.group(1)), path))
-        return sorted(found)
-
-    def _read(self, path: Path, repair: bool = False) -> Iterator[StoredBatch]:
-        data = path.read_bytes()
-        frames, valid_end, damaged = scan_frames(data)
-        for offset in damaged:
-            log.error("damaged frame skipped", extra={"file": str(path), "offset": offset})
-        if repair and valid_end < len(data):
-            log.warning("torn write cut away", extra={"file": str(path),
-                                                      "bytes": len(data) - valid_end})
-            with open(path, "r+b") as f:
-                f.truncate(valid_end)
-                os.fsync(f.fileno())
-        for frame in frames:
-            doc = orjson.loads(frame.payload)
-            yield StoredBatch(doc["received"], batch_from_trusted(doc["batch"]))
-
-    def _remember(self, batch: Batch) -> None:
-        for chunk in batch.chunks:
-            self._seqset(batch.agent, chunk.stream).add(chunk.seq, chunk.seq + len(chunk))
-
-    def _seqset(self, agent: str, stream: str) -> SeqSet:
-        key = (agent, stream)
-        found = self.seqs.get(key)
+    async def seal(self, tenant: str) -> int:
+        """Seal everything the tenant's WAL holds now; returns how many segments were made."""
+        found = self._tenants.get(tenant)
         if found is None:
-            found = self.seqs[key] = SeqSet()
-        return found
+            return 0
+        await found.cut()
+        return await asyncio.get_running_loop().run_in_executor(self._sealer, found.seal_pending)
 
-    def batches(self) -> Iterator[StoredBatch]:
-        for _, path in self._files():
-            yield from self._read(path)
-
-    def streams(self) -> list[StreamReport]:
-        return [
-            StreamReport(agent, stream, len(seqs), seqs.intervals()[-1][1] - 1, seqs.gaps())
-            for (agent, stream), seqs in sorted(self.seqs.items())
-            if seqs.intervals()
-        ]
-
-    async def append(self, batch: Batch, received: int) -> AppendResult:
-        new_chunks, added, duplicates = self._new_lines(batch)
-        if not new_chunks:
-            # Nothing new, but the lines it duplicates may still be on their way to disk:
-            # acknowledge only once they are durable.
-            if self._last is not None and not self._last.done():
-                await asyncio.shield(self._last)
-            return AppendResult(0, duplicates)
-        stored = Batch(batch.agent, batch.host, batch.tz, batch.sent, new_chunks)
-        payload = orjson.dumps({"received": received, "batch": stored})
-        try:
-            await self._write(encode_frame(payload))
-        except BaseException:
-            for key, start, end in added:
-                self.seqs[key].remove(start, end)
-            raise
-        return AppendResult(sum(len(c) for c in new_chunks), duplicates)
-
-    def _new_lines(self, batch: Batch) -> tuple[list[Chunk], list[tuple[StreamKey, int, int]], int]:
-        """Split the batch's chunks into the runs of lines not yet held; mark them held."""
-        new_chunks: list[Chunk] = []
-        added: list[tuple[StreamKey, int, int]] = []
-        duplicates = 0
-        for chunk in batch.chunks:
-            seqs = self._seqset(batch.agent, chunk.stream)
-            end = chunk.seq + len(chunk)
-            runs = seqs.missing(chunk.seq, end)
-            duplicates += len(chunk) - sum(e - s for s, e in runs)
-            for s, e in runs:
-                new_chunks.append(slice_chunk(chunk, s - chunk.seq, e - chunk.seq))
-                seqs.add(s, e)
-                added.append(((batch.agent, chunk.stream), s, e))
-        return new_chunks, added, duplicates
-
-    async def _write(self, frame: bytes) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((frame, future))
-        self._last = future
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        await future
-
-    async def _flush(self) -> None:
+    async def maintain(self, tick: float = 1.0) -> None:
+        """Seal by size and age, and apply retention, until cancelled."""
         loop = asyncio.get_running_loop()
-        while self._pending:
-            group, self._pending = self._pending, []
-            try:
-                await loop.run_in_executor(None, self._write_sync, b"".join(f for f, _ in group))
-            except Exception as e:
-                log.error("store write failed", extra={"tenant": self.directory.name,
-                                                       "error": str(e)})
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(StoreUnavailable(f"write failed: {e}"))
-                continue
-            for _, future in group:
-                if not future.done():
-                    future.set_result(None)
+        tick = min(tick, self.config.segment_max_age / 4)
+        retention_due = time.monotonic()
+        while True:
+            for tenant in list(self._tenants.values()):
+                try:
+                    if tenant.wal_age() >= self.config.segment_max_age:
+                        await tenant.cut()
+                    if tenant.has_unsealed():
+                        await loop.run_in_executor(self._sealer, tenant.seal_pending)
+                except Exception as e:  # a full disk, say: the WAL keeps the lines; try again
+                    log.error("sealing failed; will retry", extra={"tenant": tenant.name, "error": str(e)})
+            if time.monotonic() >= retention_due:
+                retention_due = time.monotonic() + self.config.retention_check_interval
+                for name in list(self._tenants):
+                    try:
+                        await loop.run_in_executor(self._sealer, self.apply_retention, name)
+                    except Exception as e:
+                        log.error("retention failed; will retry", extra={"tenant": name, "error": str(e)})
+            await asyncio.sleep(tick)
 
-    def _write_sync(self, data: bytes) -> None:
-        if self._file is None or self._file_size >= WAL_MAX_BYTES:
-            self._open_next()
-        assert self._file is not None
-        before = self._file_size
-        try:
-            write_all(self._file, data)
-            if self._fsync:
-                os.fsync(self._file)
-        except OSError:
-            # Leave no partial frame behind, so later frames stay readable.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._file, before)
-            raise
-        self._file_size = before + len(data)
+    def retention_days(self, tenant: str) -> int:
+        value = self._existing(tenant).catalog.setting("retention_days")
+        return int(value) if value is not None else self.config.retention_days
 
-    def _open_next(self) -> None:
-        if self._file is not None:
-            os.close(self._file)
-        if self._file_number == 0 or self._file_size >= WAL_MAX_BYTES:
-            self._file_number += 1
-        path = self.directory / f"wal-{self._file_number:08d}.log"
-        self._file = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        self._file_size = os.fstat(self._file).st_size
-        fsync_dir(self.directory)  # the new name must survive a crash too
+    def retention(self, tenant: str, days: int | None = None) -> dict[str, Any]:
+        """The tenant's policy and what it (or ``days`` instead) would remove now."""
+        t = self._existing(tenant)
+        current = self.retention_days(tenant)
+        holds = t.catalog.holds()
+        effective = current if days is None else days
+        return {"tenant": tenant, "retention_days": current, "proposed_days": days,
+                "holds": [h.to_dict() for h in holds],
+                "would_expire": summary(expiring(t.catalog.segments(), holds, effective, now_us()))}
 
-    def close(self) -> None:
-        if self._file is not None:
-            os.close(self._file)
-            self._file = None
+    def set_retention(self, tenant: str, days: int) -> None:
+        self._existing(tenant).catalog.set_setting("retention_days", str(days))
+
+    def apply_retention(self, tenant: str) -> dict[str, Any]:
+        t = self._existing(tenant)
+        days = self.retention_days(tenant)
+        gone = expiring(t.catalog.segments(), t.catalog.holds(), days, now_us())
+        t.expire([r.number for r in gone], f"retention of {days} days")
+        if gone:
+            self.events.segments_expired(tenant, len(gone))
+        return summary(gone)
+
+    def holds(self, tenant: str, active_only: bool = True) -> list[Hold]:
+        return self._existing(tenant).catalog.holds(active_only)
+
+    def add_hold(self, tenant: str, since: int | None, until: int | None, reason: str, by: str) -> Hold:
+        hold = Hold(new_id("hold"), since, until, reason, now_us(), by, None, None)
+        self._existing(tenant).catalog.add_hold(hold)
+        return hold
+
+    def release_hold(self, tenant: str, hold_id: str, by: str) -> bool:
+        return self._existing(tenant).catalog.release_hold(hold_id, now_us(), by)
+
+    # ---- integrity --------------------------------------------------------------------------
+
+    def verify(self, tenant: str, exported: dict[str, Any] | None = None) -> VerifyReport:
+        t = self._existing(tenant)
+        with t.reading():
+            return verify_tenant(t.directory, tenant, self.keys, self.signer.public, self.signer.id, exported)
+
+    def checkpoint(self, tenant: str) -> dict[str, Any] | None:
+        """The newest signed checkpoint, with the public key that verifies it."""
+        records, _ = self._existing(tenant).checkpoints.read()
+        seals = [r for r in records if r.get("kind") == "seal"]
+        if not seals:
+            return None
+        return {**seals[-1], "algorithm": "Ed25519", "public_key": self.public_key()}
+
+    def public_key(self) -> str:
+        """The public half of the signing key (Ed25519, raw, base64)."""
+        return base64.b64encode(self.signer.public).decode()
+
+    def sign(self, record: dict[str, Any]) -> dict[str, Any]:
+        return signed(record, self.signer)
+
+    # ---- backup and keys ------------------------------------------------------------------
+
+    def backup(self, tenant: str, out: IO[bytes], by: str) -> dict[str, Any]:
+        return write_backup(self._existing(tenant), out, by)
+
+    def key_versions(self, tenant: str) -> list[KeyVersion]:
+        return self.keys.versions(tenant)
+
+    def rotate_tenant_key(self, tenant: str) -> str:
+        self._existing(tenant)
+        return self.keys.rotate(tenant)
+
+    # ---- erasure ----------------------------------------------------------------------------
+
+    def erase_plan(self, tenant: str) -> dict[str, Any]:
+        t = self._existing(tenant)
+        rows = [r for r in t.catalog.segments() if r.state == "live"]
+        files, size = disk_usage(t.directory)
+        return {
+            "tenant": tenant, **summary(rows), "files": files, "bytes_on_disk": size,
+            "wal_files": len(list(t.wal_dir.glob("wal-*.log"))),
+            "key_ids": [v.id for v in self.keys.versions(tenant)],
+            "backups": t.catalog.backups(), "holds": [h.to_dict() for h in t.catalog.holds()],
+        }
+
+    async def erase(self, tenant: str) -> dict[str, Any]:
+        t = self._existing(tenant)
+        t.refusing = f"tenant {tenant} is being erased"
+        await t.cut()  # no write in flight
+        del self._tenants[tenant]
+        return await asyncio.get_running_loop().run_in_executor(
+            self._sealer, erase_tenant, t, self.keys, self.master)
+
+
+class UnknownTenant(LookupError):
+    """An operation on a tenant this store does not hold."""
+
+
+def lock_store(root: Path) -> int:
+    """Take ``root/store.lock`` for this process; raises `StoreLocked` if another holds it."""
+    fd = os.open(root / "store.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreLocked(f"another process (a running chronolog-collector?) uses the store in {root}; "
+                          "stop it first") from None
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+    return fd

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from support.stores import make_store
 
 from chronolog.daemon import SERVER_OPTIONS
 from chronolog.timefmt import parse_rfc3339
@@ -16,7 +17,6 @@ from chronolog.wire import CONTENT_TYPE, Batch, Chunk, ClockView, compress, enco
 from collector.app import build_app, credentials_path
 from collector.auth.credentials import CredentialStore
 from collector.config import CollectorConfig
-from collector.store.local import LocalStore
 from collector.telemetry import Telemetry
 
 T0 = parse_rfc3339("2026-11-27T09:00:00+09:00")
@@ -50,7 +50,7 @@ class Api:
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     config = CollectorConfig(data_dir=tmp_path)
-    store = LocalStore(tmp_path).open()
+    store = make_store(tmp_path)
     credentials = CredentialStore(credentials_path(config))
     tokens = {
         "agent": credentials.issue("city", "agent", "web-1")[1],

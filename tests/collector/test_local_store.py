@@ -1,3 +1,5 @@
+"""The local store's write path and recovery: durable, de-duplicated, torn tails cut away."""
+
 from __future__ import annotations
 
 import asyncio
@@ -5,26 +7,13 @@ import contextlib
 from pathlib import Path
 
 import pytest
+from support.stores import batch, lines, make_store
 
-from chronolog.wire import Batch, Chunk, ClockView
 from collector.store import StoreUnavailable
-from collector.store.local import LocalStore
-
-CLOCK = ClockView(reason="test")
-
-
-def batch(stream: str, seq: int, n: int, host: str = "web-1", agent: str = "a1") -> Batch:
-    chunk = Chunk(stream, seq, 1, CLOCK, [f"{stream} {seq + i}" for i in range(n)],
-                  [1_000 + seq + i for i in range(n)], ["explicit"] * n, [None] * n)
-    return Batch(agent, host, "Asia/Tokyo", 1, [chunk])
-
-
-def lines(store: LocalStore, tenant: str) -> list[str]:
-    return sorted(m for sb in store.batches(tenant, 0, 2**62) for c in sb.batch.chunks for m in c.msg)
 
 
 async def test_each_line_is_stored_once_whatever_is_resent(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path).open()
+    store = make_store(tmp_path)
     first = await store.append("city", batch("s", 0, 5), 1)
     again = await store.append("city", batch("s", 3, 5), 2)  # 3,4 held; 5,6,7 new
     assert (first.accepted, first.duplicates) == (5, 0)
@@ -32,56 +21,88 @@ async def test_each_line_is_stored_once_whatever_is_resent(tmp_path: Path) -> No
     assert lines(store, "city") == sorted(f"s {i}" for i in range(8))
 
 
+async def test_resent_lines_are_duplicates_after_sealing_and_reopening_too(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    await store.append("city", batch("s", 0, 4), 1)
+    assert await store.seal("city") == 1
+    assert (await store.append("city", batch("s", 2, 4), 2)).accepted == 2
+    store.close()
+    reopened = make_store(tmp_path)
+    assert (await reopened.append("city", batch("s", 0, 7), 3)).accepted == 1
+    assert lines(reopened, "city") == sorted(f"s {i}" for i in range(7))
+
+
 async def test_same_seq_from_another_agent_or_stream_is_not_a_duplicate(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path).open()
+    store = make_store(tmp_path)
     await store.append("city", batch("s", 0, 2), 1)
     assert (await store.append("city", batch("s", 0, 2, agent="a2"), 1)).accepted == 2
     assert (await store.append("city", batch("t", 0, 2), 1)).accepted == 2
 
 
 async def test_tenants_are_kept_apart(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path).open()
+    store = make_store(tmp_path)
     await store.append("city", batch("s", 0, 2), 1)
     await store.append("other", batch("s", 0, 3), 1)
+    await store.seal("other")
     assert len(lines(store, "city")) == 2
     assert len(lines(store, "other")) == 3
-    assert list(store.batches("nobody", 0, 1)) == []
+    assert list(store.scan("nobody", 0, 1)) == []
+    assert store.keys.active("city")[0] != store.keys.active("other")[0]
 
 
-async def test_reopening_keeps_lines_and_dedup_state(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path).open()
-    await store.append("city", batch("s", 0, 4), 1)
+async def test_nothing_is_stored_in_clear(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    await store.append("city", batch("s", 0, 50, text="secret-marker"), 1)
+    await store.append("city", batch("s", 50, 50, text="secret-marker"), 1)
+    await store.seal("city")
+    await store.append("city", batch("s", 100, 50, text="secret-marker"), 1)  # stays in the WAL
     store.close()
-    reopened = LocalStore(tmp_path).open()
-    assert (await reopened.append("city", batch("s", 2, 4), 2)).accepted == 2
-    assert lines(reopened, "city") == sorted(f"s {i}" for i in range(6))
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert b"secret-marker" not in path.read_bytes(), path
+    assert len(lines(make_store(tmp_path), "city")) == 150
 
 
 async def test_a_torn_write_is_cut_away_on_open(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path).open()
+    store = make_store(tmp_path)
     await store.append("city", batch("s", 0, 2), 1)
     store.close()
-    wal = next((tmp_path / "tenants" / "city").glob("wal-*.log"))
+    wal = next((tmp_path / "tenants" / "city" / "wal").glob("wal-*.log"))
     whole = wal.stat().st_size
     with wal.open("ab") as f:
         f.write(b"CLF1\x00\x00\x10\x00garbage")  # a frame header promising more than is there
-    reopened = LocalStore(tmp_path).open()
+    reopened = make_store(tmp_path)
     assert wal.stat().st_size == whole
     assert lines(reopened, "city") == ["s 0", "s 1"]
     assert (await reopened.append("city", batch("s", 2, 1), 2)).accepted == 1
-    assert lines(LocalStore(tmp_path).open(), "city") == ["s 0", "s 1", "s 2"]
+    reopened.close()
+    assert lines(make_store(tmp_path), "city") == ["s 0", "s 1", "s 2"]
+
+
+async def test_a_forged_wal_record_is_never_taken_for_data(tmp_path: Path) -> None:
+    from collector.store.frames import encode_frame
+
+    store = make_store(tmp_path)
+    await store.append("city", batch("s", 0, 2), 1)
+    store.close()
+    wal = next((tmp_path / "tenants" / "city" / "wal").glob("wal-*.log"))
+    with wal.open("ab") as f:  # a well-framed record with a valid CRC but no valid tag
+        f.write(encode_frame(b"\0" * 7 + b"\x05" + b"x" * 64))
+    reopened = make_store(tmp_path)
+    assert lines(reopened, "city") == ["s 0", "s 1"]
+    assert [f.kind for f in reopened.verify("city").findings] == ["rewritten"]
 
 
 async def test_concurrent_appends_all_become_durable(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path).open()
+    store = make_store(tmp_path)
     results = await asyncio.gather(*(store.append("city", batch(f"s{i}", 0, 10), 1) for i in range(50)))
     assert sum(r.accepted for r in results) == 500
     store.close()
-    assert len(lines(LocalStore(tmp_path).open(), "city")) == 500
+    assert len(lines(make_store(tmp_path), "city")) == 500
 
 
 async def test_a_full_disk_is_not_acknowledged_and_the_retry_succeeds(small_tmpfs: Path) -> None:
-    store = LocalStore(small_tmpfs).open()
+    store = make_store(small_tmpfs / "store")
     await store.append("city", batch("s", 0, 1), 1)
     filler = small_tmpfs / "filler"
     with filler.open("wb") as f, contextlib.suppress(OSError):
@@ -92,19 +113,30 @@ async def test_a_full_disk_is_not_acknowledged_and_the_retry_succeeds(small_tmpf
     retried = await store.append("city", batch("s", 1, 200), 3)
     assert retried.accepted == 200  # the failed lines were never marked as held
     store.close()
-    assert len(lines(LocalStore(small_tmpfs).open(), "city")) == 201
+    reopened = make_store(small_tmpfs / "store")
+    assert len(lines(reopened, "city")) == 201
+    assert reopened.verify("city").clean
 
 
 def test_path_tricks_in_tenant_names_are_refused(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path).open()
+    store = make_store(tmp_path)
     for name in ("../etc", "a/b", "", "UPPER", "x" * 64):
         with pytest.raises(ValueError):
             asyncio.run(store.append(name, batch("s", 0, 1), 1))
 
 
 async def test_streams_report_counts_and_gaps(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path).open()
+    store = make_store(tmp_path)
     await store.append("city", batch("s", 0, 3), 1)
+    await store.seal("city")
     await store.append("city", batch("s", 5, 2), 1)
     [report] = store.streams("city")
     assert (report.lines, report.last_seq, report.gaps) == (5, 6, [(3, 5)])
+
+
+def test_a_second_process_cannot_open_the_same_store(tmp_path: Path) -> None:
+    from collector.store.local import StoreLocked
+
+    make_store(tmp_path)
+    with pytest.raises(StoreLocked, match="stop it first"):
+        make_store(tmp_path)

@@ -54,8 +54,10 @@ def test_collector_on_a_port_in_use_says_which(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         config = tmp_path / "c.toml"
-        config.write_text(f'[collector]\ndata_dir = "{tmp_path}"\n[collector.api]\n'
-                          f'listen = "127.0.0.1:{port}"\n[collector.metrics]\nenabled = false\n')
+        config.write_text(f'[collector]\ndata_dir = "{tmp_path / "data"}"\n[collector.api]\n'
+                          f'listen = "127.0.0.1:{port}"\n[collector.metrics]\nenabled = false\n'
+                          f'[collector.keys]\nmaster_key_file = "{tmp_path / "master.key"}"\n')
+        assert run(BIN / "chronolog-collector", "keys", "-c", config, "init").returncode == 0
         result = run(BIN / "chronolog-collector", "run", "--config", config)
     assert result.returncode == 1
     assert f"127.0.0.1:{port}" in result.stderr

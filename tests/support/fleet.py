@@ -45,14 +45,15 @@ class AgentHandle:
 
 
 class Fleet:
-    """One collector (started at once) and agents, each tailing its own file, tenant "city".
+    """One collector (started at once) and agents, each tailing its own file, tenant "city";
+    an admin token for every tenant. ``store_table`` adds a ``[collector.store]`` table.
 
     With ``tls`` the collector serves https with a certificate from a private CA made here
     (and accepts client certificates from it); agents and the CLI pin that CA.
     """
 
     def __init__(self, root: Path, daemons: MakeDaemon, tls: bool = False,
-                 server_names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> None:
+                 server_names: tuple[str, ...] = ("localhost", "127.0.0.1"), store_table: str = "") -> None:
         self.root = root
         self.daemons = daemons
         self.tls = tls
@@ -65,6 +66,7 @@ class Fleet:
             f'[collector.api]\nlisten = "127.0.0.1:{port}"\n'
             f'[collector.metrics]\nlisten = "127.0.0.1:0"\n'
             "[collector.query]\nmax_results = 1000000\n"
+            f'[collector.keys]\nmaster_key_file = "{root / "master.key"}"\n{store_table}'
         )
         if tls:
             self.ca = make_ca(root / "store" / "ca")
@@ -72,11 +74,16 @@ class Fleet:
             text += (f'[collector.tls]\ncert_file = "{cert}"\nkey_file = "{key}"\n'
                      f'client_ca_file = "{self.ca.cert_file}"\n')
         config.write_text(text)
+        subprocess.run([BIN / "chronolog-collector", "keys", "-c", config, "init"], check=True,
+                       capture_output=True)
         self.agent_token = root / "agent.token"
         self.investigator_token = root / "investigator.token"
-        for role, path in (("agent", self.agent_token), ("investigator", self.investigator_token)):
+        self.admin_token = root / "admin.token"
+        for role, path, tenant in (("agent", self.agent_token, "city"),
+                                   ("investigator", self.investigator_token, "city"),
+                                   ("admin", self.admin_token, "*")):
             subprocess.run([BIN / "chronolog-collector", "credentials", "-c", config, "issue",
-                            "--tenant", "city", "--role", role, "--name", role, "--token-file", path],
+                            "--tenant", tenant, "--role", role, "--name", role, "--token-file", path],
                            check=True, capture_output=True)
         self.collector = daemons("chronolog-collector", config, root).start()
 
@@ -131,6 +138,18 @@ class Fleet:
             capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         return result.stdout
+
+    def admin(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        """``chronolog admin ARGS`` with the all-tenant admin token (any exit status)."""
+        return subprocess.run(
+            [BIN / "chronolog", "--url", self.url, "--token-file", self.admin_token, "admin", *args],
+            capture_output=True, text=True)
+
+    def local(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        """``chronolog-collector COMMAND -c CONFIG ARGS`` on the data directory (any exit status)."""
+        command, *rest = args
+        return subprocess.run([BIN / "chronolog-collector", command, "-c", self.config, *rest],
+                              capture_output=True, text=True)
 
     def query(self, *args: str) -> str:
         return self.cli("query", "--zone", "Asia/Tokyo", *args)

@@ -1,0 +1,163 @@
+"""What ``chronolog-collector`` does on a data directory directly, with the collector stopped
+or not running at all: make and rotate the master key, verify offline (a store, a backup
+archive, against an exported checkpoint), restore a backup.
+
+These are local on purpose: a restore must work when there is no collector to ask, and a
+master key rotation rewrites every key file, which only the owner of the store lock may do.
+The store lock (``store.lock``) keeps them from running beside a collector.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chronolog.cliutil import Failure
+from chronolog.fsutil import atomic_write
+from collector.config import CollectorConfig
+from collector.store.backup import RestoreError, RestoreResult, restore_backup
+from collector.store.keys import (
+    FileMasterKeys,
+    KeyringError,
+    Signer,
+    TenantKeys,
+    master_key_path,
+    rotate_master,
+)
+from collector.store.local import StoreLocked, lock_store
+from collector.store.names import TENANT_NAME
+from collector.store.verify import VerifyReport, verify_tenant
+
+__all__ = ["backup_keys", "init_master", "restore", "restore_keys", "rotate_master_key", "verify"]
+
+
+def _master(config: CollectorConfig) -> FileMasterKeys:
+    try:
+        return FileMasterKeys.load(master_key_path(config.keys))
+    except KeyringError as e:
+        raise Failure(str(e)) from None
+
+
+def _keys(config: CollectorConfig) -> tuple[TenantKeys, Signer]:
+    master = _master(config)
+    try:
+        signer = Signer.load(config.data_dir / "keys", master)
+    except KeyringError as e:
+        raise Failure(str(e)) from None
+    return TenantKeys(config.data_dir / "keys", master), signer
+
+
+def _locked(config: CollectorConfig) -> int:
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return lock_store(config.data_dir)
+    except StoreLocked as e:
+        raise Failure(str(e)) from None
+
+
+def init_master(config: CollectorConfig) -> tuple[Path, str]:
+    path = config.keys.master_key_file
+    try:
+        path.resolve().relative_to(config.data_dir.resolve())
+    except ValueError:
+        pass
+    else:
+        raise Failure(f"{path} is inside data_dir ({config.data_dir}); the master key must live "
+                      "outside it, so that a copy of the data never carries its key")
+    try:
+        return path, FileMasterKeys.create(path).current()
+    except KeyringError as e:
+        raise Failure(str(e)) from None
+
+
+def rotate_master_key(config: CollectorConfig) -> tuple[str, list[str], int]:
+    fd = _locked(config)
+    try:
+        return rotate_master(_master(config), config.data_dir / "keys")
+    finally:
+        os.close(fd)
+
+
+def _checkpoint(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as e:
+        raise Failure(f"cannot read exported checkpoint {path}: {e}") from None
+    if not isinstance(doc, dict):
+        raise Failure(f"{path} is not an exported checkpoint")
+    return doc
+
+
+def verify(config: CollectorConfig, tenant: str | None, checkpoint: Path | None,
+           backup: Path | None) -> list[VerifyReport]:
+    keys, signer = _keys(config)
+    exported = _checkpoint(checkpoint)
+    if backup is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                result = restore_backup(backup, Path(tmp), keys, signer.public, signer.id, install=False)
+            except RestoreError as e:
+                raise Failure(str(e)) from None
+            return [result.report]
+    tenants_dir = config.data_dir / "tenants"
+    names = [tenant] if tenant else sorted(p.name for p in tenants_dir.iterdir()
+                                           if p.is_dir() and TENANT_NAME.fullmatch(p.name)) \
+        if tenants_dir.is_dir() else []
+    if tenant and not (tenants_dir / tenant).is_dir():
+        raise Failure(f"no tenant {tenant!r} in {config.data_dir}")
+    return [verify_tenant(tenants_dir / n, n, keys, signer.public, signer.id, exported) for n in names]
+
+
+def restore(config: CollectorConfig, archive: Path) -> RestoreResult:
+    fd = _locked(config)
+    try:
+        keys, signer = _keys(config)
+        return restore_backup(archive, config.data_dir, keys, signer.public, signer.id)
+    except RestoreError as e:
+        raise Failure(str(e)) from None
+    finally:
+        os.close(fd)
+
+
+def backup_keys(config: CollectorConfig, out: Path) -> int:
+    """Write the key directory (tenant key versions and the signing key, all wrapped by the
+    master key) to ``out``, mode 0600. Returns how many files. The master key is not included:
+    keep its own copy elsewhere."""
+    if out.exists():
+        raise Failure(f"{out} already exists; not overwriting a key backup")
+    keys_dir = config.data_dir / "keys"
+    files = {str(p.relative_to(keys_dir)): p.read_text() for p in sorted(keys_dir.rglob("*.json"))}
+    if "signing.json" not in files:
+        raise Failure(f"{keys_dir} holds no keys: not a chronolog store")
+    atomic_write(out, orjson.dumps({"format": "chronolog-keys", "v": 1, "files": files},
+                                   option=orjson.OPT_INDENT_2), mode=0o600)
+    return len(files)
+
+
+def restore_keys(config: CollectorConfig, source: Path) -> list[str]:
+    """Put back the key files of a key backup that are absent; never replaces one."""
+    fd = _locked(config)
+    try:
+        doc = orjson.loads(source.read_bytes())
+        if not isinstance(doc, dict) or doc.get("format") != "chronolog-keys":
+            raise Failure(f"{source} is not a chronolog key backup")
+        keys_dir = config.data_dir / "keys"
+        restored = []
+        for name, text in doc["files"].items():
+            target = keys_dir / name
+            if name not in ("signing.json",) and not (name.startswith("tenants/") and "/" not in name[8:]):
+                raise Failure(f"{source}: unexpected file {name!r}")
+            if not target.exists():
+                atomic_write(target, text.encode(), mode=0o600)
+                restored.append(name)
+        return restored
+    except (OSError, orjson.JSONDecodeError) as e:
+        raise Failure(f"cannot read key backup {source}: {e}") from None
+    finally:
+        os.close(fd)

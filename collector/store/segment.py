@@ -1,0 +1,181 @@
+"""Segment files: immutable, sorted by event time, compressed and sealed in blocks. Pure
+building; reading takes an open binary file.
+
+Layout::
+
+    MAGIC "CLS1" | u32 n | key slot (JSON, n bytes)          <- not covered by the digest
+    u32 n | header (JSON) | u32 n | block index (JSON) | blocks  <- the digest (SHA-256) covers these
+
+- The **key slot** holds the segment's data key wrapped by a tenant key version (AES key
+  wrap) and that version's id. It is the one part outside the digest, so that keys can be
+  re-wrapped without touching the chained bytes.
+- The **header** names the tenant, the segment's number in the tenant's chain and the link
+  before it (chain.py), when it was sealed, the nonce prefix, and totals.
+- The **index** gives per block its offset and length (relative to the first block), line
+  count, raw message bytes, event-time range, hosts and streams: the catalog copies it.
+- **Block i** is ``AES-256-GCM(zstd(LineBlock JSON))`` with the nonce ``prefix || i`` and the
+  associated data ``SHA-256(header, index) || i``: a block cannot be altered, moved or paired
+  with another header or index without failing its tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from typing import IO, Any
+
+import orjson
+import zstandard
+
+from collector.store.crypto import Sealer, Unreadable, new_key, new_nonce_prefix, sha256, unwrap_key, wrap_key
+from collector.store.lines import LineBlock
+
+__all__ = ["MAGIC", "BuiltSegment", "SegmentHead", "build_segment", "segment_name"]
+
+MAGIC = b"CLS1"
+_LEN = struct.Struct(">I")
+_BLOCK = struct.Struct(">Q")
+_MAX_PART = 64 << 20
+
+
+def segment_name(number: int) -> str:
+    return f"seg-{number:08d}.cls"
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltSegment:
+    """A segment's bytes and what the catalog records of it."""
+
+    data: bytes
+    header: dict[str, Any]
+    index: list[dict[str, Any]]
+    digest: bytes  # SHA-256 of everything after the key slot
+    tenant_key: str
+    seq_runs: list[tuple[str, str, int, int]]
+
+
+def _cut(lines: LineBlock, block_bytes: int) -> list[range]:
+    """Consecutive ranges of lines holding about ``block_bytes`` of messages each."""
+    ranges, start, size = [], 0, 0
+    for i, m in enumerate(lines.msg):
+        size += len(m) + 64  # the per-line columns cost about this much besides the text
+        if size >= block_bytes:
+            ranges.append(range(start, i + 1))
+            start, size = i + 1, 0
+    if start < len(lines):
+        ranges.append(range(start, len(lines)))
+    return ranges
+
+
+def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, sealed: int,
+                  wal_files: list[str], tenant_key_id: str, tenant_key: bytes,
+                  level: int = 3, block_bytes: int = 1 << 20) -> BuiltSegment:
+    """Seal ``lines`` (in timeline order, at least one) as segment ``number`` of the chain."""
+    assert lines.ordered and len(lines) > 0
+    dek, prefix = new_key(), new_nonce_prefix()
+    compressor = zstandard.ZstdCompressor(level=level)
+    plain_blocks: list[bytes] = []
+    index: list[dict[str, Any]] = []
+    offset = 0
+    for r in _cut(lines, block_bytes):
+        block = lines.take(r, ordered=True)
+        compressed = compressor.compress(block.to_json())
+        plain_blocks.append(compressed)
+        length = len(compressed) + 16  # the GCM tag
+        index.append({"offset": offset, "length": length, "lines": len(block),
+                      "raw": block.raw_bytes(), "min_ts": block.ts[0], "max_ts": block.ts[-1],
+                      "hosts": block.hosts(), "streams": block.streams()})
+        offset += length
+    header = {"v": 1, "tenant": tenant, "number": number, "prev": prev.hex(), "sealed": sealed,
+              "wal": wal_files, "nonce_prefix": prefix.hex(), "compression": "zstd",
+              "lines": len(lines), "raw": sum(b["raw"] for b in index),
+              "min_ts": lines.ts[0], "max_ts": lines.ts[-1], "blocks": len(index)}
+    header_bytes, index_bytes = orjson.dumps(header), orjson.dumps(index)
+    binding = sha256(header_bytes, index_bytes)
+    sealer = Sealer(dek, prefix)
+    body = [_LEN.pack(len(header_bytes)), header_bytes, _LEN.pack(len(index_bytes)), index_bytes]
+    body += [sealer.seal(i, p, binding + _BLOCK.pack(i)) for i, p in enumerate(plain_blocks)]
+    keyslot = orjson.dumps({"tenant_key": tenant_key_id, "dek": wrap_key(tenant_key, dek).hex()})
+    digest = hashlib.sha256()
+    for part in body:
+        digest.update(part)
+    data = b"".join([MAGIC, _LEN.pack(len(keyslot)), keyslot, *body])
+    return BuiltSegment(data, header, index, digest.digest(), tenant_key_id, lines.seq_runs())
+
+
+class SegmentHead:
+    """The key slot, header and index of a segment file, read from its start."""
+
+    def __init__(self, keyslot: dict[str, Any], header_bytes: bytes, index_bytes: bytes,
+                 body_start: int, blocks_start: int) -> None:
+        self.keyslot = keyslot
+        try:
+            self.header: dict[str, Any] = orjson.loads(header_bytes)
+            self.index: list[dict[str, Any]] = orjson.loads(index_bytes)
+        except orjson.JSONDecodeError:
+            raise Unreadable("segment header or index is not JSON") from None
+        self.binding = sha256(header_bytes, index_bytes)
+        self.body_start = body_start  # where the digest starts
+        self.blocks_start = blocks_start
+
+    @classmethod
+    def read(cls, f: IO[bytes]) -> SegmentHead:
+        """Raises `Unreadable` for a file that is not a whole segment head."""
+        f.seek(0)
+        if f.read(4) != MAGIC:
+            raise Unreadable("not a chronolog segment file")
+        keyslot_bytes = _part(f)
+        body_start = f.tell()
+        header_bytes = _part(f)
+        index_bytes = _part(f)
+        try:
+            keyslot = orjson.loads(keyslot_bytes)
+        except orjson.JSONDecodeError:
+            raise Unreadable("segment key slot is not JSON") from None
+        return cls(keyslot, header_bytes, index_bytes, body_start, f.tell())
+
+    def sealer(self, tenant_key: bytes) -> Sealer:
+        dek = unwrap_key(tenant_key, bytes.fromhex(self.keyslot["dek"]))
+        return Sealer(dek, bytes.fromhex(self.header["nonce_prefix"]))
+
+    def read_sealed(self, f: IO[bytes], block: int) -> bytes:
+        entry = self.index[block]
+        f.seek(self.blocks_start + entry["offset"])
+        data = f.read(entry["length"])
+        if len(data) != entry["length"]:
+            raise Unreadable(f"block {block} is cut short")
+        return data
+
+    def open_block(self, sealer: Sealer, block: int, sealed: bytes) -> bytes:
+        """The block's compressed plaintext; raises `Unreadable` if its tag fails."""
+        return sealer.open(block, sealed, self.binding + _BLOCK.pack(block))
+
+    def read_block(self, f: IO[bytes], sealer: Sealer, block: int) -> LineBlock:
+        compressed = self.open_block(sealer, block, self.read_sealed(f, block))
+        return LineBlock.from_json(zstandard.ZstdDecompressor().decompress(compressed))
+
+    def blocks_end(self) -> int:
+        return self.blocks_start + sum(int(e["length"]) for e in self.index)
+
+
+def _part(f: IO[bytes]) -> bytes:
+    raw = f.read(4)
+    if len(raw) != 4:
+        raise Unreadable("segment head is cut short")
+    (n,) = _LEN.unpack(raw)
+    if n > _MAX_PART:
+        raise Unreadable("segment head is damaged")
+    data = f.read(n)
+    if len(data) != n:
+        raise Unreadable("segment head is cut short")
+    return data
+
+
+def file_digest(f: IO[bytes], start: int) -> bytes:
+    """SHA-256 of the file from ``start`` (a segment's body) to its end."""
+    h = hashlib.sha256()
+    f.seek(start)
+    while chunk := f.read(1 << 20):
+        h.update(chunk)
+    return h.digest()

@@ -1,0 +1,481 @@
+"""One tenant's store: the encrypted WAL with group commit, sealing it into segments, the
+catalog and chain records that follow, recovery after a crash, and reads.
+
+Layout under ``tenants/<tenant>/``: ``wal/wal-NNNNNNNN.log`` (wal.py), ``segments/seg-NNNNNNNN.cls``
+(segment.py), ``catalog.sqlite`` (catalog.py), ``checkpoints.log`` (chain.py).
+
+**Write path.** `append` keeps the lines of a batch not already held (de-duplication by
+``(agent, stream, seq)``), and queues one record; concurrent appends share one
+``write`` + ``fsync`` in a worker thread, and none returns before its record is durable.
+
+**Sealing** (`seal_pending`, in a worker thread): closed WAL files are decrypted, their lines
+sorted by event time and sealed as the chain's next segment: written to a temporary name,
+fsync'd, renamed; then one catalog transaction records the segment and the WAL files it
+replaces; then a signed checkpoint is appended; then the WAL files are deleted. A crash
+between any two steps is finished or undone by `open` (see `_recover`).
+
+**Reads** take a snapshot under a lock (the catalog's blocks, and open descriptors of the WAL
+files not yet sealed), so that a seal running at the same time neither hides nor doubles a line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from chronolog.fsutil import fsync_dir
+from chronolog.timefmt import now_us
+from chronolog.wire import Batch, Chunk, batch_from_trusted, slice_chunk
+from collector.store import AppendResult, StoreEvents, StoreUnavailable, StreamReport
+from collector.store.catalog import Catalog, SegmentRow
+from collector.store.chain import CheckpointLog, link, signed
+from collector.store.crypto import Unreadable
+from collector.store.keys import Signer, TenantKeys
+from collector.store.lines import LineBlock
+from collector.store.segment import SegmentHead, build_segment, file_digest, segment_name
+from collector.store.seqset import SeqSet
+from collector.store.wal import WalWriter, parse_header, read_wal
+
+__all__ = ["SealSettings", "TenantStore"]
+
+log = logging.getLogger("collector.store")
+
+StreamKey = tuple[str, str]  # (agent, stream)
+_WAL = re.compile(r"wal-(\d{8})\.log")
+_SEGMENT = re.compile(r"seg-(\d{8})\.cls")
+
+
+@dataclass(frozen=True, slots=True)
+class SealSettings:
+    fsync: bool = True
+    segment_max_bytes: int = 64 << 20
+    segment_max_age: float = 300.0
+    block_bytes: int = 1 << 20
+    zstd_level: int = 3
+
+
+def _decode(record: bytes) -> tuple[int, Batch]:
+    doc = orjson.loads(record)
+    return doc["received"], batch_from_trusted(doc["batch"])
+
+
+class TenantStore:
+    def __init__(self, name: str, directory: Path, keys: TenantKeys, signer: Signer,
+                 settings: SealSettings, events: StoreEvents) -> None:
+        self.name = name
+        self.directory = directory
+        self.wal_dir = directory / "wal"
+        self.segment_dir = directory / "segments"
+        self.keys, self.signer, self.settings, self.events = keys, signer, settings, events
+        self.catalog: Catalog
+        self.checkpoints = CheckpointLog(directory / "checkpoints.log")
+        self.seqs: dict[StreamKey, SeqSet] = {}
+        self.refusing: str | None = None  # why appends are refused (an erase in progress)
+        # The writer side, touched by one flush at a time.
+        self._writer: WalWriter | None = None
+        self._next_wal = 1
+        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._last: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._io_lock: asyncio.Lock | None = None
+        # What readers see; guarded by _view.
+        self._view = threading.Lock()
+        self._closed: list[Path] = []  # WAL files waiting to be sealed, oldest first
+        self._readers = 0
+        self._seal_lock = threading.Lock()
+        self._highest_file = 0  # an unrecorded segment file: never overwritten
+
+    # ---- opening and recovery -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, name: str, directory: Path, keys: TenantKeys, signer: Signer,
+             settings: SealSettings, events: StoreEvents) -> TenantStore:
+        self = cls(name, directory, keys, signer, settings, events)
+        for d in (directory, self.wal_dir, self.segment_dir):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.catalog = Catalog(directory / "catalog.sqlite")
+        self._recover()
+        return self
+
+    def _recover(self) -> None:
+        for agent, stream, start, end in self.catalog.seq_runs():
+            self._seqset(agent, stream).add(start, end)
+        rows = {r.number: r for r in self.catalog.segments()}
+        sealed = self.catalog.sealed_wal()
+        wal_files = sorted((int(m.group(1)), p) for p in self.wal_dir.iterdir()
+                           if (m := _WAL.fullmatch(p.name)))
+        wal_ids = {i for _, p in wal_files if (i := self._wal_id(p)) is not None}
+        last = max(rows, default=0)
+        for path in sorted(self.segment_dir.iterdir()):
+            m = _SEGMENT.fullmatch(path.name)
+            number = int(m.group(1)) if m else None
+            if path.name.startswith("."):  # a seal that crashed before its rename
+                path.unlink()
+            elif number is None:
+                continue
+            elif number not in rows:
+                self._unrecorded_segment(path, number, last, wal_ids - sealed)
+            elif rows[number].state == "expired":
+                path.unlink()  # expired while a reader still had it open
+        self._sign_last(list(rows.values()))
+        for _, path in wal_files:
+            self._recover_wal(path, sealed)
+        self._next_wal = wal_files[-1][0] + 1 if wal_files else 1
+        fsync_dir(self.segment_dir)
+        fsync_dir(self.wal_dir)
+
+    @staticmethod
+    def _wal_id(path: Path) -> str | None:
+        try:
+            with open(path, "rb") as f:
+                header, _ = parse_header(f.read(1 << 16))
+        except Unreadable:
+            return None
+        return str(header.get("file"))
+
+    def _unrecorded_segment(self, path: Path, number: int, last: int, unsealed: set[str]) -> None:
+        """A crash between a seal's rename and its catalog commit leaves the next segment on
+        disk, unrecorded, with its WAL files still present: remove it, the WAL is sealed again.
+        Anything else unrecorded is kept, untouched, for verify to report."""
+        try:
+            with open(path, "rb") as f:
+                head = SegmentHead.read(f)
+            redo = number == last + 1 and set(head.header["wal"]) <= unsealed
+        except Unreadable:
+            redo = False
+        if redo:
+            log.warning("unrecorded segment removed; its WAL is sealed again",
+                        extra={"tenant": self.name, "file": path.name})
+            path.unlink()
+        else:
+            self._highest_file = max(self._highest_file, number)
+            self.events.damage_found(self.name, path.name, "segment file is not in the catalog")
+
+    def _sign_last(self, rows: list[SegmentRow]) -> None:
+        """A crash between a seal's catalog commit and its checkpoint leaves the newest segment
+        unsigned: sign it if its file still matches its row. Only that one: an older unsigned
+        segment is not a crash's doing, and signing it could launder a rewrite."""
+        records, _ = self.checkpoints.read(repair=True)
+        signed_up_to = max((r.get("number", 0) for r in records if r.get("kind") == "seal"), default=0)
+        if not rows or rows[-1].number != signed_up_to + 1 or rows[-1].state != "live":
+            return
+        row = rows[-1]
+        try:
+            with open(self.segment_dir / row.file, "rb") as f:
+                matches = file_digest(f, SegmentHead.read(f).body_start).hex() == row.digest
+        except (OSError, Unreadable):
+            matches = False
+        if matches:
+            self.checkpoints.append(signed({
+                "kind": "seal", "tenant": self.name, "number": row.number, "link": row.link,
+                "digest": row.digest, "sealed": row.sealed}, self.signer))
+
+    def _recover_wal(self, path: Path, sealed: set[str]) -> None:
+        data = path.read_bytes()
+        try:
+            header, _ = parse_header(data)
+        except Unreadable:
+            # Torn while being created: no record was ever acknowledged from it.
+            log.warning("WAL file with a torn header removed", extra={"tenant": self.name, "file": path.name})
+            path.unlink()
+            return
+        if header.get("file") in sealed:
+            path.unlink()  # sealed just before a crash kept it from being deleted
+            return
+        try:
+            contents = read_wal(data, self.keys)
+        except Unreadable as e:
+            self.events.damage_found(self.name, path.name, str(e))
+            return  # kept as it is for verify to report; never sealed, never deleted
+        for what in contents.damaged:
+            self.events.damage_found(self.name, path.name, what)
+        if contents.valid_end < len(data):
+            log.warning("torn write cut away", extra={"tenant": self.name, "file": path.name,
+                                                      "bytes": len(data) - contents.valid_end})
+            with open(path, "r+b") as f:
+                f.truncate(contents.valid_end)
+                os.fsync(f.fileno())
+        for record in contents.records:
+            _, batch = _decode(record)
+            for chunk in batch.chunks:
+                self._seqset(batch.agent, chunk.stream).add(chunk.seq, chunk.seq + len(chunk))
+        if contents.records:
+            self._closed.append(path)
+        else:
+            path.unlink()
+
+    def _seqset(self, agent: str, stream: str) -> SeqSet:
+        found = self.seqs.get((agent, stream))
+        if found is None:
+            found = self.seqs[(agent, stream)] = SeqSet()
+        return found
+
+    # ---- appending -------------------------------------------------------------------------
+
+    async def append(self, batch: Batch, received: int) -> AppendResult:
+        if self.refusing:
+            raise StoreUnavailable(self.refusing)
+        new_chunks, added, duplicates = self._new_lines(batch)
+        if not new_chunks:
+            # Nothing new, but the lines it duplicates may still be on their way to disk:
+            # acknowledge only once they are durable.
+            if self._last is not None and not self._last.done():
+                await asyncio.shield(self._last)
+            return AppendResult(0, duplicates)
+        stored = Batch(batch.agent, batch.host, batch.tz, batch.sent, new_chunks)
+        try:
+            await self._write(orjson.dumps({"received": received, "batch": stored}))
+        except BaseException:
+            for key, start, end in added:
+                self.seqs[key].remove(start, end)
+            raise
+        return AppendResult(sum(len(c) for c in new_chunks), duplicates)
+
+    def _new_lines(self, batch: Batch) -> tuple[list[Chunk], list[tuple[StreamKey, int, int]], int]:
+        """Split the batch's chunks into the runs of lines not yet held; mark them held."""
+        new_chunks: list[Chunk] = []
+        added: list[tuple[StreamKey, int, int]] = []
+        duplicates = 0
+        for chunk in batch.chunks:
+            seqs = self._seqset(batch.agent, chunk.stream)
+            runs = seqs.missing(chunk.seq, chunk.seq + len(chunk))
+            duplicates += len(chunk) - sum(e - s for s, e in runs)
+            for s, e in runs:
+                new_chunks.append(slice_chunk(chunk, s - chunk.seq, e - chunk.seq))
+                seqs.add(s, e)
+                added.append(((batch.agent, chunk.stream), s, e))
+        return new_chunks, added, duplicates
+
+    def _lock(self) -> asyncio.Lock:
+        if self._io_lock is None:
+            self._io_lock = asyncio.Lock()
+        return self._io_lock
+
+    async def _write(self, record: bytes) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, future))
+        self._last = future
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            group, self._pending = self._pending, []
+            try:
+                async with self._lock():
+                    await loop.run_in_executor(None, self._write_sync, [r for r, _ in group])
+            except Exception as e:
+                log.error("store write failed", extra={"tenant": self.name, "error": str(e)})
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(StoreUnavailable(f"write failed: {e}"))
+                continue
+            for _, future in group:
+                if not future.done():
+                    future.set_result(None)
+
+    def _write_sync(self, records: list[bytes]) -> None:
+        writer = self._writer
+        if writer is None or writer.size >= self.settings.segment_max_bytes:
+            writer = self._next_writer()
+        writer.append(records)
+
+    def _next_writer(self) -> WalWriter:
+        self._close_writer()
+        writer = WalWriter.create(self.wal_dir, self._next_wal, self.name, self.keys, self.settings.fsync)
+        self._next_wal += 1
+        with self._view:
+            self._writer = writer
+        return writer
+
+    def _close_writer(self) -> None:
+        writer = self._writer
+        if writer is None:
+            return
+        writer.close()
+        with self._view:
+            self._writer = None
+            if writer.frames:
+                self._closed.append(writer.path)
+        if not writer.frames:
+            writer.path.unlink(missing_ok=True)
+
+    def wal_age(self) -> float:
+        """Seconds since the current WAL file took its first record (0 when there is none)."""
+        w = self._writer
+        return time.monotonic() - w.opened if w is not None and w.frames else 0.0
+
+    def has_unsealed(self) -> bool:
+        return bool(self._closed)
+
+    async def cut(self) -> None:
+        """Close the current WAL file (if it holds anything) so that it can be sealed."""
+        async with self._lock():
+            if self._writer is not None and self._writer.frames:
+                await asyncio.get_running_loop().run_in_executor(None, self._close_writer)
+
+    # ---- sealing ---------------------------------------------------------------------------
+
+    def seal_pending(self) -> int:
+        """Seal every closed WAL file into segments (blocking); returns how many segments."""
+        made = 0
+        with self._seal_lock:
+            while True:
+                with self._view:
+                    todo, size = [], 0
+                    for path in self._closed:
+                        todo.append(path)
+                        size += path.stat().st_size
+                        if size >= self.settings.segment_max_bytes:
+                            break
+                if not todo:
+                    return made
+                made += self._seal(todo)
+
+    def _seal(self, paths: list[Path]) -> int:
+        batches: list[tuple[int, Batch]] = []
+        file_ids: list[str] = []
+        for path in paths:
+            contents = read_wal(path.read_bytes(), self.keys)
+            for what in contents.damaged:
+                self.events.damage_found(self.name, path.name, what)
+            file_ids.append(contents.header["file"])
+            batches.extend(_decode(r) for r in contents.records)
+        lines = LineBlock.from_batches(batches)
+        made = 0
+        if len(lines):
+            lines = lines.take(lines.timeline_order(), ordered=True)
+            number, prev = self.catalog.last()
+            number = max(number, self._highest_file) + 1
+            self._highest_file = number
+            key_id, tenant_key = self.keys.active(self.name)
+            built = build_segment(lines, tenant=self.name, number=number, prev=prev, sealed=now_us(),
+                                  wal_files=file_ids, tenant_key_id=key_id, tenant_key=tenant_key,
+                                  level=self.settings.zstd_level, block_bytes=self.settings.block_bytes)
+            name = segment_name(number)
+            tmp = self.segment_dir / f".{name}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(built.data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.segment_dir / name)
+            fsync_dir(self.segment_dir)
+            chained = link(self.name, number, prev, built.digest)
+            with self._view:
+                self.catalog.add_segment(built, name, chained, len(built.data))
+                self._closed = [p for p in self._closed if p not in paths]
+            self.checkpoints.append(signed({
+                "kind": "seal", "tenant": self.name, "number": number, "link": chained.hex(),
+                "digest": built.digest.hex(), "sealed": built.header["sealed"]}, self.signer))
+            self.events.segment_sealed(self.name, len(lines), built.header["raw"], len(built.data))
+            made = 1
+        else:
+            with self._view:
+                self._closed = [p for p in self._closed if p not in paths]
+        for path in paths:
+            path.unlink()
+        fsync_dir(self.wal_dir)
+        return made
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def scan(self, since: int, until: int, hosts: frozenset[str] = frozenset()) -> Iterator[LineBlock]:
+        """Blocks that may hold lines with ``since <= ts < until`` from ``hosts`` (blocking IO)."""
+        with self._view:
+            refs = self.catalog.blocks(since, until, hosts)
+            wal: list[tuple[int, int | None]] = []
+            for path in self._closed:
+                wal.append((os.open(path, os.O_RDONLY), None))
+            if self._writer is not None and self._writer.frames:
+                wal.append((os.open(self._writer.path, os.O_RDONLY), self._writer.size))
+            self._readers += 1
+        try:
+            for number, group in itertools.groupby(refs, key=lambda r: r.segment):
+                yield from self._segment_blocks(number, [r.block for r in group])
+            for fd, size in wal:
+                yield from self._wal_lines(fd, size)
+        finally:
+            for fd, _ in wal:
+                os.close(fd)
+            with self._view:
+                self._readers -= 1
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """While held, retention leaves segment files in place (it removes them later)."""
+        with self._view:
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._view:
+                self._readers -= 1
+
+    def _segment_blocks(self, number: int, blocks: list[int]) -> Iterator[LineBlock]:
+        name = segment_name(number)
+        try:
+            with open(self.segment_dir / name, "rb") as f:
+                head = SegmentHead.read(f)
+                sealer = head.sealer(self.keys.key(self.name, head.keyslot["tenant_key"]))
+                for block in blocks:
+                    try:
+                        yield head.read_block(f, sealer, block)
+                    except Unreadable as e:
+                        self.events.damage_found(self.name, f"{name} block {block}", str(e))
+        except (OSError, Unreadable) as e:
+            self.events.damage_found(self.name, name, str(e))
+
+    def _wal_lines(self, fd: int, size: int | None) -> Iterator[LineBlock]:
+        if size is None:
+            size = os.fstat(fd).st_size
+        data = os.pread(fd, size, 0)
+        try:
+            contents = read_wal(data, self.keys)
+        except Unreadable:
+            return  # reported once, at open
+        yield LineBlock.from_batches(_decode(r) for r in contents.records)
+
+    def streams(self) -> list[StreamReport]:
+        return [
+            StreamReport(agent, stream, len(seqs), seqs.intervals()[-1][1] - 1, seqs.gaps())
+            for (agent, stream), seqs in sorted(self.seqs.items())
+            if seqs.intervals()
+        ]
+
+    # ---- retention ------------------------------------------------------------------------
+
+    def expire(self, numbers: list[int], reason: str) -> None:
+        """Remove whole segments: a signed record first, then the catalog, then the files."""
+        if not numbers:
+            return
+        at = now_us()
+        self.checkpoints.append(signed({"kind": "expire", "tenant": self.name, "numbers": numbers,
+                                        "at": at, "reason": reason}, self.signer))
+        with self._view:
+            self.catalog.mark_expired(numbers, at)
+            if self._readers == 0:  # else open() removes them later
+                for n in numbers:
+                    (self.segment_dir / segment_name(n)).unlink(missing_ok=True)
+        fsync_dir(self.segment_dir)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        with contextlib.suppress(Exception):
+            self.catalog.close()

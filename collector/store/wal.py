@@ -1,0 +1,171 @@
+"""The encrypted write-ahead log: one file per tenant per run of the collector, until sealed.
+
+File: ``MAGIC | u32 header length | header (JSON) | frames``. The header names the tenant, the
+file id, the tenant key version and the file's data key wrapped by it (AES key wrap), and the
+nonce prefix. Each frame (frames.py: magic, length, CRC-32) carries ``u64 counter |
+AES-256-GCM(record)`` with the nonce ``prefix || counter`` and the associated data
+``SHA-256(header) || counter``: a record cannot be moved to another file or position unseen.
+
+A file is appended to only by the process that created it; a restarted collector starts a new
+file (and a new data key), so a counter is never used twice under one key even when a crash
+lost the tail of a file. The CRC tells a torn tail (cut away) from a whole frame; the GCM tag
+tells a whole frame from a forged or damaged one (skipped and reported, never taken for data).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chronolog.fsutil import fsync_dir, write_all
+from chronolog.timefmt import now_us
+from collector.store.crypto import (
+    Sealer,
+    Unreadable,
+    new_id,
+    new_key,
+    new_nonce_prefix,
+    sha256,
+    unwrap_key,
+    wrap_key,
+)
+from collector.store.frames import encode_frame, scan_frames
+from collector.store.keys import TenantKeys
+
+__all__ = ["MAGIC", "WalContents", "WalWriter", "read_wal", "wal_name"]
+
+MAGIC = b"CLW1"
+_LEN = struct.Struct(">I")
+_COUNTER = struct.Struct(">Q")
+_MAX_HEADER = 1 << 16
+
+
+def wal_name(number: int) -> str:
+    return f"wal-{number:08d}.log"
+
+
+class WalWriter:
+    """The WAL file this process appends to. Not thread-safe: one flush at a time."""
+
+    def __init__(self, path: Path, header: dict[str, Any], header_bytes: bytes, sealer: Sealer,
+                 fsync: bool) -> None:
+        self.path = path
+        self.header = header
+        self._aad_prefix = sha256(MAGIC, header_bytes)
+        self._sealer = sealer
+        self._fsync = fsync
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        self.size = os.fstat(self._fd).st_size
+        self.frames = 0
+        self.counter = 0
+        self.opened = time.monotonic()
+
+    @classmethod
+    def create(cls, directory: Path, number: int, tenant: str, keys: TenantKeys,
+               fsync: bool = True) -> WalWriter:
+        key_id, tenant_key = keys.active(tenant)
+        dek, prefix = new_key(), new_nonce_prefix()
+        header = {"v": 1, "tenant": tenant, "file": new_id("w"), "tenant_key": key_id,
+                  "dek": wrap_key(tenant_key, dek).hex(), "nonce_prefix": prefix.hex(),
+                  "created": now_us()}
+        header_bytes = orjson.dumps(header)
+        path = directory / wal_name(number)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            write_all(fd, MAGIC + _LEN.pack(len(header_bytes)) + header_bytes)
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(directory)  # the new name must survive a crash too
+        return cls(path, header, header_bytes, Sealer(dek, prefix), fsync)
+
+    def append(self, records: list[bytes]) -> None:
+        """Encrypt, frame, write and (if configured) fsync ``records``: durable on return. On a
+        failure nothing partial stays in the file."""
+        parts = []
+        for record in records:
+            counter = self.counter
+            self.counter += 1  # never reused, even if this write fails
+            sealed = self._sealer.seal(counter, record, self._aad_prefix + _COUNTER.pack(counter))
+            parts.append(encode_frame(_COUNTER.pack(counter) + sealed))
+        data = b"".join(parts)
+        before = self.size
+        try:
+            write_all(self._fd, data)
+            if self._fsync:
+                os.fsync(self._fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, before)
+            raise
+        self.size = before + len(data)
+        self.frames += len(records)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+@dataclass
+class WalContents:
+    """What a WAL file holds: its header, the records that authenticate, and what did not."""
+
+    header: dict[str, Any]
+    records: list[bytes] = field(default_factory=list)
+    valid_end: int = 0  # where a torn tail starts (== file size when there is none)
+    damaged: list[str] = field(default_factory=list)  # whole frames that failed authentication
+
+
+def parse_header(data: bytes) -> tuple[dict[str, Any], int]:
+    """The header and where the frames start; raises `Unreadable` for a foreign or torn file."""
+    if len(data) < 8 or data[:4] != MAGIC:
+        raise Unreadable("not a chronolog WAL file")
+    (length,) = _LEN.unpack_from(data, 4)
+    if length > _MAX_HEADER or 8 + length > len(data):
+        raise Unreadable("WAL header is torn")
+    header_bytes = data[8 : 8 + length]
+    try:
+        header: dict[str, Any] = orjson.loads(header_bytes)
+    except orjson.JSONDecodeError:
+        raise Unreadable("WAL header is not JSON") from None
+    return header, 8 + length
+
+
+def read_wal(data: bytes, keys: TenantKeys) -> WalContents:
+    """Decrypt every whole frame of a WAL file's bytes (raises `Unreadable` if the file's data
+    key cannot be recovered)."""
+    header, start = parse_header(data)
+    tenant_key = keys.key(header["tenant"], header["tenant_key"])
+    dek = unwrap_key(tenant_key, bytes.fromhex(header["dek"]))
+    sealer = Sealer(dek, bytes.fromhex(header["nonce_prefix"]))
+    aad_prefix = sha256(MAGIC, data[8:start])
+    frames, valid_end, damaged_at = scan_frames(data[start:])
+    out = WalContents(header, valid_end=start + valid_end,
+                      damaged=[f"offset {start + o}: frame damaged" for o in damaged_at])
+    last = -1
+    for frame in frames:
+        payload = frame.payload
+        if len(payload) < _COUNTER.size:
+            out.damaged.append(f"offset {start + frame.offset}: frame too short")
+            continue
+        (counter,) = _COUNTER.unpack_from(payload)
+        if counter <= last:
+            out.damaged.append(f"offset {start + frame.offset}: record {counter} out of order")
+            continue
+        try:
+            out.records.append(sealer.open(counter, payload[_COUNTER.size:],
+                                           aad_prefix + payload[: _COUNTER.size]))
+        except Unreadable:
+            out.damaged.append(f"offset {start + frame.offset}: record {counter} fails authentication")
+            continue
+        last = counter
+    return out

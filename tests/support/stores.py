@@ -1,0 +1,38 @@
+"""Building real local stores in tests: a master key outside the data directory, and batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chronolog.wire import Batch, Chunk, ClockView
+from collector.store.keys import FileMasterKeys
+from collector.store.local import LocalStore, StoreConfig
+
+CLOCK = ClockView(reason="test")
+
+
+def master_keys(root: Path) -> FileMasterKeys:
+    """The master key file of ``root``'s store, kept beside (never inside) its data dir."""
+    path = root.parent / f"{root.name}.master.key"
+    return FileMasterKeys.load(path) if path.exists() else FileMasterKeys.create(path)
+
+
+def make_store(root: Path, **config: Any) -> LocalStore:
+    """A real `LocalStore` in ``root`` (opened), with test-sized settings."""
+    return LocalStore(root, master_keys(root), StoreConfig(**config)).open()
+
+
+def batch(stream: str, seq: int, n: int, host: str = "web-1", agent: str = "a1", t0: int = 1_000,
+          text: str | None = None) -> Batch:
+    """``n`` lines of ``stream`` numbered from ``seq``; line i has event time ``t0 + seq + i``."""
+    msgs = [f"{text or stream} {seq + i}" for i in range(n)]
+    chunk = Chunk(stream, seq, 1, CLOCK, msgs, [t0 + seq + i for i in range(n)], ["explicit"] * n, [None] * n)
+    return Batch(agent, host, "Asia/Tokyo", 1, [chunk])
+
+
+def lines(store: LocalStore, tenant: str, since: int = 0, until: int = 2**62,
+          hosts: frozenset[str] = frozenset()) -> list[str]:
+    """Every stored message of ``tenant`` in the range, sorted."""
+    return sorted(m for block in store.scan(tenant, since, until, hosts)
+                  for i, m in enumerate(block.msg) if since <= block.ts[i] < until)
