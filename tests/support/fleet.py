@@ -46,14 +46,14 @@ class AgentHandle:
 
 class Fleet:
     """One collector (started at once) and agents, each tailing its own file, tenant "city";
-    an admin token for every tenant. ``store_table`` adds a ``[collector.store]`` table.
+    an admin token for every tenant. ``extra_config`` is appended to its configuration.
 
     With ``tls`` the collector serves https with a certificate from a private CA made here
     (and accepts client certificates from it); agents and the CLI pin that CA.
     """
 
     def __init__(self, root: Path, daemons: MakeDaemon, tls: bool = False,
-                 server_names: tuple[str, ...] = ("localhost", "127.0.0.1"), store_table: str = "") -> None:
+                 server_names: tuple[str, ...] = ("localhost", "127.0.0.1"), extra_config: str = "") -> None:
         self.root = root
         self.daemons = daemons
         self.tls = tls
@@ -66,7 +66,7 @@ class Fleet:
             f'[collector.api]\nlisten = "127.0.0.1:{port}"\n'
             f'[collector.metrics]\nlisten = "127.0.0.1:0"\n'
             "[collector.query]\nmax_results = 1000000\n"
-            f'[collector.keys]\nmaster_key_file = "{root / "master.key"}"\n{store_table}'
+            f'[collector.keys]\nmaster_key_file = "{root / "master.key"}"\n{extra_config}'
         )
         if tls:
             self.ca = make_ca(root / "store" / "ca")
@@ -141,8 +141,9 @@ class Fleet:
 
     def admin(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
         """``chronolog admin ARGS`` with the all-tenant admin token (any exit status)."""
+        tls = ["--ca-file", str(self.ca.cert_file)] if self.tls else []
         return subprocess.run(
-            [BIN / "chronolog", "--url", self.url, "--token-file", self.admin_token, "admin", *args],
+            [BIN / "chronolog", "--url", self.url, *tls, "--token-file", self.admin_token, "admin", *args],
             capture_output=True, text=True)
 
     def local(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
