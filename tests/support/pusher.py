@@ -47,8 +47,9 @@ class Pusher(threading.Thread):
 
     def _body(self, stream: str, seq: int) -> bytes:
         n = self.lines
-        chunk = Chunk(stream, seq, T0, ClockView(reason="load"), [line(stream, s) for s in range(seq, seq + n)],
-                      [T0 + s * 1000 for s in range(seq, seq + n)], ["explicit"] * n, [None] * n)
+        seqs = range(seq, seq + n)
+        chunk = Chunk(stream, seq, T0, ClockView(reason="load"), [line(stream, s) for s in seqs],
+                      [T0 + s * 1000 for s in seqs], ["explicit"] * n, [None] * n)
         return compress(encode_batch(Batch(self.agent, "load-1", "UTC", T0, [chunk])), "zstd")
 
     def _post(self, body: bytes) -> bool:
