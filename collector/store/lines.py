@@ -144,8 +144,8 @@ class LineBlock:
             origin = self.origins[o]
             by_stream.setdefault((origin.agent, origin.stream), []).append(self.seq[i])
         runs: list[tuple[str, str, int, int]] = []
-        for (agent, stream), seqs in sorted(by_stream.items()):
-            seqs.sort()
+        for (agent, stream), held in sorted(by_stream.items()):
+            seqs = sorted(set(held))
             start = prev = seqs[0]
             for s in seqs[1:]:
                 if s != prev + 1:

@@ -208,23 +208,24 @@ class LocalStore:
         value = self._existing(tenant).catalog.setting("retention_days")
         return int(value) if value is not None else self.config.retention_days
 
-    def retention(self, tenant: str, days: int | None = None) -> dict[str, Any]:
-        """The tenant's policy and what it (or ``days`` instead) would remove now."""
+    def retention(self, tenant: str, days: int | None = None, now: int | None = None) -> dict[str, Any]:
+        """The tenant's policy and what it (or ``days`` instead) would remove at ``now``."""
         t = self._existing(tenant)
         current = self.retention_days(tenant)
         holds = t.catalog.holds()
         effective = current if days is None else days
         return {"tenant": tenant, "retention_days": current, "proposed_days": days,
                 "holds": [h.to_dict() for h in holds],
-                "would_expire": summary(expiring(t.catalog.segments(), holds, effective, now_us()))}
+                "would_expire": summary(expiring(t.catalog.segments(), holds, effective, now or now_us()))}
 
     def set_retention(self, tenant: str, days: int) -> None:
         self._existing(tenant).catalog.set_setting("retention_days", str(days))
 
-    def apply_retention(self, tenant: str) -> dict[str, Any]:
+    def apply_retention(self, tenant: str, now: int | None = None) -> dict[str, Any]:
+        """Remove the segments retention allows at ``now``; returns what went."""
         t = self._existing(tenant)
         days = self.retention_days(tenant)
-        gone = expiring(t.catalog.segments(), t.catalog.holds(), days, now_us())
+        gone = expiring(t.catalog.segments(), t.catalog.holds(), days, now or now_us())
         t.expire([r.number for r in gone], f"retention of {days} days")
         if gone:
             self.events.segments_expired(tenant, len(gone))
@@ -269,6 +270,7 @@ class LocalStore:
         return write_backup(self._existing(tenant), out, by)
 
     def key_versions(self, tenant: str) -> list[KeyVersion]:
+        self._existing(tenant)
         return self.keys.versions(tenant)
 
     def rotate_tenant_key(self, tenant: str) -> str:

@@ -39,7 +39,7 @@ from chronolog.timefmt import now_us
 from chronolog.wire import Batch, Chunk, batch_from_trusted, slice_chunk
 from collector.store import AppendResult, StoreEvents, StoreUnavailable, StreamReport
 from collector.store.catalog import Catalog, SegmentRow
-from collector.store.chain import CheckpointLog, link, signed
+from collector.store.chain import CheckpointLog, link, signature_ok, signed
 from collector.store.crypto import Unreadable
 from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
@@ -117,6 +117,7 @@ class TenantStore:
                            if (m := _WAL.fullmatch(p.name)))
         wal_ids = {i for _, p in wal_files if (i := self._wal_id(p)) is not None}
         last = max(rows, default=0)
+        signed_expired = self._signed_expiries()
         for path in sorted(self.segment_dir.iterdir()):
             m = _SEGMENT.fullmatch(path.name)
             number = int(m.group(1)) if m else None
@@ -126,7 +127,7 @@ class TenantStore:
                 continue
             elif number not in rows:
                 self._unrecorded_segment(path, number, last, wal_ids - sealed)
-            elif rows[number].state == "expired":
+            elif rows[number].state == "expired" and number in signed_expired:
                 path.unlink()  # expired while a reader still had it open
         self._sign_last(list(rows.values()))
         for _, path in wal_files:
@@ -161,6 +162,12 @@ class TenantStore:
         else:
             self._highest_file = max(self._highest_file, number)
             self.events.damage_found(self.name, path.name, "segment file is not in the catalog")
+
+    def _signed_expiries(self) -> set[int]:
+        """Segments this collector signed off as expired (a catalog row alone is not enough)."""
+        records, _ = self.checkpoints.read()
+        return {int(n) for r in records if r.get("kind") == "expire" and signature_ok(r, self.signer.public)
+                for n in r.get("numbers", [])}
 
     def _sign_last(self, rows: list[SegmentRow]) -> None:
         """A crash between a seal's catalog commit and its checkpoint leaves the newest segment

@@ -1,0 +1,207 @@
+"""The admin API on a real loopback server (in-process) over a real store: who may call it,
+dry runs before anything destructive, the audit record, and no key material anywhere."""
+
+from __future__ import annotations
+
+import base64
+import io
+import tarfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import generate_latest
+from support.stores import batch, make_store, master_keys
+
+from chronolog.daemon import SERVER_OPTIONS
+from chronolog.wire import CONTENT_TYPE, compress, encode_batch
+from collector.app import audit_path, build_app, credentials_path
+from collector.auth.credentials import CredentialStore
+from collector.config import CollectorConfig
+from collector.store.local import LocalStore
+from collector.telemetry import Telemetry
+
+
+class Admin:
+    def __init__(self, client: TestClient, store: LocalStore, telemetry: Telemetry, tokens: dict[str, str],
+                 config: CollectorConfig) -> None:
+        self.client, self.store, self.telemetry = client, store, telemetry
+        self.tokens, self.config = tokens, config
+
+    def _headers(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.get(token, token)}"}
+
+    async def get(self, path: str, token: str = "root", **params: str) -> tuple[int, Any]:
+        r = await self.client.get(path, params=params, headers=self._headers(token))
+        body = await r.read()
+        return r.status, orjson.loads(body) if r.content_type == "application/json" else body
+
+    async def post(self, path: str, body: dict[str, Any] | bytes, token: str = "root") -> tuple[int, Any]:
+        data = body if isinstance(body, bytes) else orjson.dumps(body)
+        r = await self.client.post(path, data=data, headers=self._headers(token))
+        return r.status, await r.json()
+
+    async def push(self, tenant_token: str, n: int, seq: int = 0) -> int:
+        body = compress(encode_batch(batch("s", seq, n)), "zstd")
+        r = await self.client.post("/v1/push", data=body, headers={
+            **self._headers(tenant_token), "Content-Type": CONTENT_TYPE, "Content-Encoding": "zstd"})
+        return r.status
+
+    def audit(self) -> list[dict[str, Any]]:
+        return [orjson.loads(x) for x in audit_path(self.config).read_bytes().splitlines()]
+
+
+@pytest.fixture
+async def admin(tmp_path: Path) -> AsyncIterator[Admin]:
+    config = CollectorConfig(data_dir=tmp_path / "data")
+    store = make_store(config.data_dir)
+    credentials = CredentialStore(credentials_path(config))
+    tokens = {
+        "root": credentials.issue("*", "admin", "root")[1],
+        "city-admin": credentials.issue("city", "admin", "carol")[1],
+        "city-agent": credentials.issue("city", "agent", "web-1")[1],
+        "city-investigator": credentials.issue("city", "investigator", "ivan")[1],
+        "other-agent": credentials.issue("other", "agent", "x-1")[1],
+    }
+    telemetry = Telemetry()
+    app = build_app(config, store, credentials, telemetry, admin=store)
+    server = TestServer(app)
+    await server.start_server(**SERVER_OPTIONS)
+    client = TestClient(server)
+    await client.start_server()
+    a = Admin(client, store, telemetry, tokens, config)
+    assert await a.push("city-agent", 50) == 200
+    assert await a.push("other-agent", 20) == 200
+    yield a
+    await client.close()
+    store.close()
+
+
+async def test_only_admin_credentials_reach_the_admin_api_and_only_for_their_tenant(admin: Admin) -> None:
+    for token in ("city-agent", "city-investigator"):
+        status, body = await admin.get("/v1/admin/keys", token=token, tenant="city")
+        assert (status, body["error"]) == (403, "forbidden")
+    status, body = await admin.get("/v1/admin/keys", token="city-admin", tenant="other")
+    assert status == 403 and "tenant 'city' only" in body["detail"]
+    assert (await admin.get("/v1/admin/keys", token="city-admin"))[0] == 200  # its own, implied
+    status, body = await admin.get("/v1/admin/keys")  # an all-tenant admin must name one
+    assert status == 400 and "name the tenant" in body["detail"]
+    assert (await admin.get("/v1/admin/keys", token="nope", tenant="city"))[0] == 401
+    status, body = await admin.get("/v1/admin/keys", tenant="nobody")
+    assert (status, body["error"]) == (404, "unknown_tenant")
+    status, body = await admin.post("/v1/admin/erase", {"tenant": "city", "surprise": 1})
+    assert status == 400 and "unknown field 'surprise'" in body["detail"]
+    assert (await admin.post("/v1/admin/erase", b"{not json"))[0] == 400
+    assert {e["outcome"] for e in admin.audit()} == {"refused"}
+
+
+async def test_retention_changes_are_dry_runs_until_confirmed_and_audited(admin: Admin) -> None:
+    status, body = await admin.post("/v1/admin/retention", {"tenant": "city", "days": 30})
+    assert status == 200 and body["dry_run"] is True and body["retention_days"] == 0
+    assert body["proposed_days"] == 30
+    status, body = await admin.post("/v1/admin/retention", {"tenant": "city", "days": 30, "confirm": "other"})
+    assert (status, body["error"]) == (400, "bad_confirmation")
+    status, body = await admin.post("/v1/admin/retention", {"tenant": "city", "days": 30, "confirm": "city"})
+    assert status == 200 and body["dry_run"] is False and body["retention_days"] == 30
+    status, body = await admin.post("/v1/admin/retention/apply", {"tenant": "city"})
+    assert body["dry_run"] is True and body["would_expire"]["segments"] == []  # nothing is 30 days old
+    outcomes = [(e["action"], e["outcome"], e["name"]) for e in admin.audit()]
+    assert outcomes == [("retention.set", "dry_run", "root"), ("retention.set", "refused", "root"),
+                        ("retention.set", "done", "root"), ("retention.apply", "dry_run", "root")]
+    metrics = generate_latest(admin.telemetry.registry).decode()
+    assert 'chronolog_collector_admin_operations_total{action="retention.set",outcome="done"} 1.0' in metrics
+
+
+async def test_legal_holds_are_added_listed_and_released_only_when_confirmed(admin: Admin) -> None:
+    status, hold = await admin.post("/v1/admin/holds", {"tenant": "city", "reason": "case 42",
+                                                         "since": "2026-11-27T00:00:00+09:00"})
+    assert status == 200 and hold["reason"] == "case 42" and hold["until"] is None
+    assert (await admin.post("/v1/admin/holds", {"tenant": "city", "reason": " "}))[0] == 400
+    _, listed = await admin.get("/v1/admin/holds", tenant="city")
+    assert [h["id"] for h in listed["holds"]] == [hold["id"]]
+    _, preview = await admin.post("/v1/admin/holds/release", {"tenant": "city", "id": hold["id"]})
+    assert preview["dry_run"] is True
+    assert len((await admin.get("/v1/admin/holds", tenant="city"))[1]["holds"]) == 1
+    status, body = await admin.post("/v1/admin/erase", {"tenant": "city", "confirm": "city"})
+    assert (status, body["error"]) == (409, "legal_hold")  # no erase under a hold
+    release = {"tenant": "city", "id": hold["id"], "confirm": "city"}
+    _, done = await admin.post("/v1/admin/holds/release", release)
+    assert done == {"dry_run": False, "released": hold["id"]}
+    _, all_holds = await admin.get("/v1/admin/holds", tenant="city", all="1")
+    assert all_holds["holds"][0]["released_by"] == "root"
+
+
+async def test_verify_and_the_exported_checkpoint(admin: Admin) -> None:
+    await admin.store.seal("city")
+    status, exported = await admin.get("/v1/admin/checkpoint", tenant="city")
+    assert status == 200 and exported["number"] == 1 and exported["algorithm"] == "Ed25519"
+    status, body = await admin.post("/v1/admin/verify", {"checkpoint": exported, "tenant": "city"})
+    assert status == 200 and body["clean"] is True and body["reports"][0]["segments"] == 1
+    _, everyone = await admin.post("/v1/admin/verify", {})
+    assert [r["tenant"] for r in everyone["reports"]] == ["city", "other"]
+    forged = {**exported, "number": 2}
+    _, body = await admin.post("/v1/admin/verify", {"checkpoint": forged, "tenant": "city"})
+    assert body["clean"] is False
+    assert body["reports"][0]["findings"][0]["detail"] == "its signature does not verify"
+    assert (await admin.get("/v1/admin/checkpoint", tenant="other"))[0] == 404  # nothing sealed yet
+
+
+async def test_a_backup_is_a_tar_of_ciphertext_and_catalog_without_keys(admin: Admin) -> None:
+    status, data = await admin.get("/v1/admin/backup", tenant="city")
+    assert status == 200
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        names = sorted(tar.getnames())
+        manifest = orjson.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    assert names == ["catalog.sqlite", "checkpoints.log", "manifest.json", "segments/seg-00000001.cls"]
+    assert manifest["tenant"] == "city" and manifest["chain"]["length"] == 1  # sealed first
+    assert b"s 1" not in data
+    assert admin.store.erase_plan("city")["backups"][0]["id"] == manifest["id"]
+
+
+async def test_tenant_key_rotation_through_the_api(admin: Admin) -> None:
+    _, before = await admin.get("/v1/admin/keys", tenant="city")
+    _, rotated = await admin.post("/v1/admin/keys/rotate", {"tenant": "city"})
+    _, after = await admin.get("/v1/admin/keys", tenant="city")
+    assert [v["active"] for v in after["versions"]] == [False, True]
+    assert after["versions"][1]["id"] == rotated["active"] != before["versions"][0]["id"]
+
+
+async def test_erase_previews_then_destroys_keys_data_and_credentials_and_reports(admin: Admin) -> None:
+    _, preview = await admin.post("/v1/admin/erase", {"tenant": "city"})
+    plan = preview["plan"]
+    assert preview["dry_run"] is True and plan["lines"] == 0 and plan["wal_files"] == 1
+    assert {c["name"] for c in plan["credentials"]} == {"carol", "web-1", "ivan"}
+    assert "city" in admin.store.tenants()
+    status, done = await admin.post("/v1/admin/erase", {"tenant": "city", "confirm": "city"})
+    assert status == 200 and done["dry_run"] is False
+    report = done["report"]
+    assert report["sanitization"]["verification"]["decrypt_failed"] is True
+    assert report["scope"]["key_ids"] == plan["key_ids"]
+    assert all(Path(f).exists() for f in done["files"])
+    assert "city" not in admin.store.tenants()
+    assert await admin.push("city-agent", 1, seq=100) == 401  # revoked
+    assert (await admin.get("/v1/admin/keys", token="city-admin"))[0] == 401
+    assert await admin.push("other-agent", 1, seq=100) == 200  # untouched
+    assert admin.store.verify("other").clean
+
+
+async def test_no_key_material_leaves_in_responses_logs_audit_or_metrics(
+        admin: Admin, caplog: pytest.LogCaptureFixture) -> None:
+    await admin.store.seal("city")
+    master_file = orjson.loads(master_keys(admin.config.data_dir).path.read_bytes())
+    secrets = [base64.b64decode(v["key"]) for v in master_file["keys"]]
+    secrets += [admin.store.keys.key("city", v.id) for v in admin.store.key_versions("city")]
+    responses = [await admin.get("/v1/admin/keys", tenant="city"),
+                 await admin.get("/v1/admin/checkpoint", tenant="city"),
+                 await admin.post("/v1/admin/verify", {}),
+                 await admin.post("/v1/admin/erase", {"tenant": "city"}),
+                 await admin.post("/v1/admin/erase", {"tenant": "city", "confirm": "city"})]
+    seen = b"".join(orjson.dumps(body) for _, body in responses)
+    seen += audit_path(admin.config).read_bytes() + generate_latest(admin.telemetry.registry)
+    seen += caplog.text.encode()
+    for secret in secrets:
+        for form in (secret, secret.hex().encode(), base64.b64encode(secret)):
+            assert form not in seen

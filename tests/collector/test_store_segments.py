@@ -1,0 +1,106 @@
+"""Segments: lines come back sorted and whole, queries open only the blocks they need, and a
+block cannot be moved or paired with another header unseen."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from support.stores import batch, make_store
+
+from chronolog.wire import Batch, Chunk, ClockView
+from collector.store.crypto import Unreadable, new_key
+from collector.store.lines import LineBlock
+from collector.store.segment import SegmentHead, build_segment
+
+
+def unordered_batch() -> Batch:
+    clock = ClockView(offset=-0.001, bound=0.004, synced=True)
+    chunk = Chunk("file:/a", 10, 500, clock, ["c", "a", "b"], [30, 10, 20],
+                  ["explicit", "assumed_zone", "read_time"], ["ts-c", None, "ts-b"],
+                  ts_flags=[(1, ["dst_ambiguous"])], line_flags=[(2, ["truncated"])],
+                  fields=[(0, {"unit": "x.service"})])
+    return Batch("a1", "web-1", "Asia/Tokyo", 400, [chunk])
+
+
+async def test_sealed_lines_come_back_in_timeline_order_with_every_attribute(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    await store.append("city", unordered_batch(), 777)
+    await store.seal("city")
+    [block] = list(store.scan("city", 0, 100))
+    assert block.ordered and block.ts == [10, 20, 30] and block.msg == ["a", "b", "c"]
+    assert block.seq == [11, 12, 10] and block.src == ["assumed_zone", "read_time", "explicit"]
+    assert block.raw == [None, "ts-b", "ts-c"]
+    assert block.ts_flags == {0: ["dst_ambiguous"]} and block.line_flags == {1: ["truncated"]}
+    assert block.fields == {2: {"unit": "x.service"}}
+    [origin] = block.origins
+    assert (origin.agent, origin.host, origin.sent, origin.received) == ("a1", "web-1", 400, 777)
+    assert origin.read == 500
+    clock = dataclasses.asdict(origin.clock)
+    assert clock == {"offset": -0.001, "bound": 0.004, "synced": True, "reason": None}
+
+
+async def test_a_narrow_query_opens_only_the_blocks_it_needs(tmp_path: Path) -> None:
+    store = make_store(tmp_path, block_bytes=4096)
+    await store.append("city", batch("s", 0, 2000, host="web-1", t0=0), 1)
+    await store.append("city", batch("t", 0, 2000, host="db-2", t0=1_000_000), 1)
+    await store.seal("city")
+    everything = list(store.scan("city", 0, 2**62))
+    assert len(everything) > 20
+    narrow = list(store.scan("city", 1000, 1010))
+    assert len(narrow) == 1 and 1000 in narrow[0].ts
+    by_host = list(store.scan("city", 0, 2**62, frozenset({"db-2"})))
+    assert all("db-2" in b.hosts() for b in by_host)  # one block may straddle both hosts
+    assert len(everything) // 2 - 1 <= len(by_host) <= len(everything) // 2 + 1
+
+
+def built(key: bytes) -> tuple[bytes, SegmentHead]:
+    lines = LineBlock.from_batches([(1, batch("s", 0, 300))])
+    lines = lines.take(lines.timeline_order(), ordered=True)
+    seg = build_segment(lines, tenant="city", number=1, prev=bytes(32), sealed=1, wal_files=[],
+                        tenant_key_id="tk-1", tenant_key=key, block_bytes=2048)
+    return seg.data, SegmentHead.read(io.BytesIO(seg.data))
+
+
+def test_a_block_cannot_be_read_in_another_position_or_under_another_header() -> None:
+    key = new_key()
+    data, head = built(key)
+    f = io.BytesIO(data)
+    sealer = head.sealer(key)
+    assert len(head.index) >= 3
+    block0 = head.read_sealed(f, 0)
+    head.open_block(sealer, 0, block0)
+    with pytest.raises(Unreadable):
+        head.open_block(sealer, 1, block0)  # moved
+    _, other_head = built(key)
+    with pytest.raises(Unreadable):
+        other_head.open_block(other_head.sealer(key), 0, block0)  # another segment's header and key
+    with pytest.raises(Unreadable):
+        built(new_key())[1].sealer(key)  # a data key wrapped by another tenant key
+
+
+@given(st.lists(st.integers(0, 60), min_size=1, max_size=80))
+def test_seq_runs_are_the_merged_ranges_of_the_lines_held(seqs: list[int]) -> None:
+    chunks = [Chunk("s", s, 0, ClockView(), ["m"], [s], ["explicit"], [None]) for s in seqs]
+    block = LineBlock.from_batches([(0, Batch("a", "h", "UTC", 0, chunks))])
+    runs = block.seq_runs()
+    held = {s for _, _, start, end in runs for s in range(start, end)}
+    assert held == set(seqs)
+    assert all(a[3] < b[2] for a, b in itertools.pairwise(runs))  # disjoint, not touching
+
+
+async def test_a_restarted_store_never_appends_to_an_earlier_wal_file(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    await store.append("city", batch("s", 0, 1), 1)
+    store.close()
+    wal = tmp_path / "tenants/city/wal"
+    first = {p.name: p.read_bytes() for p in wal.iterdir()}
+    store = make_store(tmp_path)
+    await store.append("city", batch("s", 1, 1), 1)
+    assert {p.name: p.read_bytes() for p in wal.iterdir() if p.name in first} == first
+    assert len(list(wal.iterdir())) == 2  # a new file, with a new data key
