@@ -16,7 +16,7 @@ import orjson
 
 from chronolog.wire import Batch, ClockView
 
-__all__ = ["LineBlock", "Origin"]
+__all__ = ["LineBlock", "Origin", "seq_runs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,40 +92,43 @@ class LineBlock:
                 out.fields.update((base + i, v) for i, v in chunk.fields)
         return out
 
-    def sort_key(self, i: int) -> tuple[int, str, str, int]:
-        o = self.origins[self.origin[i]]
-        return (self.ts[i], o.host, o.stream, self.seq[i])
-
     def timeline_order(self) -> list[int]:
-        """Line indices in timeline order."""
-        hosts = [o.host for o in self.origins]
-        streams = [o.stream for o in self.origins]
-        ts, seq, origin = self.ts, self.seq, self.origin
-        return sorted(range(len(ts)),
-                      key=lambda i: (ts[i], hosts[origin[i]], streams[origin[i]], seq[i]))
+        """Line indices in timeline order: (ts, host, stream, seq)."""
+        # Rank each origin's (host, stream) once, so the per-line key is a tuple zip builds in
+        # C, and the sort never calls back into Python.
+        pairs = sorted({(o.host, o.stream) for o in self.origins})
+        rank = {p: i for i, p in enumerate(pairs)}
+        origin_rank = [rank[(o.host, o.stream)] for o in self.origins]
+        keys = list(zip(self.ts, map(origin_rank.__getitem__, self.origin), self.seq, strict=True))
+        return sorted(range(len(keys)), key=keys.__getitem__)
 
     def take(self, indices: Sequence[int], ordered: bool = False) -> LineBlock:
-        """The lines at ``indices``, in that order, with only the origins they use."""
-        remap: dict[int, int] = {}
-        origins: list[Origin] = []
-        origin: list[int] = []
-        for i in indices:
-            o = self.origin[i]
-            new = remap.get(o)
-            if new is None:
-                new = remap[o] = len(origins)
-                origins.append(self.origins[o])
-            origin.append(new)
-        position = {old: new for new, old in enumerate(indices)} if (
-            self.ts_flags or self.line_flags or self.fields) else {}
+        """The lines at ``indices``, in that order."""
+        pick = indices.__iter__
+        out = LineBlock(self.origins, list(map(self.origin.__getitem__, pick())),
+                        list(map(self.seq.__getitem__, pick())), list(map(self.ts.__getitem__, pick())),
+                        list(map(self.msg.__getitem__, pick())), list(map(self.src.__getitem__, pick())),
+                        list(map(self.raw.__getitem__, pick())), ordered=ordered)
+        if self.ts_flags or self.line_flags or self.fields:
+            position = {old: new for new, old in enumerate(indices)}
+            out.ts_flags = {position[i]: v for i, v in self.ts_flags.items() if i in position}
+            out.line_flags = {position[i]: v for i, v in self.line_flags.items() if i in position}
+            out.fields = {position[i]: v for i, v in self.fields.items() if i in position}
+        return out
+
+    def slice(self, start: int, end: int) -> LineBlock:
+        """Lines ``start:end``, keeping only the origins they use (a segment block)."""
+        used = sorted(set(self.origin[start:end]))
+        remap = {old: new for new, old in enumerate(used)}
 
         def sparse(d: dict[int, Any]) -> dict[int, Any]:
-            return {position[i]: v for i, v in d.items() if i in position}
+            return {i - start: v for i, v in d.items() if start <= i < end}
 
-        return LineBlock(origins, origin, [self.seq[i] for i in indices], [self.ts[i] for i in indices],
-                         [self.msg[i] for i in indices], [self.src[i] for i in indices],
-                         [self.raw[i] for i in indices], sparse(self.ts_flags),
-                         sparse(self.line_flags), sparse(self.fields), ordered)
+        origin = list(map(remap.__getitem__, self.origin[start:end]))
+        return LineBlock([self.origins[o] for o in used], origin, self.seq[start:end], self.ts[start:end],
+                         self.msg[start:end], self.src[start:end],
+                         self.raw[start:end], sparse(self.ts_flags), sparse(self.line_flags),
+                         sparse(self.fields), self.ordered)
 
     def hosts(self) -> list[str]:
         return sorted({o.host for o in self.origins})
@@ -134,26 +137,8 @@ class LineBlock:
         return sorted({o.stream for o in self.origins})
 
     def raw_bytes(self) -> int:
-        """Message bytes held (the 'raw log' a user would count)."""
-        return sum(len(m) for m in self.msg)
-
-    def seq_runs(self) -> list[tuple[str, str, int, int]]:
-        """Per (agent, stream), the half-open seq ranges held: ``(agent, stream, start, end)``."""
-        by_stream: dict[tuple[str, str], list[int]] = {}
-        for i, o in enumerate(self.origin):
-            origin = self.origins[o]
-            by_stream.setdefault((origin.agent, origin.stream), []).append(self.seq[i])
-        runs: list[tuple[str, str, int, int]] = []
-        for (agent, stream), held in sorted(by_stream.items()):
-            seqs = sorted(set(held))
-            start = prev = seqs[0]
-            for s in seqs[1:]:
-                if s != prev + 1:
-                    runs.append((agent, stream, start, prev + 1))
-                    start = s
-                prev = s
-            runs.append((agent, stream, start, prev + 1))
-        return runs
+        """Message bytes held (the 'raw log' a user would count; characters, for ASCII logs)."""
+        return sum(map(len, self.msg))
 
     def to_json(self) -> bytes:
         return orjson.dumps({
@@ -168,3 +153,15 @@ class LineBlock:
         d = orjson.loads(data)
         return cls([Origin.from_list(o) for o in d["o"]], d["oi"], d["seq"], d["ts"], d["msg"],
                    d["src"], d["raw"], dict(d["tf"]), dict(d["lf"]), dict(d["f"]), d["ord"])
+
+
+def seq_runs(ranges: Iterable[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
+    """``(agent, stream, start, end)`` ranges merged into disjoint, non-touching runs, sorted."""
+    runs: list[tuple[str, str, int, int]] = []
+    for agent, stream, start, end in sorted(ranges):
+        if runs and runs[-1][:2] == (agent, stream) and start <= runs[-1][3]:
+            last = runs[-1]
+            runs[-1] = (agent, stream, last[2], max(last[3], end))
+        else:
+            runs.append((agent, stream, start, end))
+    return runs

@@ -21,7 +21,7 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -41,6 +41,7 @@ from collector.store.keys import KeyVersion, MasterKeys, Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
 from collector.store.retention import expiring, summary
+from collector.store.sealing import SealRunner, build_from_wal, process_runner
 from collector.store.tenant import SealSettings, TenantStore
 from collector.store.verify import VerifyReport, verify_tenant
 
@@ -73,6 +74,10 @@ class StoreConfig(StrictModel):
     )
     retention_check_interval: float = Field(
         3600.0, gt=0, description="Seconds between applications of retention.",
+    )
+    seal_in_subprocess: bool = Field(
+        True, description="Build segments in a separate process, so sealing runs on another "
+        "core than ingest and queries.",
     )
 
     def seal_settings(self) -> SealSettings:
@@ -109,6 +114,8 @@ class LocalStore:
         self._tenants: dict[str, TenantStore] = {}
         self._lock_fd: int | None = None
         self._sealer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
+        self._runner: SealRunner = build_from_wal
+        self._stop_runner: Callable[[], None] = lambda: None
         self.keys: TenantKeys
         self.signer: Signer
 
@@ -121,6 +128,8 @@ class LocalStore:
         self.keys = TenantKeys(self.root / "keys", self.master)
         self.signer = Signer.load_or_create(self.root / "keys", self.master)
         (self.root / "tenants").mkdir(exist_ok=True, mode=0o700)
+        if self.config.seal_in_subprocess:
+            self._runner, self._stop_runner = process_runner()
         for entry in sorted((self.root / "tenants").iterdir()):
             if entry.is_dir() and TENANT_NAME.fullmatch(entry.name):
                 self._tenants[entry.name] = self._open_tenant(entry.name)
@@ -128,10 +137,11 @@ class LocalStore:
 
     def _open_tenant(self, name: str) -> TenantStore:
         return TenantStore.open(name, self.root / "tenants" / name, self.keys, self.signer,
-                                self.config.seal_settings(), self.events)
+                                self.config.seal_settings(), self.events, self._runner)
 
     def close(self) -> None:
         self._sealer.shutdown(wait=True)
+        self._stop_runner()
         for tenant in self._tenants.values():
             tenant.close()
         if self._lock_fd is not None:

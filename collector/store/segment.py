@@ -20,7 +20,9 @@ Layout::
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import struct
 from dataclasses import dataclass
 from typing import IO, Any
@@ -55,31 +57,33 @@ class BuiltSegment:
     seq_runs: list[tuple[str, str, int, int]]
 
 
-def _cut(lines: LineBlock, block_bytes: int) -> list[range]:
-    """Consecutive ranges of lines holding about ``block_bytes`` of messages each."""
-    ranges, start, size = [], 0, 0
-    for i, m in enumerate(lines.msg):
-        size += len(m) + 64  # the per-line columns cost about this much besides the text
-        if size >= block_bytes:
-            ranges.append(range(start, i + 1))
-            start, size = i + 1, 0
-    if start < len(lines):
-        ranges.append(range(start, len(lines)))
+def _cut(lines: LineBlock, block_bytes: int) -> list[tuple[int, int]]:
+    """Consecutive ``(start, end)`` ranges of lines holding about ``block_bytes`` each."""
+    # The per-line columns cost about 64 bytes besides the text.
+    ends = list(itertools.accumulate(len(m) + 64 for m in lines.msg))
+    ranges, start, base = [], 0, 0
+    while start < len(ends):
+        end = bisect.bisect_left(ends, base + block_bytes, lo=start) + 1
+        end = min(end, len(ends))
+        ranges.append((start, end))
+        base, start = ends[end - 1], end
     return ranges
 
 
 def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, sealed: int,
                   wal_files: list[str], tenant_key_id: str, tenant_key: bytes,
-                  level: int = 3, block_bytes: int = 1 << 20) -> BuiltSegment:
-    """Seal ``lines`` (in timeline order, at least one) as segment ``number`` of the chain."""
+                  runs: list[tuple[str, str, int, int]], level: int = 3,
+                  block_bytes: int = 1 << 20) -> BuiltSegment:
+    """Seal ``lines`` (in timeline order, at least one) as segment ``number`` of the chain;
+    ``runs`` are the seq ranges the lines hold (`collector.store.lines.seq_runs`)."""
     assert lines.ordered and len(lines) > 0
     dek, prefix = new_key(), new_nonce_prefix()
     compressor = zstandard.ZstdCompressor(level=level)
     plain_blocks: list[bytes] = []
     index: list[dict[str, Any]] = []
     offset = 0
-    for r in _cut(lines, block_bytes):
-        block = lines.take(r, ordered=True)
+    for start, end in _cut(lines, block_bytes):
+        block = lines.slice(start, end)
         compressed = compressor.compress(block.to_json())
         plain_blocks.append(compressed)
         length = len(compressed) + 16  # the GCM tag
@@ -101,7 +105,7 @@ def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, se
     for part in body:
         digest.update(part)
     data = b"".join([MAGIC, _LEN.pack(len(keyslot)), keyslot, *body])
-    return BuiltSegment(data, header, index, digest.digest(), tenant_key_id, lines.seq_runs())
+    return BuiltSegment(data, header, index, digest.digest(), tenant_key_id, runs)
 
 
 class SegmentHead:

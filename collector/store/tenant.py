@@ -32,20 +32,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
 from chronolog.fsutil import fsync_dir
 from chronolog.timefmt import now_us
-from chronolog.wire import Batch, Chunk, batch_from_trusted, slice_chunk
+from chronolog.wire import Batch, Chunk, slice_chunk
 from collector.store import AppendResult, StoreEvents, StoreUnavailable, StreamReport
 from collector.store.catalog import Catalog, SegmentRow
 from collector.store.chain import CheckpointLog, link, signature_ok, signed
 from collector.store.crypto import Unreadable
 from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
-from collector.store.segment import SegmentHead, build_segment, file_digest, segment_name
+from collector.store.sealing import SealJob, SealRunner, build_from_wal
+from collector.store.segment import SegmentHead, file_digest, segment_name
 from collector.store.seqset import SeqSet
-from collector.store.wal import WalWriter, parse_header, read_wal
+from collector.store.wal import WalWriter, decode_record, encode_record, parse_header, read_wal
 
 __all__ = ["SealSettings", "TenantStore"]
 
@@ -65,15 +64,11 @@ class SealSettings:
     zstd_level: int = 3
 
 
-def _decode(record: bytes) -> tuple[int, Batch]:
-    doc = orjson.loads(record)
-    return doc["received"], batch_from_trusted(doc["batch"])
-
-
 class TenantStore:
     def __init__(self, name: str, directory: Path, keys: TenantKeys, signer: Signer,
-                 settings: SealSettings, events: StoreEvents) -> None:
+                 settings: SealSettings, events: StoreEvents, runner: SealRunner = build_from_wal) -> None:
         self.name = name
+        self.runner = runner  # builds segment files: in this process, or in a sealer process
         self.directory = directory
         self.wal_dir = directory / "wal"
         self.segment_dir = directory / "segments"
@@ -100,8 +95,8 @@ class TenantStore:
 
     @classmethod
     def open(cls, name: str, directory: Path, keys: TenantKeys, signer: Signer,
-             settings: SealSettings, events: StoreEvents) -> TenantStore:
-        self = cls(name, directory, keys, signer, settings, events)
+             settings: SealSettings, events: StoreEvents, runner: SealRunner = build_from_wal) -> TenantStore:
+        self = cls(name, directory, keys, signer, settings, events, runner)
         for d in (directory, self.wal_dir, self.segment_dir):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.catalog = Catalog(directory / "catalog.sqlite")
@@ -214,7 +209,7 @@ class TenantStore:
                 f.truncate(contents.valid_end)
                 os.fsync(f.fileno())
         for record in contents.records:
-            _, batch = _decode(record)
+            _, batch = decode_record(record)
             for chunk in batch.chunks:
                 self._seqset(batch.agent, chunk.stream).add(chunk.seq, chunk.seq + len(chunk))
         if contents.records:
@@ -242,7 +237,7 @@ class TenantStore:
             return AppendResult(0, duplicates)
         stored = Batch(batch.agent, batch.host, batch.tz, batch.sent, new_chunks)
         try:
-            await self._write(orjson.dumps({"received": received, "batch": stored}))
+            await self._write(encode_record(received, stored))
         except BaseException:
             for key, start, end in added:
                 self.seqs[key].remove(start, end)
@@ -353,49 +348,44 @@ class TenantStore:
                 made += self._seal(todo)
 
     def _seal(self, paths: list[Path]) -> int:
-        batches: list[tuple[int, Batch]] = []
-        file_ids: list[str] = []
-        for path in paths:
-            contents = read_wal(path.read_bytes(), self.keys)
-            for what in contents.damaged:
-                self.events.damage_found(self.name, path.name, what)
-            file_ids.append(contents.header["file"])
-            batches.extend(_decode(r) for r in contents.records)
-        lines = LineBlock.from_batches(batches)
-        made = 0
-        if len(lines):
-            lines = lines.take(lines.timeline_order(), ordered=True)
-            number, prev = self.catalog.last()
-            number = max(number, self._highest_file) + 1
+        number, prev = self.catalog.last()
+        number = max(number, self._highest_file) + 1
+        key_id, _ = self.keys.active(self.name)
+        needed = {key_id} | {self._wal_key(p) for p in paths}
+        name = segment_name(number)
+        tmp = self.segment_dir / f".{name}.tmp"
+        job = SealJob(self.name, [str(p) for p in paths], {k: self.keys.key(self.name, k) for k in needed},
+                      key_id, number, prev, now_us(), str(tmp), self.settings.zstd_level,
+                      self.settings.block_bytes, self.settings.fsync)
+        result = self.runner(job)
+        for file, what in result.damaged:
+            self.events.damage_found(self.name, file, what)
+        built = result.built
+        if built is not None:
             self._highest_file = number
-            key_id, tenant_key = self.keys.active(self.name)
-            built = build_segment(lines, tenant=self.name, number=number, prev=prev, sealed=now_us(),
-                                  wal_files=file_ids, tenant_key_id=key_id, tenant_key=tenant_key,
-                                  level=self.settings.zstd_level, block_bytes=self.settings.block_bytes)
-            name = segment_name(number)
-            tmp = self.segment_dir / f".{name}.tmp"
-            with open(tmp, "wb") as f:
-                f.write(built.data)
-                f.flush()
-                os.fsync(f.fileno())
             os.replace(tmp, self.segment_dir / name)
             fsync_dir(self.segment_dir)
             chained = link(self.name, number, prev, built.digest)
             with self._view:
-                self.catalog.add_segment(built, name, chained, len(built.data))
+                self.catalog.add_segment(built, name, chained, result.size)
                 self._closed = [p for p in self._closed if p not in paths]
             self.checkpoints.append(signed({
                 "kind": "seal", "tenant": self.name, "number": number, "link": chained.hex(),
                 "digest": built.digest.hex(), "sealed": built.header["sealed"]}, self.signer))
-            self.events.segment_sealed(self.name, len(lines), built.header["raw"], len(built.data))
-            made = 1
+            self.events.segment_sealed(self.name, result.lines, built.header["raw"], result.size)
         else:
             with self._view:
                 self._closed = [p for p in self._closed if p not in paths]
         for path in paths:
             path.unlink()
         fsync_dir(self.wal_dir)
-        return made
+        return 1 if built is not None else 0
+
+    @staticmethod
+    def _wal_key(path: Path) -> str:
+        with open(path, "rb") as f:
+            header, _ = parse_header(f.read(1 << 16))
+        return str(header["tenant_key"])
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -453,7 +443,7 @@ class TenantStore:
             contents = read_wal(data, self.keys)
         except Unreadable:
             return  # reported once, at open
-        yield LineBlock.from_batches(_decode(r) for r in contents.records)
+        yield LineBlock.from_batches(decode_record(r) for r in contents.records)
 
     def streams(self) -> list[StreamReport]:
         return [

@@ -20,12 +20,13 @@ import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from chronolog.fsutil import fsync_dir, write_all
 from chronolog.timefmt import now_us
+from chronolog.wire import Batch, batch_from_trusted
 from collector.store.crypto import (
     Sealer,
     Unreadable,
@@ -39,7 +40,8 @@ from collector.store.crypto import (
 from collector.store.frames import encode_frame, scan_frames
 from collector.store.keys import TenantKeys
 
-__all__ = ["MAGIC", "WalContents", "WalWriter", "read_wal", "wal_name"]
+__all__ = ["MAGIC", "KeySource", "WalContents", "WalWriter", "decode_record", "encode_record", "parse_header",
+           "read_wal", "wal_name"]
 
 MAGIC = b"CLW1"
 _LEN = struct.Struct(">I")
@@ -49,6 +51,20 @@ _MAX_HEADER = 1 << 16
 
 def wal_name(number: int) -> str:
     return f"wal-{number:08d}.log"
+
+
+def encode_record(received: int, batch: Batch) -> bytes:
+    """One WAL record: a batch (only its new lines) and when it arrived."""
+    return orjson.dumps({"received": received, "batch": batch})
+
+
+def decode_record(record: bytes) -> tuple[int, Batch]:
+    doc = orjson.loads(record)
+    return doc["received"], batch_from_trusted(doc["batch"])
+
+
+class KeySource(Protocol):
+    def key(self, tenant: str, key_id: str) -> bytes: ...
 
 
 class WalWriter:
@@ -140,7 +156,7 @@ def parse_header(data: bytes) -> tuple[dict[str, Any], int]:
     return header, 8 + length
 
 
-def read_wal(data: bytes, keys: TenantKeys) -> WalContents:
+def read_wal(data: bytes, keys: KeySource) -> WalContents:
     """Decrypt every whole frame of a WAL file's bytes (raises `Unreadable` if the file's data
     key cannot be recovered)."""
     header, start = parse_header(data)

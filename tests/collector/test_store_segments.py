@@ -15,7 +15,7 @@ from support.stores import batch, make_store
 
 from chronolog.wire import Batch, Chunk, ClockView
 from collector.store.crypto import Unreadable, new_key
-from collector.store.lines import LineBlock
+from collector.store.lines import LineBlock, seq_runs
 from collector.store.segment import SegmentHead, build_segment
 
 
@@ -63,7 +63,7 @@ def built(key: bytes) -> tuple[bytes, SegmentHead]:
     lines = LineBlock.from_batches([(1, batch("s", 0, 300))])
     lines = lines.take(lines.timeline_order(), ordered=True)
     seg = build_segment(lines, tenant="city", number=1, prev=bytes(32), sealed=1, wal_files=[],
-                        tenant_key_id="tk-1", tenant_key=key, block_bytes=2048)
+                        tenant_key_id="tk-1", tenant_key=key, runs=[("a1", "s", 0, 300)], block_bytes=2048)
     return seg.data, SegmentHead.read(io.BytesIO(seg.data))
 
 
@@ -84,14 +84,14 @@ def test_a_block_cannot_be_read_in_another_position_or_under_another_header() ->
         built(new_key())[1].sealer(key)  # a data key wrapped by another tenant key
 
 
-@given(st.lists(st.integers(0, 60), min_size=1, max_size=80))
-def test_seq_runs_are_the_merged_ranges_of_the_lines_held(seqs: list[int]) -> None:
-    chunks = [Chunk("s", s, 0, ClockView(), ["m"], [s], ["explicit"], [None]) for s in seqs]
-    block = LineBlock.from_batches([(0, Batch("a", "h", "UTC", 0, chunks))])
-    runs = block.seq_runs()
-    held = {s for _, _, start, end in runs for s in range(start, end)}
-    assert held == set(seqs)
-    assert all(a[3] < b[2] for a, b in itertools.pairwise(runs))  # disjoint, not touching
+@given(st.lists(st.tuples(st.sampled_from("ab"), st.integers(0, 60), st.integers(1, 5)), min_size=1))
+def test_seq_runs_are_the_merged_ranges_of_the_lines_held(chunks: list[tuple[str, int, int]]) -> None:
+    runs = seq_runs(("agent", stream, seq, seq + n) for stream, seq, n in chunks)
+    for stream in "ab":
+        held = {s for _, st_, start, end in runs if st_ == stream for s in range(start, end)}
+        assert held == {s for st_, seq, n in chunks if st_ == stream for s in range(seq, seq + n)}
+    same = [r for r in runs if r[1] == "a"]
+    assert all(a[3] < b[2] for a, b in itertools.pairwise(same))  # disjoint, not touching
 
 
 async def test_a_restarted_store_never_appends_to_an_earlier_wal_file(tmp_path: Path) -> None:

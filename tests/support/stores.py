@@ -19,7 +19,9 @@ def master_keys(root: Path) -> FileMasterKeys:
 
 
 def make_store(root: Path, **config: Any) -> LocalStore:
-    """A real `LocalStore` in ``root`` (opened), with test-sized settings."""
+    """A real `LocalStore` in ``root`` (opened). Segments are built in this process unless
+    ``seal_in_subprocess=True`` (a process per store would cost each test a second)."""
+    config.setdefault("seal_in_subprocess", False)
     return LocalStore(root, master_keys(root), StoreConfig(**config)).open()
 
 
