@@ -16,6 +16,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -93,15 +95,24 @@ def build_from_wal(job: SealJob) -> SealResult:
     return SealResult(replace(built, data=b""), len(built.data), len(lines), file_ids, damaged)
 
 
-def _quiet_child() -> None:
+def _child_setup(parent: int) -> None:
     # Ctrl-C reaches the whole process group; the collector decides when its sealer stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A collector killed outright (SIGKILL, OOM) cannot stop its sealer: the sealer notices
+    # that its parent is gone and leaves (a half-built segment is a temporary file that the
+    # next open removes).
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def process_runner() -> tuple[SealRunner, Callable[[], None]]:
     """A runner that builds segments in one separate process, and how to stop it."""
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_quiet_child)
+                               initializer=_child_setup, initargs=(os.getpid(),))
 
     def run(job: SealJob) -> SealResult:
         return pool.submit(build_from_wal, job).result()

@@ -35,6 +35,27 @@ def stored(fleet: Fleet) -> Counter[tuple[str, int]]:
     return seen
 
 
+def children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (the collector's sealer and its helpers)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_repeated_sigkill_during_ingest_loses_and_doubles_nothing(
         tmp_path: Path, daemons: Callable[[str, Path, Path], Daemon]) -> None:
     fleet = Fleet(tmp_path, daemons, extra_config=STORE)
@@ -47,7 +68,11 @@ def test_repeated_sigkill_during_ingest_loses_and_doubles_nothing(
             wait_for(lambda before=before: pusher.total >= before + 3000 or pusher.error,
                      f"round {round_}: 3000 more lines acknowledged", timeout=120)
             assert pusher.error is None, pusher.error
+            assert fleet.collector.proc is not None
+            helpers = children(fleet.collector.proc.pid)
             fleet.collector.kill()
+            wait_for(lambda helpers=helpers: not any(alive(p) for p in helpers),
+                     "the killed collector's sealer process to leave", timeout=20)
             acked = dict(pusher.acked)  # nothing more can be acknowledged while it is down
             fleet.collector.start()
             seen = stored(fleet)
