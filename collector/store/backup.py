@@ -75,7 +75,7 @@ def write_backup(tenant: TenantStore, out: IO[bytes], by: str) -> dict[str, Any]
     (seal the WAL first to include everything acknowledged). Returns the manifest."""
     with tempfile.TemporaryDirectory(dir=tenant.directory.parent) as tmp:
         snapshot = Path(tmp) / "catalog.sqlite"
-        with tenant.reading():  # retention keeps its hands off the files while we copy them
+        with tenant.still():  # no seal, no expiry: catalog, files and checkpoints agree
             tenant.catalog.snapshot(snapshot)
             checkpoints = tenant.checkpoints.path.read_bytes() if tenant.checkpoints.path.exists() else b""
             rows = [r for r in tenant.catalog.segments() if r.state == "live"]

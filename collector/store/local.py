@@ -256,7 +256,7 @@ class LocalStore:
 
     def verify(self, tenant: str, exported: dict[str, Any] | None = None) -> VerifyReport:
         t = self._existing(tenant)
-        with t.reading():
+        with t.still():
             return verify_tenant(t.directory, tenant, self.keys, self.signer.public, self.signer.id, exported)
 
     def checkpoint(self, tenant: str) -> dict[str, Any] | None:

@@ -411,6 +411,13 @@ class TenantStore:
                 self._readers -= 1
 
     @contextlib.contextmanager
+    def still(self) -> Iterator[None]:
+        """While held, nothing is sealed and no segment file is removed: the catalog, the
+        segment files and the checkpoints agree (for verify and backup)."""
+        with self._seal_lock, self.reading():
+            yield
+
+    @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
         """While held, retention leaves segment files in place (it removes them later)."""
         with self._view:
@@ -459,14 +466,15 @@ class TenantStore:
         if not numbers:
             return
         at = now_us()
-        self.checkpoints.append(signed({"kind": "expire", "tenant": self.name, "numbers": numbers,
-                                        "at": at, "reason": reason}, self.signer))
-        with self._view:
-            self.catalog.mark_expired(numbers, at)
-            if self._readers == 0:  # else open() removes them later
-                for n in numbers:
-                    (self.segment_dir / segment_name(n)).unlink(missing_ok=True)
-        fsync_dir(self.segment_dir)
+        with self._seal_lock:
+            self.checkpoints.append(signed({"kind": "expire", "tenant": self.name, "numbers": numbers,
+                                            "at": at, "reason": reason}, self.signer))
+            with self._view:
+                self.catalog.mark_expired(numbers, at)
+                if self._readers == 0:  # else open() removes them later
+                    for n in numbers:
+                        (self.segment_dir / segment_name(n)).unlink(missing_ok=True)
+            fsync_dir(self.segment_dir)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
