@@ -105,13 +105,22 @@ def verify(config: CollectorConfig, tenant: str | None, checkpoint: Path | None,
             except RestoreError as e:
                 raise Failure(str(e)) from None
             return [result.report]
-    tenants_dir = config.data_dir / "tenants"
-    names = [tenant] if tenant else sorted(p.name for p in tenants_dir.iterdir()
-                                           if p.is_dir() and TENANT_NAME.fullmatch(p.name)) \
-        if tenants_dir.is_dir() else []
-    if tenant and not (tenants_dir / tenant).is_dir():
-        raise Failure(f"no tenant {tenant!r} in {config.data_dir}")
-    return [verify_tenant(tenants_dir / n, n, keys, signer.public, signer.id, exported) for n in names]
+    # A running collector seals and expires as it likes: verify a live store through it
+    # (`chronolog admin verify`), which holds sealing still while it checks.
+    try:
+        fd = lock_store(config.data_dir)
+    except StoreLocked:
+        raise Failure(f"a collector is running on {config.data_dir}: use `chronolog admin verify`, "
+                      "or stop it first") from None
+    try:
+        tenants_dir = config.data_dir / "tenants"
+        if tenant and not (tenants_dir / tenant).is_dir():
+            raise Failure(f"no tenant {tenant!r} in {config.data_dir}")
+        names = [tenant] if tenant else sorted(
+            p.name for p in tenants_dir.glob("*") if p.is_dir() and TENANT_NAME.fullmatch(p.name))
+        return [verify_tenant(tenants_dir / n, n, keys, signer.public, signer.id, exported) for n in names]
+    finally:
+        os.close(fd)
 
 
 def restore(config: CollectorConfig, archive: Path) -> RestoreResult:
