@@ -152,11 +152,21 @@ async def http_run(batches: list[Batch], root: Path) -> dict[str, Any]:
         took = time.perf_counter() - t0
         cpu = _proc_cpu(proc.pid) - cpu0
         rss = _proc_hwm_mb(proc.pid)
+        sealer = [_proc_hwm_mb(p) for p in _children(proc.pid)]
     finally:
         proc.terminate()
         proc.wait(timeout=120)
     return {"lines_s": lines / took, "mb_s": raw / took / 1e6, "collector_cpu_s": cpu,
-            "collector_peak_rss_mb": rss}
+            "collector_peak_rss_mb": rss, "sealer_peak_rss_mb": max(sealer, default=0.0)}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def _proc_cpu(pid: int) -> float:
@@ -214,7 +224,8 @@ def main() -> None:
     if https:
         print(f"HTTP, real collector (POST /v1/push):           {median(https, 'lines_s'):,.0f} lines/s, "
               f"{median(https, 'mb_s'):,.1f} MB/s, collector CPU {median(https, 'collector_cpu_s'):.1f} s, "
-              f"peak RSS {median(https, 'collector_peak_rss_mb'):.0f} MB")
+              f"peak RSS {median(https, 'collector_peak_rss_mb'):.0f} MB "
+              f"(its sealer process {median(https, 'sealer_peak_rss_mb'):.0f} MB)")
     print(f"bytes on disk per raw byte (segments): {median(stores, 'disk_per_raw'):.3f}")
     print(f"verify: {median(stores, 'verify_s_per_gb_stored'):.2f} s per GB stored, "
           f"{median(stores, 'verify_s_per_gb_raw'):.2f} s per GB of raw lines")
