@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from support.pki import make_ca, rsa_server_cert, server_cert
 from support.processes import BIN, Daemon, free_port, wait_for
+from support.stores import master_key_config
 
 LEGACY = ["-cipher", "DEFAULT:@SECLEVEL=0"]
 
@@ -52,6 +53,7 @@ def collector_config(directory: Path, pki: Pki, level: str, port: int, *, rsa: b
         f'[collector]\ndata_dir = "{directory / "store"}"\n'
         f'[collector.api]\nlisten = "127.0.0.1:{port}"\n'
         "[collector.metrics]\nenabled = false\n"
+        f"{master_key_config(directory)}"
         f'[collector.tls]\ncert_file = "{cert}"\nkey_file = "{key}"\n'
         f'client_ca_file = "{pki.ca_file}"\nlevel = "{level}"\n{extra}'
     )

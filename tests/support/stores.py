@@ -38,3 +38,12 @@ def lines(store: LocalStore, tenant: str, since: int = 0, until: int = 2**62,
     """Every stored message of ``tenant`` in the range, sorted."""
     return sorted(m for block in store.scan(tenant, since, until, hosts)
                   for i, m in enumerate(block.msg) if since <= block.ts[i] < until)
+
+
+def master_key_config(directory: Path) -> str:
+    """A ``[collector.keys]`` table naming a master key file beside ``directory`` (made on
+    first use), for tests that write a collector configuration of their own."""
+    path = directory / "master.key"
+    if not path.exists():
+        FileMasterKeys.create(path)
+    return f'[collector.keys]\nmaster_key_file = "{path}"\n'
