@@ -3,25 +3,27 @@ steps that commit it.
 
 `build_from_wal` decrypts the WAL files, sorts their lines by event time, and writes the
 segment (zstd blocks under AES-256-GCM) to a temporary file, fsync'd. It needs nothing of the
-running store but the keys it is handed, so the collector runs it in a separate process
+running store but the keys it is handed, so the collector runs it in a child process
 (`process_runner`): sealing then uses another core than ingest and queries. The caller
 renames the file into place and records it (tenant.py).
 
-The tenant keys cross to that process through a pipe between two processes of the same
-user; they are never written anywhere by it.
+The tenant keys cross to the child through its stdin, a pipe between two processes of the
+same program and user; the child writes them nowhere.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
 import signal
+import struct
+import subprocess
+import sys
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO
 
 from chronolog.wire import Batch
 from collector.store.crypto import Unreadable
@@ -95,26 +97,102 @@ def build_from_wal(job: SealJob) -> SealResult:
     return SealResult(replace(built, data=b""), len(built.data), len(lines), file_ids, damaged)
 
 
-def _child_setup(parent: int) -> None:
-    # Ctrl-C reaches the whole process group; the collector decides when its sealer stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A collector killed outright (SIGKILL, OOM) cannot stop its sealer: the sealer notices
-    # that its parent is gone and leaves (a half-built segment is a temporary file that the
-    # next open removes).
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
+class _SealerProcess:
+    """One ``python -m collector.store.sealing`` child, fed jobs through its stdin.
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    Jobs and results cross the pipe pickled, length-prefixed: both ends are this program. The
+    child leaves by itself when its stdin closes, which is also what happens when the
+    collector dies, however it dies. If the child dies, the job fails (the seal is retried
+    later) and the next job starts a new child.
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def _child(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen([sys.executable, "-m", "collector.store.sealing"],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        return self._proc
+
+    def run(self, job: SealJob) -> SealResult:
+        with self._lock:
+            proc = self._child()
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                _send(proc.stdin, job)
+                reply = _receive(proc.stdout)
+            except (OSError, EOFError):
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(f"the sealer process died (status {proc.returncode})") from None
+            if isinstance(reply, BaseException):
+                raise reply
+            assert isinstance(reply, SealResult)
+            return reply
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._proc is not None and self._proc.stdin is not None:
+                self._proc.stdin.close()
+                try:
+                    self._proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+
+
+_SIZE = struct.Struct(">Q")
+
+
+def _send(pipe: IO[bytes], obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.write(_SIZE.pack(len(data)) + data)
+    pipe.flush()
+
+
+def _receive(pipe: IO[bytes]) -> object:
+    head = pipe.read(_SIZE.size)
+    if len(head) < _SIZE.size:
+        raise EOFError
+    (size,) = _SIZE.unpack(head)
+    data = pipe.read(size)
+    if len(data) < size:
+        raise EOFError
+    # Only ever what the other end of this private pipe, this same program, pickled.
+    return pickle.loads(data)  # noqa: S301
 
 
 def process_runner() -> tuple[SealRunner, Callable[[], None]]:
     """A runner that builds segments in one separate process, and how to stop it."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_child_setup, initargs=(os.getpid(),))
+    child = _SealerProcess()
+    return child.run, child.stop
 
-    def run(job: SealJob) -> SealResult:
-        return pool.submit(build_from_wal, job).result()
 
-    return run, lambda: pool.shutdown(wait=True, cancel_futures=True)
+def _serve() -> None:
+    """The child: build one segment per job read from stdin, until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
+    jobs, replies = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            job = _receive(jobs)
+        except EOFError:
+            return
+        try:
+            assert isinstance(job, SealJob)
+            reply: object = build_from_wal(job)
+        except Exception as e:
+            reply = RuntimeError(f"{type(e).__name__}: {e}")
+        try:
+            _send(replies, reply)
+        except OSError:  # the collector is gone
+            return
+
+
+if __name__ == "__main__":
+    # Run the imported module's loop, not this __main__ copy's: pickled jobs name the classes
+    # of collector.store.sealing.
+    from collector.store import sealing
+
+    sealing._serve()
