@@ -9,7 +9,7 @@ joined into one string (one C-level search per block, not one per line).
 from __future__ import annotations
 
 import bisect
-import dataclasses
+import functools
 import heapq
 import itertools
 from collections.abc import Iterable, Iterator
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chronolog.timefmt import to_rfc3339
-from collector.store.lines import LineBlock
+from collector.store.lines import LineBlock, Origin
 
 __all__ = ["QueryResult", "QuerySpec", "Row", "run_query"]
 
@@ -46,23 +46,31 @@ class Row:
     def record(self, zone: str) -> dict[str, Any]:
         """The row as the query API returns it (docs/wire.md, "Query results")."""
         b, i = self.block, self.index
-        origin = b.origins[b.origin[i]]
+        agent, read_time, received, clock = _origin_fields(b.origins[b.origin[i]], zone)
         return {
             "ts": to_rfc3339(self.ts, zone),
             "host": self.host,
             "stream": self.stream,
             "seq": self.seq,
-            "agent": origin.agent,
+            "agent": agent,
             "ts_source": b.src[i],
             "ts_flags": b.ts_flags.get(i, []),
             "ts_raw": b.raw[i],
-            "read_time": to_rfc3339(origin.read, zone),
-            "received": to_rfc3339(origin.received, zone),
-            "clock": dataclasses.asdict(origin.clock),
+            "read_time": read_time,
+            "received": received,
+            "clock": clock,
             "msg": b.msg[i],
             "line_flags": b.line_flags.get(i, []),
             "fields": b.fields.get(i, {}),
         }
+
+
+@functools.lru_cache(maxsize=4096)
+def _origin_fields(origin: Origin, zone: str) -> tuple[str, str, str, dict[str, Any]]:
+    """What every line of one chunk shares, rendered once (many rows share an origin)."""
+    c = origin.clock
+    return (origin.agent, to_rfc3339(origin.read, zone), to_rfc3339(origin.received, zone),
+            {"offset": c.offset, "bound": c.bound, "synced": c.synced, "reason": c.reason})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +86,13 @@ def _containing(msg: list[str], lo: int, hi: int, text: str) -> Iterator[int]:
         yield from (i for i in range(lo, hi) if text in msg[i])
         return
     # Joined with newlines, an occurrence of text (which has none) lies inside one message.
+    # Where each message starts is worked out only once there is a hit: a block without
+    # one costs a single C-level search.
     joined = "\n".join(msg[lo:hi])
-    starts = list(itertools.accumulate((len(m) + 1 for m in msg[lo:hi]), initial=0))
     at = joined.find(text)
+    if at == -1:
+        return
+    starts = list(itertools.accumulate((len(m) + 1 for m in msg[lo:hi]), initial=0))
     while at != -1:
         k = bisect.bisect_right(starts, at) - 1
         yield lo + k

@@ -55,7 +55,7 @@ async def handle_query(request: web.Request) -> web.StreamResponse:
     spec, zone = _spec(request)
     store = request.app[STORE]
     result = await asyncio.to_thread(
-        run_query, store.scan(principal.tenant, spec.since, spec.until, spec.hosts), spec
+        run_query, store.scan(principal.tenant, spec.since, spec.until, spec.hosts, spec.grep), spec
     )
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
     await response.prepare(request)

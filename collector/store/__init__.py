@@ -48,11 +48,12 @@ class Store(Protocol):
         """Store the lines of ``batch`` not already held. Durable when it returns."""
         ...
 
-    def scan(self, tenant: str, since: int, until: int,
-             hosts: frozenset[str] = frozenset()) -> Iterator[LineBlock]:
+    def scan(self, tenant: str, since: int, until: int, hosts: frozenset[str] = frozenset(),
+             contains: str | None = None) -> Iterator[LineBlock]:
         """Blocks of stored lines that may hold lines with ``since <= ts < until`` from
-        ``hosts`` (empty: any host). A block may hold other lines too: the caller filters.
-        Blocking IO: call it from a worker thread."""
+        ``hosts`` (empty: any host) whose message contains ``contains``. Every filter is a
+        hint to skip what cannot match: a block may hold other lines too, and the caller
+        filters line by line. Blocking IO: call it from a worker thread."""
         ...
 
     def streams(self, tenant: str) -> list[StreamReport]:

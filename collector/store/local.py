@@ -31,7 +31,7 @@ from pydantic import Field
 from chronolog.config_loading import StrictModel
 from chronolog.timefmt import now_us
 from chronolog.wire import Batch
-from collector.store import AppendResult, StoreEvents, StreamReport
+from collector.store import AppendResult, StoreEvents, StoreUnavailable, StreamReport
 from collector.store.backup import write_backup
 from collector.store.catalog import Hold
 from collector.store.chain import signed
@@ -112,6 +112,7 @@ class LocalStore:
         self.config = config or StoreConfig()
         self.events: StoreEvents = events or LogEvents()
         self._tenants: dict[str, TenantStore] = {}
+        self._erasing: set[str] = set()
         self._lock_fd: int | None = None
         self._sealer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
         self._runner: SealRunner = build_from_wal
@@ -153,6 +154,8 @@ class LocalStore:
         if found is None and create:
             if not TENANT_NAME.fullmatch(name):
                 raise ValueError(f"invalid tenant name {name!r}")
+            if name in self._erasing:  # a batch that passed authentication just before the revocation
+                raise StoreUnavailable(f"tenant {name} is being erased")
             found = self._tenants[name] = self._open_tenant(name)
         return found
 
@@ -172,10 +175,10 @@ class LocalStore:
         assert found is not None
         return await found.append(batch, received)
 
-    def scan(self, tenant: str, since: int, until: int,
-             hosts: frozenset[str] = frozenset()) -> Iterator[LineBlock]:
+    def scan(self, tenant: str, since: int, until: int, hosts: frozenset[str] = frozenset(),
+             contains: str | None = None) -> Iterator[LineBlock]:
         found = self._tenants.get(tenant)
-        return found.scan(since, until, hosts) if found is not None else iter(())
+        return found.scan(since, until, hosts, contains) if found is not None else iter(())
 
     def streams(self, tenant: str) -> list[StreamReport]:
         found = self._tenants.get(tenant)
@@ -303,10 +306,14 @@ class LocalStore:
     async def erase(self, tenant: str) -> dict[str, Any]:
         t = self._existing(tenant)
         t.refusing = f"tenant {tenant} is being erased"
-        await t.cut()  # no write in flight
-        del self._tenants[tenant]
-        return await asyncio.get_running_loop().run_in_executor(
-            self._sealer, erase_tenant, t, self.keys, self.master)
+        self._erasing.add(tenant)
+        try:
+            await t.cut()  # no write in flight
+            del self._tenants[tenant]
+            return await asyncio.get_running_loop().run_in_executor(
+                self._sealer, erase_tenant, t, self.keys, self.master)
+        finally:
+            self._erasing.discard(tenant)
 
 
 class UnknownTenant(LookupError):

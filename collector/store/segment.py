@@ -155,9 +155,14 @@ class SegmentHead:
         """The block's compressed plaintext; raises `Unreadable` if its tag fails."""
         return sealer.open(block, sealed, self.binding + _BLOCK.pack(block))
 
-    def read_block(self, f: IO[bytes], sealer: Sealer, block: int) -> LineBlock:
+    def read_block(self, f: IO[bytes], sealer: Sealer, block: int,
+                   needle: bytes | None = None) -> LineBlock | None:
+        """The block's lines; None when ``needle`` is given and not in its plaintext."""
         compressed = self.open_block(sealer, block, self.read_sealed(f, block))
-        return LineBlock.from_json(zstandard.ZstdDecompressor().decompress(compressed))
+        plain = zstandard.ZstdDecompressor().decompress(compressed)
+        if needle is not None and needle not in plain:
+            return None
+        return LineBlock.from_json(plain)
 
     def blocks_end(self) -> int:
         return self.blocks_start + sum(int(e["length"]) for e in self.index)

@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from chronolog.fsutil import fsync_dir
 from chronolog.timefmt import now_us
 from chronolog.wire import Batch, Chunk, slice_chunk
@@ -389,8 +391,13 @@ class TenantStore:
 
     # ---- reading ---------------------------------------------------------------------------
 
-    def scan(self, since: int, until: int, hosts: frozenset[str] = frozenset()) -> Iterator[LineBlock]:
-        """Blocks that may hold lines with ``since <= ts < until`` from ``hosts`` (blocking IO)."""
+    def scan(self, since: int, until: int, hosts: frozenset[str] = frozenset(),
+             contains: str | None = None) -> Iterator[LineBlock]:
+        """Blocks that may hold lines with ``since <= ts < until`` from ``hosts`` whose message
+        holds ``contains`` (blocking IO; see `collector.store.Store.scan`)."""
+        # Blocks and records are JSON; the text as it appears inside a JSON string. A block
+        # whose plaintext lacks it is skipped before it is parsed.
+        needle = orjson.dumps(contains)[1:-1] if contains else None
         with self._view:
             refs = self.catalog.blocks(since, until, hosts)
             wal: list[tuple[int, int | None]] = []
@@ -401,9 +408,9 @@ class TenantStore:
             self._readers += 1
         try:
             for number, group in itertools.groupby(refs, key=lambda r: r.segment):
-                yield from self._segment_blocks(number, [r.block for r in group])
+                yield from self._segment_blocks(number, [r.block for r in group], needle)
             for fd, size in wal:
-                yield from self._wal_lines(fd, size)
+                yield from self._wal_lines(fd, size, needle)
         finally:
             for fd, _ in wal:
                 os.close(fd)
@@ -428,7 +435,7 @@ class TenantStore:
             with self._view:
                 self._readers -= 1
 
-    def _segment_blocks(self, number: int, blocks: list[int]) -> Iterator[LineBlock]:
+    def _segment_blocks(self, number: int, blocks: list[int], needle: bytes | None) -> Iterator[LineBlock]:
         name = segment_name(number)
         try:
             with open(self.segment_dir / name, "rb") as f:
@@ -436,13 +443,16 @@ class TenantStore:
                 sealer = head.sealer(self.keys.key(self.name, head.keyslot["tenant_key"]))
                 for block in blocks:
                     try:
-                        yield head.read_block(f, sealer, block)
+                        found = head.read_block(f, sealer, block, needle)
                     except Unreadable as e:
                         self.events.damage_found(self.name, f"{name} block {block}", str(e))
+                        continue
+                    if found is not None:
+                        yield found
         except (OSError, Unreadable) as e:
             self.events.damage_found(self.name, name, str(e))
 
-    def _wal_lines(self, fd: int, size: int | None) -> Iterator[LineBlock]:
+    def _wal_lines(self, fd: int, size: int | None, needle: bytes | None) -> Iterator[LineBlock]:
         if size is None:
             size = os.fstat(fd).st_size
         data = os.pread(fd, size, 0)
@@ -450,7 +460,8 @@ class TenantStore:
             contents = read_wal(data, self.keys)
         except Unreadable:
             return  # reported once, at open
-        yield LineBlock.from_batches(decode_record(r) for r in contents.records)
+        yield LineBlock.from_batches(decode_record(r) for r in contents.records
+                                     if needle is None or needle in r)
 
     def streams(self) -> list[StreamReport]:
         return [

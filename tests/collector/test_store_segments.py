@@ -104,3 +104,21 @@ async def test_a_restarted_store_never_appends_to_an_earlier_wal_file(tmp_path: 
     await store.append("city", batch("s", 1, 1), 1)
     assert {p.name: p.read_bytes() for p in wal.iterdir() if p.name in first} == first
     assert len(list(wal.iterdir())) == 2  # a new file, with a new data key
+
+
+async def test_skipping_blocks_without_the_text_never_changes_a_search(tmp_path: Path) -> None:
+    from collector.query.engine import QuerySpec, run_query
+
+    texts = ['say "hi"', "back\\slash", "東京 ログ", "two\nlines", "tab\there", "plain"]
+    store = make_store(tmp_path, block_bytes=4096)
+    for k, text in enumerate(texts):
+        await store.append("city", batch(f"s{k}", 0, 300, text=text), 1)
+    await store.seal("city")
+    await store.append("city", batch("wal", 0, 5, text='still "in" the WAL'), 1)
+    for needle in ['"hi"', "\\s", "東京", "o\nl", "\t", "plain 29", '"in"', "absent"]:
+        spec = QuerySpec(0, 2**62, grep=needle, limit=100_000)
+        every = run_query(store.scan("city", 0, 2**62), spec)
+        hinted = run_query(store.scan("city", 0, 2**62, contains=needle), spec)
+        assert [r.sort_key() for r in hinted.rows] == [r.sort_key() for r in every.rows], needle
+    assert run_query(store.scan("city", 0, 2**62, contains='"hi"'),
+                     QuerySpec(0, 2**62, grep='"hi"')).matched == 300
