@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chronolog.timefmt import to_rfc3339
-from collector.store.lines import LineBlock, Origin
+from collector.store.lines import CLOCK_FIELDS, LineBlock, Origin
 
 __all__ = ["QueryResult", "QuerySpec", "Row", "run_query"]
 
@@ -68,9 +68,8 @@ class Row:
 @functools.lru_cache(maxsize=4096)
 def _origin_fields(origin: Origin, zone: str) -> tuple[str, str, str, dict[str, Any]]:
     """What every line of one chunk shares, rendered once (many rows share an origin)."""
-    c = origin.clock
-    return (origin.agent, to_rfc3339(origin.read, zone), to_rfc3339(origin.received, zone),
-            {"offset": c.offset, "bound": c.bound, "synced": c.synced, "reason": c.reason})
+    clock = {f: getattr(origin.clock, f) for f in CLOCK_FIELDS}
+    return origin.agent, to_rfc3339(origin.read, zone), to_rfc3339(origin.received, zone), clock
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ returns it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,9 @@ import orjson
 
 from chronolog.wire import Batch, ClockView
 
-__all__ = ["LineBlock", "Origin", "seq_runs"]
+__all__ = ["CLOCK_FIELDS", "LineBlock", "Origin", "seq_runs"]
+
+CLOCK_FIELDS = tuple(f.name for f in dataclasses.fields(ClockView))
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +36,13 @@ class Origin:
     clock: ClockView
 
     def to_list(self) -> list[Any]:
-        c = self.clock
         return [self.agent, self.host, self.stream, self.tz, self.sent, self.received, self.read,
-                [c.offset, c.bound, c.synced, c.reason]]
+                [getattr(self.clock, f) for f in CLOCK_FIELDS]]
 
     @classmethod
     def from_list(cls, v: list[Any]) -> Origin:
+        # Positional, in ClockView's field order: a block written before a field was added
+        # reads back with that field at its default.
         return cls(v[0], v[1], v[2], v[3], v[4], v[5], v[6], ClockView(*v[7]))
 
 

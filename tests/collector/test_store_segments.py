@@ -20,7 +20,7 @@ from collector.store.segment import SegmentHead, build_segment
 
 
 def unordered_batch() -> Batch:
-    clock = ClockView(offset=-0.001, bound=0.004, synced=True)
+    clock = ClockView(offset=-0.001, bound=0.004, synced=True, status="ok", source="audit")
     chunk = Chunk("file:/a", 10, 500, clock, ["c", "a", "b"], [30, 10, 20],
                   ["explicit", "assumed_zone", "read_time"], ["ts-c", None, "ts-b"],
                   ts_flags=[(1, ["dst_ambiguous"])], line_flags=[(2, ["truncated"])],
@@ -42,7 +42,8 @@ async def test_sealed_lines_come_back_in_timeline_order_with_every_attribute(tmp
     assert (origin.agent, origin.host, origin.sent, origin.received) == ("a1", "web-1", 400, 777)
     assert origin.read == 500
     clock = dataclasses.asdict(origin.clock)
-    assert clock == {"offset": -0.001, "bound": 0.004, "synced": True, "reason": None}
+    assert clock == {"offset": -0.001, "bound": 0.004, "synced": True, "reason": None, "status": "ok",
+                     "source": "audit"}
 
 
 async def test_a_narrow_query_opens_only_the_blocks_it_needs(tmp_path: Path) -> None:
