@@ -190,7 +190,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--http", action="store_true", help="also through a real collector process")
-    parser.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir in .)")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where to write (default: the system temp directory)")
     args = parser.parse_args()
     batches = make_batches(args.lines, BATCH_LINES)
     print(f"# {args.lines} lines of {LINE_BYTES} bytes, {len(batches)} batches of {BATCH_LINES}, "
@@ -200,7 +201,7 @@ def main() -> None:
         for kind, out in (("store", stores), ("peer", peers), ("http", https)):
             if kind == "http" and not args.http:
                 continue
-            root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=args.dir or Path.cwd()))
+            root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=args.dir))
             try:
                 if kind == "store":
                     result = asyncio.run(store_run(batches, root))

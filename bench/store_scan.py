@@ -83,9 +83,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where to write (default: the system temp directory)")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench-scan-", dir=args.dir or Path.cwd()))
+    root = Path(tempfile.mkdtemp(prefix="bench-scan-", dir=args.dir))
     try:
         t0 = time.perf_counter()
         store, zst, raw = asyncio.run(build(root, args.lines))
