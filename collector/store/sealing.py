@@ -117,16 +117,22 @@ class _SealerProcess:
         return self._proc
 
     def run(self, job: SealJob) -> SealResult:
+        """Run ``job`` in the child. A child found dead mid-job (killed, crashed, or killed
+        but not yet reaped when it was picked) is replaced and the job run once more: a job
+        only writes its own temporary file, so running it again is safe."""
         with self._lock:
-            proc = self._child()
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                _send(proc.stdin, job)
-                reply = _receive(proc.stdout)
-            except (OSError, EOFError):
-                proc.kill()
-                proc.wait()
-                raise RuntimeError(f"the sealer process died (status {proc.returncode})") from None
+            for attempt in (1, 2):
+                proc = self._child()
+                assert proc.stdin is not None and proc.stdout is not None
+                try:
+                    _send(proc.stdin, job)
+                    reply = _receive(proc.stdout)
+                    break
+                except (OSError, EOFError):
+                    proc.kill()
+                    proc.wait()
+                    if attempt == 2:
+                        raise RuntimeError(f"the sealer process died (status {proc.returncode})") from None
             if isinstance(reply, BaseException):
                 raise reply
             assert isinstance(reply, SealResult)
