@@ -39,6 +39,7 @@ __all__ = ["FilePosition", "FileTail", "Multiline", "TailRead", "split_lines"]
 HEAD_BYTES = 1024
 MARK_BYTES = 128
 MAX_SIBLINGS = 16  # rotated siblings examined when a position is looked for
+KNOWN_FILES = 64  # finished files remembered, so that no copy of one is read again
 # After the path names a new file, the old one is still read until it has been quiet this
 # long: an application may write a few more lines to it before it reopens its log.
 ROTATE_GRACE = 0.5
@@ -293,6 +294,10 @@ class FileTail:
         self._quiet_since: float | None = None  # when the replaced file last gave nothing
         self._next: list[_Open] = []  # files that took the path after _cur, opened when seen
         self.recovered: list[str] = []  # names of siblings whose content was recovered
+        # Files read and let go: identity and first bytes, so a sibling is never read twice.
+        self._done_ids: set[tuple[int, int]] = set()
+        self._done_heads: list[bytes] = []
+        self._path_seen_at = 0.0  # wall clock: the path last named a file we know
 
     @property
     def offset(self) -> int:
@@ -312,6 +317,12 @@ class FileTail:
         self._backlog.clear()
         self._next.clear()
         self._cur = None
+
+    def _retire(self, f: _Open) -> None:
+        """Let go of a file read to its end, remembering what it was."""
+        self._done_ids.add((f.dev, f.ino))
+        self._done_heads = [*self._done_heads[-(KNOWN_FILES - 1):], f.reader.read(0, HEAD_BYTES)]
+        f.reader.close()
 
     # -- opening and finding where to resume --
 
@@ -372,12 +383,13 @@ class FileTail:
             reader.close()
         return None
 
-    def _watch_path(self) -> bool:
+    def _watch_path(self, events: list[str]) -> bool:
         """Open any new file that took the path since the last look (every poll, so a file
         rotated away quickly is still read); True when the path names another file than the
         current one, or none."""
         assert self._cur is not None
         known = [(f.dev, f.ino) for f in (self._cur, *self._next)]
+        looked_at = time.time()
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -387,9 +399,45 @@ class FileTail:
             if (new.dev, new.ino) in known:
                 new.reader.close()
             else:
+                # Files that held the path only between two looks come before this one.
+                for missed in self._in_between({*known, (new.dev, new.ino)}):
+                    events.append(f"recovered from {missed.name}")
+                    self._next.append(missed)
                 new.take_head()
                 self._next.append(new)
+        self._path_seen_at = looked_at
         return (st.st_dev, st.st_ino) != (self._cur.dev, self._cur.ino)
+
+    def _in_between(self, known: set[tuple[int, int]]) -> list[_Open]:
+        """Siblings that took the path and left it again between two looks (two rotations
+        within one poll, as on a loaded host): written since the last look and not a file we
+        know. A gzip sibling must also be complete (one in progress may be an old file being
+        compressed; gzip gives the finished copy the original's time, which then keeps old
+        files out) and not a compressed copy of a file we know (compared by first bytes; a
+        plain file with a new inode is another file, even with the same header). Oldest first."""
+        ours = [f.reader.read(0, HEAD_BYTES) for f in (self._cur, *self._next, *self._backlog) if f]
+        heads = [h for h in (*self._done_heads, *ours) if h]
+        found: list[tuple[float, _Open]] = []
+        for path in self._siblings():
+            opened = _open_reader(path)
+            if opened is None:
+                continue
+            reader, st = opened
+            head = reader.read(0, HEAD_BYTES)
+            identity = (st.st_dev, st.st_ino)
+            fresh = st.st_mtime > self._path_seen_at and identity not in known | self._done_ids
+            compressed = isinstance(reader, _GzipReader)
+            copy = compressed and any(head[:len(h)] == h or h[:len(head)] == head for h in heads)
+            unfinished = isinstance(reader, _GzipReader) and not reader.complete()
+            if not fresh or copy or unfinished or not head:
+                reader.close()
+                continue
+            f = _Open(reader, st, path)
+            f.take_head()
+            heads.append(head)
+            found.append((st.st_mtime, f))
+            self.recovered.append(path)
+        return [f for _, f in sorted(found, key=lambda pair: pair[0])]
 
     def _rewritten(self, cur: _Open) -> bool:
         """Truncated (copytruncate) since the last look: smaller, or other bytes at its head
@@ -446,12 +494,12 @@ class FileTail:
                 return read
             if self._unfinished_archive(old, now):
                 return TailRead([], self.position(), events=events) if events else None
-            old.reader.close()
+            self._retire(old)
             self._backlog.pop(0)
             events.append("rotated")
             if self._backlog:
                 return TailRead([], self.position(), events=events)
-        replaced = self._watch_path()
+        replaced = self._watch_path(events)
         read = self._read(cur, max_bytes, now, final=False)
         if read is None and replaced:
             # Read to its end, and the path names another file. Unless the new one has data
@@ -465,7 +513,7 @@ class FileTail:
             if flushed is not None:
                 flushed.events[:0] = events
                 return flushed
-            cur.reader.close()
+            self._retire(cur)
             self._cur = self._next.pop(0) if self._next else None
             self._held = None
             self._quiet_since = None

@@ -82,6 +82,29 @@ def test_files_rotated_away_quickly_are_each_read_in_turn(tmp_path: Path) -> Non
     assert lines == [b"a2", b"a2", b"a2", b"b1", b"c1"]
 
 
+def test_a_file_that_held_the_path_only_between_two_polls_is_still_read(tmp_path: Path) -> None:
+    """Two rotations within one poll (a loaded host): the middle file was never seen at the
+    path, and logrotate may have renamed it to anything (here its '.backup' name)."""
+    old = tmp_path / "a.log.old"
+    old.write_bytes(b"from before the agent\n")
+    os.utime(old, (1_000_000_000, 1_000_000_000))  # rotated long ago: not ours to read
+    log = tmp_path / "a.log"
+    log.write_bytes(b"a1\n")
+    tail = FileTail(str(log), None, 1024)
+    assert read_all(tail)[0] == [b"a1"]
+    log.rename(tmp_path / "a.log.1")
+    log.write_bytes(b"b1\nb2\n")  # the middle file: never polled while it held the path
+    log.rename(tmp_path / "a.log-2026112715.backup")
+    log.write_bytes(b"c1\n")
+    with gzip.open(tmp_path / "a.log.1.gz", "wb") as gz:  # a compressed copy of the first file
+        gz.write(b"a1\n")
+    lines, events = read_all(tail)
+    assert lines == [b"b1", b"b2", b"c1"]
+    assert events.count("rotated") == 2
+    assert f"recovered from {tmp_path / 'a.log-2026112715.backup'}" in events
+    assert tail.recovered == [str(tmp_path / "a.log-2026112715.backup")]
+
+
 def test_truncation_restarts_at_the_beginning(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
     log.write_bytes(b"aaaa\nbbbb\n")
