@@ -8,7 +8,9 @@ after them. What it handles:
   into a file whose head and mark match, so neither a reused inode nor a file that starts
   with the same header as the old one is mistaken for it.
 - **Rename rotation.** When the path names another file, the old one is read to its end
-  first (it stays open however long that takes), then the new one from its start.
+  first (it stays open however long that takes), then the new one from its start. A file
+  that held the path only between two polls (two rotations in a row on a loaded host) is
+  found among the siblings written since the last poll and read in between.
 - **Rotation while stopped.** If the saved position's file is no longer at the path, its
   rotated siblings (``app.log.1``, ``app.log-20261127``, ``app.log.1.gz``: names that start
   with the file's name) are searched by content; the one found is read from the saved offset
