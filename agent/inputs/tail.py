@@ -410,13 +410,16 @@ class FileTail:
         self._path_seen_at = looked_at
         return (st.st_dev, st.st_ino) != (self._cur.dev, self._cur.ino)
 
-    def _in_between(self, known: set[tuple[int, int]]) -> list[_Open]:
-        """Siblings that took the path and left it again between two looks (two rotations
-        within one poll, as on a loaded host): written since the last look and not a file we
-        know. A gzip sibling must also be complete (one in progress may be an old file being
-        compressed; gzip gives the finished copy the original's time, which then keeps old
-        files out) and not a compressed copy of a file we know (compared by first bytes; a
-        plain file with a new inode is another file, even with the same header). Oldest first."""
+    def _in_between(self, known: set[tuple[int, int]], plain_copies: bool = False) -> list[_Open]:
+        """Siblings holding content that passed between two looks: files that took the path
+        and left it again (two rotations within one poll, as on a loaded host), or the copy
+        made by a copytruncate that came and went the same way. Written since the last look
+        and not a file we know; a gzip sibling must also be complete (one in progress may be
+        an old file being compressed; gzip gives the finished copy the original's time, which
+        then keeps old files out) and not a compressed copy of a file we know (compared by
+        first bytes). A plain sibling with a new inode is another file, even with the same
+        header, except under copytruncate (``plain_copies``), where plain copies of the live
+        file come and go and are compared by first bytes too. Oldest first."""
         ours = [f.reader.read(0, HEAD_BYTES) for f in (self._cur, *self._next, *self._backlog) if f]
         heads = [h for h in (*self._done_heads, *ours) if h]
         found: list[tuple[float, _Open]] = []
@@ -429,7 +432,8 @@ class FileTail:
             identity = (st.st_dev, st.st_ino)
             fresh = st.st_mtime > self._path_seen_at and identity not in known | self._done_ids
             compressed = isinstance(reader, _GzipReader)
-            copy = compressed and any(head[:len(h)] == h or h[:len(head)] == head for h in heads)
+            copy = (compressed or plain_copies) and any(
+                head[:len(h)] == h or h[:len(head)] == head for h in heads)
             unfinished = isinstance(reader, _GzipReader) and not reader.complete()
             if not fresh or copy or unfinished or not head:
                 reader.close()
@@ -468,6 +472,11 @@ class FileTail:
             if copy is not None:
                 events.append(f"recovered from {copy.name}")
                 self._backlog.append(copy)
+                used.add((copy.dev, copy.ino))
+            # Copies made by further truncations since the last look come after it.
+            for missed in self._in_between(used, plain_copies=True):
+                events.append(f"recovered from {missed.name}")
+                self._backlog.append(missed)
         cur.take_head()
         cur.seek(0)
         cur.skipping = False

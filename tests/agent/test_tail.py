@@ -105,6 +105,28 @@ def test_a_file_that_held_the_path_only_between_two_polls_is_still_read(tmp_path
     assert tail.recovered == [str(tmp_path / "a.log-2026112715.backup")]
 
 
+def test_two_copytruncates_between_polls_recover_both_copies(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"a1\n")
+    tail = FileTail(str(log), None, 1024)
+    assert read_all(tail)[0] == [b"a1"]
+    with log.open("ab") as f:
+        f.write(b"a2\n")  # not read before the first copytruncate
+    shutil.copyfile(log, tmp_path / "a.log.1")
+    os.truncate(log, 0)
+    with log.open("ab") as f:
+        f.write(b"b1\nb2\n")  # only ever in the second copy
+    (tmp_path / "a.log.1").rename(tmp_path / "a.log.2")
+    shutil.copyfile(log, tmp_path / "a.log.1")
+    os.truncate(log, 0)
+    with log.open("ab") as f:
+        f.write(b"c1\n")
+    lines, events = read_all(tail)
+    assert lines == [b"a2", b"b1", b"b2", b"c1"]
+    assert f"recovered from {tmp_path / 'a.log.2'}" in events
+    assert f"recovered from {tmp_path / 'a.log.1'}" in events
+
+
 def test_truncation_restarts_at_the_beginning(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
     log.write_bytes(b"aaaa\nbbbb\n")
