@@ -76,9 +76,14 @@ def ntpd(tmp_path: Path) -> Iterator[Namespace]:
 def ntpq_rv(ns: Namespace) -> str:
     """ntpsec's own ntpq (Python, with its C helper library beside it)."""
     package = unpacked("python3-ntp", "usr/lib/python3/dist-packages/ntp")
-    library = unpacked("python3-ntp", "usr/lib/x86_64-linux-gnu/ntp")
+    library = unpacked("python3-ntp", "usr/lib/x86_64-linux-gnu/ntp/libntpc.so")
     ntpq = unpacked("ntpsec", "usr/bin/ntpq")
-    env = {**os.environ, "PYTHONPATH": str(package.parent), "LD_LIBRARY_PATH": str(library)}
+    # ntp/ntpc.py looks for the library beside itself first; its other ways (ldconfig, or `ld`
+    # for LD_LIBRARY_PATH) find nothing for an unpacked package on a machine without binutils.
+    beside = package / "libntpc.so"
+    if not beside.exists():
+        beside.symlink_to(library.resolve())
+    env = {**os.environ, "PYTHONPATH": str(package.parent)}
     return ns.run(["/usr/bin/python3", str(ntpq), "-c", "rv", "127.0.0.1"], env=env).stdout
 
 
