@@ -45,9 +45,11 @@ class Namespace:
         self.run(["ip", "link", "show", "lo"], retries=50)
 
     def _enter(self) -> list[str]:
-        pid = self.holder.pid
-        mount = [f"--mount=/proc/{pid}/ns/mnt"] if self.mount else []
-        return ["nsenter", f"--net=/proc/{pid}/ns/net", *mount, "--"]
+        # --root and --wd keep the holder's root and working directory: entering a mount
+        # namespace otherwise resets them to the namespace's real root, which is not ours
+        # when the tests run in a chroot.
+        mount = ["--mount", "--root", "--wd"] if self.mount else []
+        return ["nsenter", f"--target={self.holder.pid}", "--net", *mount, "--"]
 
     def run(self, argv: Sequence[str], retries: int = 0, check: bool = True,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
