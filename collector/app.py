@@ -18,9 +18,18 @@ from aiohttp.typedefs import Middleware
 from chronolog.cliutil import Failure
 from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
 from chronolog.tls import server_context
-from collector.admin.audit import AuditLog
-from collector.admin.http import AdminStore, add_admin_routes
+from collector.admin.audit import AUDIT, AuditTrail, Signs
+from collector.admin.audit_http import add_audit_routes
+from collector.admin.audit_verify import verify_trail
+from collector.admin.endpoint import GUARDED
+from collector.admin.http import AdminStore, add_store_routes
+from collector.admin.login_http import LOGIN, add_login_routes
+from collector.admin.tenants_http import add_tenant_routes
+from collector.auth.access import ACCOUNTS, SESSIONS
+from collector.auth.admins import AdminAccounts
 from collector.auth.credentials import CredentialStore
+from collector.auth.login import LoginGate
+from collector.auth.sessions import SessionStore
 from collector.config import CollectorConfig
 from collector.http import (
     CREDENTIALS,
@@ -36,7 +45,8 @@ from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
 from collector.store.local import LocalStore, StoreLocked
 from collector.telemetry import Telemetry
 
-__all__ = ["audit_path", "build_app", "credentials_path", "open_store", "serve", "server_tls"]
+__all__ = ["admins_path", "audit_path", "build_app", "credentials_path", "open_audit", "open_store", "serve",
+           "server_tls"]
 
 log = logging.getLogger("collector")
 
@@ -60,6 +70,30 @@ def audit_path(config: CollectorConfig) -> Path:
     return config.data_dir / "audit.log"
 
 
+def admins_path(config: CollectorConfig) -> Path:
+    return config.data_dir / "admins.json"
+
+
+def open_audit(config: CollectorConfig, signer: Signs, telemetry: Telemetry | None = None) -> AuditTrail:
+    """The audit trail, read once (blocking). With ``telemetry``, guarded operations are counted
+    from every entry, those of earlier runs and local commands included, so that one done
+    while the collector was stopped (a restore) still raises its alert at start."""
+    def count(entry: dict[str, object]) -> None:
+        if telemetry is not None and entry.get("action") in GUARDED:
+            telemetry.guarded_operation(str(entry["action"]), str(entry.get("outcome")))
+
+    if telemetry is not None:
+        telemetry.guarded_operations_known(GUARDED)
+    return AuditTrail(audit_path(config), signer, on_entry=count).open()
+
+
+def check_audit(trail: AuditTrail, public_key: str, telemetry: Telemetry) -> None:
+    """The chain without signatures, at every start (cheap); `chronolog audit --verify`
+    checks every signature too."""
+    report = verify_trail(trail.lines(), public_key, signatures=False)
+    telemetry.audit_trail_checked([f"{f.kind}: {f.where}: {f.detail}" for f in report.findings])
+
+
 def open_store(config: CollectorConfig, telemetry: Telemetry | None = None) -> LocalStore:
     """The local store with its master key, recovered and locked for this process (blocking)."""
     try:
@@ -70,7 +104,7 @@ def open_store(config: CollectorConfig, telemetry: Telemetry | None = None) -> L
 
 
 def build_app(config: CollectorConfig, store: Store, credentials: CredentialStore,
-              telemetry: Telemetry, admin: AdminStore | None = None) -> web.Application:
+              telemetry: Telemetry, audit: AuditTrail, admin: AdminStore | None = None) -> web.Application:
     middlewares: list[Middleware] = [error_middleware]
     if config.tls.enabled:
         middlewares.append(cipher_guard(config.tls.level))
@@ -79,6 +113,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app[STORE] = store
     app[CREDENTIALS] = credentials
     app[TELEMETRY] = telemetry
+    app[AUDIT] = audit
     app[MAX_BODY] = config.api.max_body_bytes
     app[QUERY_ZONE] = config.query.zone
     app[MAX_RESULTS] = config.query.max_results
@@ -87,7 +122,14 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app.router.add_get("/v1/streams", handle_streams)
     app.router.add_get("/healthz", _healthz)
     if admin is not None:
-        add_admin_routes(app, admin, AuditLog(audit_path(config)), config.data_dir)
+        accounts = AdminAccounts(admins_path(config), admin.master)
+        app[ACCOUNTS] = accounts
+        app[SESSIONS] = SessionStore(config.admin.session_seconds)
+        app[LOGIN] = LoginGate(accounts)
+        add_login_routes(app)
+        add_store_routes(app, admin, config.data_dir)
+        add_tenant_routes(app)
+        add_audit_routes(app)
     return app
 
 
@@ -105,7 +147,9 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         maintenance = asyncio.create_task(store.maintain())
         stack.push_async_callback(_cancel, maintenance)
         credentials = CredentialStore(credentials_path(config))
-        app = build_app(config, store, credentials, telemetry, admin=store)
+        audit = await asyncio.to_thread(open_audit, config, store.signer, telemetry)
+        await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
+        app = build_app(config, store, credentials, telemetry, audit, admin=store)
         runner, api_url = await start_site(app, config.api.listen, server_tls(config))
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}

@@ -1,24 +1,28 @@
-"""``chronolog-collector``: run the collector, check its configuration, manage credentials;
-and, on the data directory itself, the master key, offline verify and restore."""
+"""``chronolog-collector``: run the collector, check its configuration, manage credentials and
+administrator accounts; and, on the data directory itself, the master key, offline verify and
+restore. (A thin layer: the work is in `collector.offline` and `collector.auth`.)"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import shutil
 import sys
 from pathlib import Path
 
 from chronolog.cli.reports import render_verify
-from chronolog.cliutil import ArgumentParser, Failure, run_command
+from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
 from chronolog.logs import setup_logging
 from chronolog.tls import profile_path, reexec_under_policy
 from collector import offline
-from collector.app import credentials_path, serve
+from collector.app import admins_path, credentials_path, serve
+from collector.auth.admins import AccountError, AdminAccounts
 from collector.auth.ca import CertificateAuthority
-from collector.auth.credentials import ROLES, CredentialError, CredentialStore
+from collector.auth.credentials import ALL_TENANTS, ROLES, CredentialError, CredentialStore
 from collector.config import CollectorConfig, load_config
+from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
 
 PROG = "chronolog-collector"
 
@@ -58,15 +62,30 @@ def _parser() -> ArgumentParser:
                        help="issue a client certificate (mutual TLS) instead of a token: writes "
                        "NAME.crt, NAME.key (0600) and ca.crt into this directory")
     csub.add_parser("list", help="list credentials (never the tokens)")
-    revoke = csub.add_parser("revoke", help="revoke a credential by id")
+    revoke = csub.add_parser("revoke", help="revoke a credential by id (a dry run without --confirm)")
     revoke.add_argument("id")
+    revoke.add_argument("--confirm", metavar="ID", help="do it: repeat the credential id")
+
+    admins = sub.add_parser("admins", help="administrator accounts (password and TOTP) on this host")
+    admins.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
+    asub = admins.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = asub.add_parser("add", help="create an account; prints its TOTP secret once")
+    add.add_argument("name")
+    add.add_argument("--scope", default=ALL_TENANTS,
+                     help="the tenant it administers, or '*' for every tenant (default)")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of stdin instead of asking twice")
+    asub.add_parser("list", help="list accounts (never a secret)")
+    disable = asub.add_parser("disable", help="disable an account; its sessions end at once")
+    disable.add_argument("name")
 
     keys = sub.add_parser("keys", help="the master key and key backups (local, on the data directory)")
     keys.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     ksub.add_parser("init", help="create the master key file (collector.keys.master_key_file)")
-    ksub.add_parser("rotate-master", help="new master key version; re-wrap every key; retire the old "
-                    "(collector stopped)")
+    rm = ksub.add_parser("rotate-master", help="new master key version; re-wrap every key; retire the old "
+                         "(collector stopped; a dry run without --confirm)")
+    rm.add_argument("--confirm", metavar="MASTER_ID", help="do it: repeat the current master key version")
     kb = ksub.add_parser("backup", help="write the wrapped tenant and signing keys to FILE "
                          "(not the master key)")
     kb.add_argument("file", type=Path)
@@ -83,6 +102,8 @@ def _parser() -> ArgumentParser:
                              "(collector stopped)")
     restore.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
     restore.add_argument("archive", type=Path)
+    restore.add_argument("--confirm", metavar="TENANT", help="do it: repeat the archive's tenant name "
+                         "(without it, only verify the archive and show what would be restored)")
     return p
 
 
@@ -93,7 +114,15 @@ def _keys(args: argparse.Namespace) -> int:
         print(f"created master key {master_id} in {path} (mode 0600); back it up apart from the data",
               file=sys.stderr)
     elif args.action == "rotate-master":
-        new, retired, count = offline.rotate_master_key(config)
+        plan, done = offline.rotate_master_key(config, args.confirm)
+        if done is None:
+            print(f"rotate-master would add a master key version, re-wrap {plan.tenant_keys} tenant key "
+                  f"versions and the signing key under it, and retire {', '.join(plan.versions)}: key "
+                  "backups made before it become useless")
+            print(f"# dry run: nothing was changed. To rotate, repeat with --confirm {plan.current}",
+                  file=sys.stderr)
+            return 0
+        new, retired, count = done
         print(f"master key {new} now wraps {count} tenant key versions and the signing key; "
               f"retired {', '.join(retired) or 'none'} (key backups wrapped by them are now useless)",
               file=sys.stderr)
@@ -117,12 +146,23 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    result = offline.restore(load_config(args.config), args.archive)
+    plan = offline.restore(load_config(args.config), args.archive, args.confirm)
+    result = plan.result
     print(render_verify(result.report.to_dict()))
-    if not result.restored:
+    segments = len(result.manifest["segments"])
+    if not result.report.clean:
         raise Failure(f"{args.archive}: tenant {result.tenant} was not restored: the archive does not "
                       "verify (see above)")
-    print(f"restored tenant {result.tenant}: {len(result.manifest['segments'])} segments", file=sys.stderr)
+    if args.confirm is None:
+        print(f"restore would put back tenant {result.tenant}: {segments} segments, chain length "
+              f"{result.report.chain_length}")
+        if plan.exists:
+            print(f"  refused while tenant {result.tenant} exists in the store: erase it first, or restore "
+                  "into another data directory")
+        print(f"# dry run: nothing was changed. To restore, repeat with --confirm {result.tenant}",
+              file=sys.stderr)
+        return 0
+    print(f"restored tenant {result.tenant}: {segments} segments", file=sys.stderr)
     return 0
 
 
@@ -130,6 +170,8 @@ def _credentials(args: argparse.Namespace) -> int:
     config = load_config(getattr(args, "config", None))
     store = CredentialStore(credentials_path(config))
     action = args.action
+    audit = offline.local_audit(config)
+    who = offline.local_principal()
     try:
         if action == "issue" and args.cert_dir is not None:
             ca = _ca(config)
@@ -154,12 +196,89 @@ def _credentials(args: argparse.Namespace) -> int:
             for entry in store.entries():
                 state = f"revoked {entry['revoked']}" if entry["revoked"] else "live"
                 print(f"{entry['id']}\t{entry['tenant']}\t{entry['role']}\t{entry['name']}\t{state}")
+            return 0
         else:
-            store.revoke(args.id)
-            print(f"revoked {args.id}", file=sys.stderr)
+            return _revoke(args, store)
     except CredentialError as e:
         raise Failure(str(e)) from None
+    if audit is not None:
+        kind = "certificate" if args.cert_dir is not None else "token"
+        audit.append(who, "credentials.issue", args.tenant if args.tenant != ALL_TENANTS else None, "done",
+                     {"id": cid, "role": args.role, "name": args.name, "kind": kind})
     return 0
+
+
+def _revoke(args: argparse.Namespace, store: CredentialStore) -> int:
+    """A guarded operation: a dry run unless --confirm repeats the id; audited either way."""
+    config = load_config(args.config)
+    live = {e["id"]: e for e in store.entries() if e["revoked"] is None}
+    entry = live.get(args.id)
+    if entry is None:
+        raise Failure(f"no live credential with id {args.id!r}")
+    tenant = entry["tenant"] if entry["tenant"] != ALL_TENANTS else None
+    audit = offline.local_audit(config)
+
+    def record(outcome: str) -> None:
+        if audit is not None:
+            audit.append(offline.local_principal(), "credentials.revoke", tenant, outcome, {"id": args.id})
+
+    if args.confirm is None:
+        record("dry_run")
+        print(f"would revoke {entry['id']}: {entry['role']} {entry['name']} of tenant {entry['tenant']} "
+              f"({entry.get('kind') or 'token'}); its holder is refused from then on")
+        print(f"# dry run: nothing was changed. To revoke, repeat with --confirm {args.id}", file=sys.stderr)
+        return 0
+    if args.confirm != args.id:
+        record("refused")
+        raise UsageError(f"--confirm must repeat the credential id {args.id!r}")
+    store.revoke(args.id)
+    record("done")
+    print(f"revoked {args.id}", file=sys.stderr)
+    return 0
+
+
+def _admins(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    try:
+        master = FileMasterKeys.load(master_key_path(config.keys))
+    except KeyringError as e:
+        raise Failure(f"{e} (the TOTP secrets are wrapped by the master key)") from None
+    accounts = AdminAccounts(admins_path(config), master)
+    who = offline.local_principal()
+    audit = offline.local_audit(config)
+    try:
+        if args.action == "add":
+            password = _new_password(args.password_stdin)
+            enrolment = accounts.add(args.name, args.scope, password)
+            print(enrolment.uri)
+            print(f"secret (base32): {enrolment.base32}")
+            print(f"administrator {args.name} (scope {args.scope}) created. Add the secret to an "
+                  "authenticator app now (TOTP, SHA-256, 6 digits, 30 s): it is not shown again.",
+                  file=sys.stderr)
+            details = {"scope": args.scope}
+        elif args.action == "list":
+            for a in accounts.accounts():
+                state = f"disabled {a.disabled}" if a.disabled else "enabled"
+                print(f"{a.name}\t{a.scope}\tcreated {a.created}\t{state}\tfailures {a.state.failures}")
+            return 0
+        else:
+            accounts.disable(args.name)
+            print(f"disabled {args.name}; its sessions end at its next request", file=sys.stderr)
+            details = {}
+    except AccountError as e:
+        raise UsageError(str(e)) from None
+    if audit is not None:
+        audit.append(who, f"admins.{args.action}", None, "done", {"account": args.name, **details})
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password for the new administrator: ")
+    if getpass.getpass("again: ") != first:
+        raise UsageError("the two passwords differ")
+    return first
 
 
 def _ca(config: CollectorConfig) -> CertificateAuthority:
@@ -198,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "credentials":
             return _credentials(args)
+        if args.command == "admins":
+            return _admins(args)
         if args.command == "ca":
             return _ca_command(args)
         if args.command in ("keys", "verify", "restore"):

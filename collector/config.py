@@ -11,6 +11,7 @@ from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback, split_listen
 from chronolog.timefmt import valid_zone
 from chronolog.tls import Level
+from collector.auth.sessions import AdminConfig
 from collector.store.keys import KeysConfig
 from collector.store.local import StoreConfig
 
@@ -77,6 +78,7 @@ class CollectorConfig(StrictModel):
     store: StoreConfig = StoreConfig()
     keys: KeysConfig = KeysConfig()
     query: QueryConfig = QueryConfig()
+    admin: AdminConfig = AdminConfig()
 
     @model_validator(mode="after")
     def _loopback_until_tls(self) -> CollectorConfig:

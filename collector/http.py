@@ -11,10 +11,11 @@ from aiohttp.typedefs import Middleware
 
 from chronolog.tls import TLS12_SUITES, TLS13_SUITES, Level
 from collector.auth.credentials import CredentialStore, Principal, Role
+from collector.auth.sessions import SESSION_PREFIX
 from collector.telemetry import Telemetry
 
-__all__ = ["CREDENTIALS", "TELEMETRY", "ApiError", "cipher_guard", "error_middleware", "json_response",
-           "require"]
+__all__ = ["CREDENTIALS", "TELEMETRY", "ApiError", "bearer_token", "cipher_guard", "error_middleware",
+           "json_response", "peer_certificate", "require"]
 
 log = logging.getLogger("collector.http")
 
@@ -72,22 +73,36 @@ def cipher_guard(level: Level) -> Middleware:
     return guard
 
 
+def peer_certificate(request: web.Request) -> bytes | None:
+    """The client certificate (DER) presented on this connection, already verified by TLS."""
+    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return der or None
+
+
+def bearer_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def _authenticate(request: web.Request) -> Principal:
     """A client certificate (mutual TLS) if one was presented, else the bearer token."""
     telemetry = request.app[TELEMETRY]
-    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    der = peer_certificate(request)
     if der:
         principal = request.app[CREDENTIALS].authenticate_certificate(der)
         if principal is None:
             telemetry.auth_failed("invalid")
             raise ApiError(401, "unauthenticated", "the client certificate is not a live credential")
         return principal
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request)
+    if token is None:
         telemetry.auth_failed("missing")
         raise ApiError(401, "unauthenticated", "send 'Authorization: Bearer <token>' or a client certificate")
-    principal = request.app[CREDENTIALS].authenticate(token.strip())
+    if token.startswith(SESSION_PREFIX):
+        telemetry.auth_failed("role")
+        raise ApiError(403, "forbidden", "an administrator's session is for the admin API only")
+    principal = request.app[CREDENTIALS].authenticate(token)
     if principal is None:
         telemetry.auth_failed("invalid")
         raise ApiError(401, "unauthenticated", "the token is not valid or has been revoked")
@@ -95,7 +110,10 @@ def _authenticate(request: web.Request) -> Principal:
 
 
 def require(request: web.Request, role: Role) -> Principal:
-    """The caller's principal if its credential is live and has ``role``; else 401/403."""
+    """The caller's principal if its credential is live and has ``role``; else 401/403.
+    (Administrators authenticate with two factors instead: `collector.auth.access.require_admin`.)"""
+    if role == "admin":
+        raise AssertionError("use collector.auth.access.require_admin: administrators need two factors")
     telemetry = request.app[TELEMETRY]
     principal = _authenticate(request)
     if principal.role != role:

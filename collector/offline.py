@@ -5,19 +5,28 @@ archive, against an exported checkpoint), restore a backup.
 These are local on purpose: a restore must work when there is no collector to ask, and a
 master key rotation rewrites every key file, which only the owner of the store lock may do.
 The store lock (``store.lock``) keeps them from running beside a collector.
+
+Restore and master key rotation are guarded operations (docs/security.md): without
+``confirm`` they only show what they would do; either way they are entries of the audit trail,
+which the collector counts when it starts, so the alert fires even though it was stopped.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import socket
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from chronolog.cliutil import Failure
+from chronolog.cliutil import Failure, UsageError
 from chronolog.fsutil import atomic_write
+from collector.admin.audit import AuditTrail
+from collector.auth.credentials import ALL_TENANTS, Principal
 from collector.config import CollectorConfig
 from collector.store.backup import RestoreError, RestoreResult, restore_backup
 from collector.store.keys import (
@@ -32,7 +41,8 @@ from collector.store.local import StoreLocked, lock_store
 from collector.store.names import TENANT_NAME
 from collector.store.verify import VerifyReport, verify_tenant
 
-__all__ = ["backup_keys", "init_master", "restore", "restore_keys", "rotate_master_key", "verify"]
+__all__ = ["RestorePlan", "RotationPlan", "backup_keys", "init_master", "local_audit", "local_principal",
+           "restore", "restore_keys", "rotate_master_key", "rotation_plan", "verify"]
 
 
 def _master(config: CollectorConfig) -> FileMasterKeys:
@@ -74,10 +84,63 @@ def init_master(config: CollectorConfig) -> tuple[Path, str]:
         raise Failure(str(e)) from None
 
 
-def rotate_master_key(config: CollectorConfig) -> tuple[str, list[str], int]:
+def local_principal() -> Principal:
+    """Who runs a local command: the operating-system user on this host."""
+    return Principal("local", ALL_TENANTS, "admin", f"{getpass.getuser()}@{socket.gethostname()} (local)")
+
+
+def local_audit(config: CollectorConfig) -> AuditTrail | None:
+    """The audit trail, signed with the store's key; None before there is a master key
+    (the first bootstrap commands of a new installation cannot be signed yet)."""
+    try:
+        master = FileMasterKeys.load(master_key_path(config.keys))
+        signer = Signer.load_or_create(config.data_dir / "keys", master)
+    except KeyringError:
+        return None
+    return AuditTrail(config.data_dir / "audit.log", signer)
+
+
+def _record(config: CollectorConfig, action: str, tenant: str | None, outcome: str,
+            details: dict[str, Any]) -> None:
+    trail = local_audit(config)
+    if trail is None:
+        raise Failure("cannot write the audit trail: no master key (create it with "
+                      "`chronolog-collector keys init`)")
+    trail.append(local_principal(), action, tenant, outcome, details)
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPlan:
+    current: str
+    versions: list[str]  # master key versions that would be retired
+    tenant_keys: int  # tenant key versions that would be re-wrapped
+
+
+def rotation_plan(config: CollectorConfig) -> RotationPlan:
+    master = _master(config)
+    keys = TenantKeys(config.data_dir / "keys", master)
+    count = sum(len(keys.versions(t)) for t in keys.tenants())
+    return RotationPlan(master.current(), master.ids(), count)
+
+
+Rotated = tuple[str, list[str], int]  # new master version, retired versions, keys re-wrapped
+
+
+def rotate_master_key(config: CollectorConfig, confirm: str | None) -> tuple[RotationPlan, Rotated | None]:
+    """The plan, and unless ``confirm`` names the current master key version, nothing else."""
     fd = _locked(config)
     try:
-        return rotate_master(_master(config), config.data_dir / "keys")
+        plan = rotation_plan(config)
+        if confirm is None:
+            _record(config, "keys.rotate_master", None, "dry_run", {"current": plan.current})
+            return plan, None
+        if confirm != plan.current:
+            _record(config, "keys.rotate_master", None, "refused", {"reason": "bad confirmation"})
+            raise UsageError(f"--confirm must repeat the current master key version {plan.current!r}")
+        done = rotate_master(_master(config), config.data_dir / "keys")
+        _record(config, "keys.rotate_master", None, "done", {"new": done[0], "retired": done[1],
+                                                            "rewrapped": done[2]})
+        return plan, done
     finally:
         os.close(fd)
 
@@ -123,11 +186,35 @@ def verify(config: CollectorConfig, tenant: str | None, checkpoint: Path | None,
         os.close(fd)
 
 
-def restore(config: CollectorConfig, archive: Path) -> RestoreResult:
+@dataclass(frozen=True, slots=True)
+class RestorePlan:
+    result: RestoreResult  # restored is False for a dry run
+    exists: bool  # the tenant is in the store already (a restore is then refused)
+
+
+def restore(config: CollectorConfig, archive: Path, confirm: str | None) -> RestorePlan:
+    """Verify ``archive``; install it only if clean and ``confirm`` names its tenant."""
     fd = _locked(config)
     try:
         keys, signer = _keys(config)
-        return restore_backup(archive, config.data_dir, keys, signer.public, signer.id)
+        preview = restore_backup(archive, config.data_dir, keys, signer.public, signer.id, install=False)
+        tenant = preview.tenant
+        exists = (config.data_dir / "tenants" / tenant).exists()
+        details = {"archive": archive.name, "segments": len(preview.manifest["segments"]),
+                   "clean": preview.report.clean}
+        if confirm is None:
+            _record(config, "restore", tenant, "dry_run", details)
+            return RestorePlan(preview, exists)
+        if confirm != tenant:
+            _record(config, "restore", tenant, "refused", {**details, "reason": "bad confirmation"})
+            raise UsageError(f"--confirm must repeat the tenant name {tenant!r}")
+        try:
+            result = restore_backup(archive, config.data_dir, keys, signer.public, signer.id)
+        except RestoreError as e:
+            _record(config, "restore", tenant, "refused", {**details, "reason": str(e)})
+            raise
+        _record(config, "restore", tenant, "done" if result.restored else "refused", details)
+        return RestorePlan(result, exists)
     except RestoreError as e:
         raise Failure(str(e)) from None
     finally:

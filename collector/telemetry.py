@@ -1,5 +1,9 @@
 """Everything the collector reports about itself goes through `Telemetry`: each event updates
-its metric and writes its log line in one place, so the handlers stay readable."""
+its metric and writes its log line in one place, so the handlers stay readable.
+
+No metric carries a tenant name as a label (#6): whoever reads /metrics learns counts across
+tenants, never which tenants exist. Which tenant is concerned goes to the log line and the
+admin API."""
 
 from __future__ import annotations
 
@@ -33,16 +37,30 @@ class Telemetry:
         self._stored_bytes = Counter("chronolog_collector_segment_bytes",
                                      "Bytes written as segments (compressed, encrypted).", registry=r)
         self._damage = Counter("chronolog_collector_store_damage",
-                               "Stored data found damaged or altered (blocks, frames, files).",
-                               ["tenant"], registry=r)
+                               "Stored data found damaged or altered (blocks, frames, files).", registry=r)
         self._expired = Counter("chronolog_collector_segments_expired", "Segments removed by retention.",
-                                ["tenant"], registry=r)
+                                registry=r)
         self._admin = Counter("chronolog_collector_admin_operations",
                               "Administrative operations, by action and outcome (done, dry_run, ...).",
                               ["action", "outcome"], registry=r)
         self._findings = Gauge("chronolog_collector_verify_findings",
-                               "Findings of the latest verify of each tenant (0: clean).", ["tenant"],
+                               "Findings of the latest verify of every tenant, summed (0: all clean).",
                                registry=r)
+        self._findings_by_tenant: dict[str, int] = {}  # kept here, never exported by tenant
+        # Security (docs/security.md).
+        self._guarded = Counter(
+            "chronolog_collector_guarded_operations",
+            "Guarded operations (erase, retention, key rotation, restore, revocation, hold release) by "
+            "outcome, counted from the audit trail: a restart recounts it, so one done while the "
+            "collector was stopped still shows.", ["operation", "outcome"], registry=r)
+        self._logins = Counter("chronolog_collector_admin_logins",
+                               "Administrator login attempts, by result (accepted, wrong, replayed, "
+                               "throttled).", ["result"], registry=r)
+        self._trail = Gauge("chronolog_collector_audit_trail_findings",
+                            "Breaks found in the audit trail's hash chain at start-up (0: intact).",
+                            registry=r)
+        for result in ("accepted", "wrong", "replayed", "throttled"):
+            self._logins.labels(result)
 
     def batch_stored(self, accepted: int, duplicates: int) -> None:
         self._batches.inc()
@@ -70,11 +88,11 @@ class Telemetry:
                                           "bytes": stored_bytes})
 
     def damage_found(self, tenant: str, where: str, detail: str) -> None:
-        self._damage.labels(tenant).inc()
+        self._damage.inc()
         log.error("stored data damaged", extra={"tenant": tenant, "where": where, "detail": detail})
 
     def segments_expired(self, tenant: str, count: int) -> None:
-        self._expired.labels(tenant).inc(count)
+        self._expired.inc(count)
         log.info("segments expired", extra={"tenant": tenant, "segments": count})
 
     # ---- administration ----
@@ -83,6 +101,31 @@ class Telemetry:
         self._admin.labels(action, outcome).inc()
 
     def verified(self, tenant: str, findings: int) -> None:
-        self._findings.labels(tenant).set(findings)
+        self._findings_by_tenant[tenant] = findings
+        self._findings.set(sum(self._findings_by_tenant.values()))
         if findings:
             log.error("verify found alterations", extra={"tenant": tenant, "findings": findings})
+
+    # ---- security ----
+
+    def guarded_operations_known(self, operations: tuple[str, ...]) -> None:
+        """Export every operation's series from the start (at 0), so the first one done after
+        a restart is an increase Prometheus can see."""
+        for operation in operations:
+            for outcome in ("done", "dry_run", "refused", "failed"):
+                self._guarded.labels(operation, outcome)
+
+    def guarded_operation(self, operation: str, outcome: str) -> None:
+        """Counted from audit entries (those of earlier runs too, at start): no log line here,
+        the audit trail is the record."""
+        self._guarded.labels(operation, outcome).inc()
+
+    def admin_login(self, result: str, user: str) -> None:
+        self._logins.labels(result).inc()
+        (log.info if result == "accepted" else log.warning)(
+            "administrator login", extra={"result": result, "user": user[:64]})
+
+    def audit_trail_checked(self, findings: list[str]) -> None:
+        self._trail.set(len(findings))
+        for finding in findings:
+            log.error("audit trail damaged", extra={"finding": finding})

@@ -1,9 +1,11 @@
 """``chronolog admin ...``: the administrator's commands, each one call of ``/v1/admin/...``.
 
-Destructive commands (retention set and apply, hold release, erase-tenant) show what they
-would do and change nothing unless given ``--confirm TENANT``. Local operations that must
-work without a running collector (restore, offline verify, the master key) are
-``chronolog-collector`` commands instead.
+Every command but ``login`` needs two factors: the session ``chronolog admin login`` keeps,
+or an admin client certificate with an admin token (docs/security.md). Guarded commands
+(retention set and apply, hold release, keys rotate, erase-tenant, credentials revoke) show
+what they would do and change nothing unless given ``--confirm`` naming their target. Local
+operations that must work without a running collector (restore, offline verify, the master
+key, administrator accounts) are ``chronolog-collector`` commands instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chronolog.cli.access import add_access_parsers, run_credentials, run_login, run_logout, run_tenant
 from chronolog.cli.client import ApiClient
 from chronolog.cli.reports import render_verify, size
 from chronolog.cli.timerange import parse_when
@@ -25,9 +28,10 @@ __all__ = ["add_admin_parser", "run_admin"]
 
 
 def add_admin_parser(sub: Any) -> None:
-    admin: ArgumentParser = sub.add_parser("admin", help="administration: verify, backup, retention, "
-                                           "legal holds, keys, erase-tenant (an admin token)")
+    admin: ArgumentParser = sub.add_parser("admin", help="administration: login, tenants, credentials, "
+                                           "verify, backup, retention, legal holds, keys, erase-tenant")
     asub = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    add_access_parsers(asub)
 
     def tenant_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--tenant", help="the tenant (default: the admin token's own tenant)")
@@ -80,7 +84,10 @@ def add_admin_parser(sub: Any) -> None:
     k = asub.add_parser("keys", help="the tenant's key versions (never the keys)")
     ksub = k.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     tenant_arg(ksub.add_parser("list", help="key versions and which is active"))
-    tenant_arg(ksub.add_parser("rotate", help="a new active version; old data stays as it is"))
+    kr = ksub.add_parser("rotate", help="a new active version; old data stays as it is (a dry run "
+                         "without --confirm)")
+    tenant_arg(kr)
+    confirm_arg(kr)
 
     e = asub.add_parser("erase-tenant", help="crypto-erase a tenant and write a disposal report")
     e.add_argument("tenant")
@@ -218,8 +225,13 @@ def _keys(api: ApiClient, args: argparse.Namespace) -> int:
             print(f"{v['id']}\tcreated {v['created']}\twrapped by {v['master']}\t{active}")
     else:
         doc = api.post_json("/v1/admin/keys/rotate", _tenant_body(args))
-        print(f"tenant {doc['tenant']}: new data is sealed under {doc['active']}; older versions still "
-              "open older data")
+        if doc["dry_run"]:
+            print(f"tenant {doc['tenant']}: a new key version would wrap new data from now on; the "
+                  f"{doc['versions']} existing versions (active: {doc['active']}) stay to open older data")
+            _dry_run_note("rotate", doc["tenant"])
+        else:
+            print(f"tenant {doc['tenant']}: new data is sealed under {doc['active']}; older versions still "
+                  "open older data")
     return 0
 
 
@@ -235,6 +247,7 @@ def _erase(api: ApiClient, args: argparse.Namespace) -> int:
         print(f"  key versions: {', '.join(p['key_ids']) or 'none'} (every backup becomes unreadable)")
         creds = ", ".join(f"{c['id']} ({c['role']}, {c['name']})" for c in p["credentials"]) or "none"
         print(f"  credentials revoked: {creds}")
+        print(f"  administrator accounts disabled: {', '.join(p.get('administrators', [])) or 'none'}")
         print(f"  backups made: {len(p['backups'])}")
         if p["holds"]:
             print(f"  refused while {len(p['holds'])} legal hold(s) stand: "
@@ -256,8 +269,13 @@ def _erase(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 _ACTIONS = {"verify": _verify, "checkpoint": _checkpoint, "backup": _backup, "retention": _retention,
-            "hold": _hold, "keys": _keys, "erase-tenant": _erase}
+            "hold": _hold, "keys": _keys, "erase-tenant": _erase, "tenant": run_tenant,
+            "credentials": run_credentials}
 
 
-def run_admin(api: ApiClient, args: argparse.Namespace) -> int:
+def run_admin(api: ApiClient, args: argparse.Namespace, session_file: Path) -> int:
+    if args.admin_command == "login":
+        return run_login(api, args, session_file)
+    if args.admin_command == "logout":
+        return run_logout(api, args, session_file)
     return _ACTIONS[args.admin_command](api, args)

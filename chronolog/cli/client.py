@@ -16,7 +16,7 @@ __all__ = ["ApiClient"]
 
 
 class ApiClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 60.0,
+    def __init__(self, base_url: str, token: str | None, timeout: float = 60.0,
                  ssl_context: ssl.SSLContext | None = None) -> None:
         if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
             raise UsageError(f"--url {base_url!r}: expected http://HOST:PORT or https://HOST:PORT")
@@ -27,7 +27,7 @@ class ApiClient:
 
     def _open(self, path: str, params: list[tuple[str, str]], body: bytes | None = None) -> Any:
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
-        headers = {"Authorization": f"Bearer {self._token}"}
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         if body is not None:
             headers["Content-Type"] = "application/json"
         # The scheme was checked in __init__, so neither call can open file: or ftp: URLs.

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chronolog.cli import session
 from chronolog.cli.admin import add_admin_parser, run_admin
+from chronolog.cli.audit import add_audit_parser, run_audit
 from chronolog.cli.client import ApiClient
 from chronolog.cli.timerange import parse_when
 from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
@@ -33,6 +35,14 @@ def _parser() -> ArgumentParser:
                    "default: the system's trusted CAs)")
     p.add_argument("--tls-level", choices=LEVELS, default=os.environ.get("CHRONOLOG_TLS_LEVEL", "high"),
                    help="CRYPTREC TLS suite level for https (default high)")
+    p.add_argument("--client-cert", type=Path, default=os.environ.get("CHRONOLOG_CLIENT_CERT"),
+                   help="client certificate for mutual TLS (an administrator's, with its admin token "
+                   "as --token-file: the second way to administer) (env CHRONOLOG_CLIENT_CERT)")
+    p.add_argument("--client-key", type=Path, default=os.environ.get("CHRONOLOG_CLIENT_KEY"),
+                   help="its private key (env CHRONOLOG_CLIENT_KEY)")
+    p.add_argument("--session-file", type=Path, default=None,
+                   help="where `admin login` keeps the session (env CHRONOLOG_SESSION_FILE; default "
+                   "$XDG_RUNTIME_DIR/chronolog/session or ~/.cache/chronolog/session)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     q = sub.add_parser("query", help="print lines in event-time order across hosts")
@@ -47,24 +57,53 @@ def _parser() -> ArgumentParser:
     q.add_argument("--json", action="store_true", help="one JSON record per line")
 
     sub.add_parser("streams", help="per stream: lines held, highest sequence number, gaps")
+    add_audit_parser(sub)
     add_admin_parser(sub)
     return p
+
+
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if (args.client_cert is None) != (args.client_key is None):
+        raise UsageError("--client-cert and --client-key go together")
+    if not args.url.startswith("https://"):
+        if args.client_cert is not None:
+            raise UsageError("--client-cert needs an https:// --url (mutual TLS is TLS)")
+        return None
+    try:
+        return client_context(args.tls_level, args.ca_file, args.client_cert, args.client_key)
+    except (OSError, ssl.SSLError) as e:
+        raise Failure(f"cannot set up TLS: {e}") from None
+
+
+def _token(args: argparse.Namespace) -> str:
+    try:
+        return Path(args.token_file).read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise Failure(f"cannot read token file {args.token_file}: {e.strerror}") from None
 
 
 def _client(args: argparse.Namespace) -> ApiClient:
     if args.token_file is None:
         raise UsageError("no credential: pass --token-file FILE or set CHRONOLOG_TOKEN_FILE")
-    try:
-        token = Path(args.token_file).read_text(encoding="utf-8").strip()
-    except OSError as e:
-        raise Failure(f"cannot read token file {args.token_file}: {e.strerror}") from None
-    context = None
-    if args.url.startswith("https://"):
-        try:
-            context = client_context(args.tls_level, args.ca_file)
-        except (OSError, ssl.SSLError) as e:
-            raise Failure(f"cannot set up TLS: {e}") from None
-    return ApiClient(args.url, token, ssl_context=context)
+    return ApiClient(args.url, _token(args), ssl_context=_tls(args))
+
+
+def _session_path(args: argparse.Namespace) -> Path:
+    return Path(args.session_file) if args.session_file is not None else session.default_path()
+
+
+def _admin_client(args: argparse.Namespace, login: bool = False) -> ApiClient:
+    """An administrator's client: the session kept by `admin login` (for this --url), else an
+    admin token (with, over mutual TLS, the admin's --client-cert: the other two factors)."""
+    if login:
+        return ApiClient(args.url, None, ssl_context=_tls(args))
+    kept = session.load(_session_path(args), args.url)
+    if kept is not None:
+        return ApiClient(args.url, str(kept["session"]), ssl_context=_tls(args))
+    if args.token_file is not None:
+        return ApiClient(args.url, _token(args), ssl_context=_tls(args))
+    raise UsageError("not logged in: run `chronolog admin login` (password and TOTP code), or give an "
+                     "admin --client-cert/--client-key together with an admin --token-file")
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -117,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.url.startswith("https://") and argv is None:  # a real entry point: it re-executes
             reexec_under_policy(profile_path(args.tls_level))
         if args.command == "admin":
-            return run_admin(_client(args), args)
+            return run_admin(_admin_client(args, login=args.admin_command == "login"), args,
+                             _session_path(args))
+        if args.command == "audit":
+            kept = session.load(_session_path(args), args.url)
+            return run_audit(_admin_client(args) if kept is not None else _client(args), args)
         return _query(args) if args.command == "query" else _streams(args)
 
     return run_command(PROG, body)

@@ -1,14 +1,5 @@
-"""``/v1/admin/...``: the administrator's API (docs/admin.md).
-
-Three rules hold for every endpoint, each in one place:
-
-- **Who**: `admin_scope` is the only authentication and scope check. A credential with role
-  ``admin`` administers its own tenant, or every tenant when issued for ``*``. (The second
-  factor of the security issue goes there too.)
-- **Dry run first**: a destructive operation (retention change or application, hold release,
-  erase) only shows what it would do unless the body carries ``"confirm": "<tenant>"``.
-- **Audited**: every request, dry runs and refusals included, is written to the audit record
-  before the answer leaves.
+"""``/v1/admin/...`` on the store: verify, checkpoints, backup, retention, legal holds, keys,
+erasure (docs/admin.md). Who may call, dry runs and the audit trail are `endpoint`'s rules.
 """
 
 from __future__ import annotations
@@ -16,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -25,23 +16,27 @@ from aiohttp import web
 
 from chronolog.fsutil import atomic_write
 from chronolog.timefmt import BadTime, parse_rfc3339
-from collector.admin.audit import AuditLog
+from collector.admin.audit import AUDIT
 from collector.admin.disposal import disposal_report, render_text
+from collector.admin.endpoint import DATA_DIR, Body, admin_scope, confirmed, done, endpoint, read_body
+from collector.auth.access import ACCOUNTS, SESSIONS, require_admin
 from collector.auth.credentials import ALL_TENANTS, Principal
-from collector.http import CREDENTIALS, TELEMETRY, ApiError, json_response, require
+from collector.http import CREDENTIALS, TELEMETRY, ApiError, json_response
 from collector.store.catalog import Hold
-from collector.store.keys import KeyVersion
+from collector.store.keys import KeyVersion, MasterKeys
 from collector.store.local import UnknownTenant
-from collector.store.names import TENANT_NAME
 from collector.store.verify import VerifyReport
 
-__all__ = ["ADMIN_STORE", "AUDIT", "DATA_DIR", "AdminStore", "add_admin_routes"]
+__all__ = ["ADMIN_STORE", "AdminStore", "add_store_routes"]
 
 
 class AdminStore(Protocol):
     """What administration needs of a store (`collector.store.local.LocalStore` has it)."""
 
+    master: MasterKeys
+
     def tenants(self) -> list[str]: ...
+    def create_tenant(self, tenant: str) -> bool: ...
     def verify(self, tenant: str, exported: dict[str, Any] | None = None) -> VerifyReport: ...
     def checkpoint(self, tenant: str) -> dict[str, Any] | None: ...
     def sign(self, record: dict[str, Any]) -> dict[str, Any]: ...
@@ -61,50 +56,6 @@ class AdminStore(Protocol):
 
 
 ADMIN_STORE = web.AppKey("admin_store", AdminStore)
-AUDIT = web.AppKey("audit", AuditLog)
-DATA_DIR = web.AppKey("data_dir", Path)
-
-Body = dict[str, Any]
-
-
-def admin_scope(request: web.Request, tenant: str | None) -> tuple[Principal, str]:
-    """The admin principal and the tenant it acts on; 401/403/400 otherwise."""
-    principal = require(request, "admin")
-    if tenant is None:
-        if principal.tenant == ALL_TENANTS:
-            raise ApiError(400, "bad_request", "name the tenant ('tenant')")
-        tenant = principal.tenant
-    if not TENANT_NAME.fullmatch(tenant):
-        raise ApiError(400, "bad_request", f"invalid tenant name {tenant!r}")
-    if principal.tenant not in (ALL_TENANTS, tenant):
-        request.app[TELEMETRY].auth_failed("scope")
-        raise ApiError(403, "forbidden", f"this credential administers tenant {principal.tenant!r} only")
-    return principal, tenant
-
-
-def confirmed(body: Body, tenant: str) -> bool:
-    """Whether the body confirms a destructive operation on ``tenant`` (absent: a dry run)."""
-    confirm = body.get("confirm")
-    if confirm is None:
-        return False
-    if confirm != tenant:
-        raise ApiError(400, "bad_confirmation", f"'confirm' must repeat the tenant name {tenant!r}")
-    return True
-
-
-async def _body(request: web.Request, allowed: set[str]) -> Body:
-    raw = await request.read()
-    try:
-        body = orjson.loads(raw) if raw else {}
-    except orjson.JSONDecodeError as e:
-        raise ApiError(400, "bad_json", str(e)) from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "expected a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError(400, "bad_request",
-                       f"unknown field {unknown[0]!r}; expected {', '.join(sorted(allowed))}")
-    return body
 
 
 def _time(body: Body, key: str) -> int | None:
@@ -117,56 +68,12 @@ def _time(body: Body, key: str) -> int | None:
         raise ApiError(400, "bad_request", f"{key}: {e}") from None
 
 
-Handler = Callable[[web.Request, Principal, str, Body], Awaitable[web.StreamResponse]]
-
-
-def _endpoint(action: str, fields: set[str] | None = None) -> Callable[[Handler], Callable[
-        [web.Request], Awaitable[web.StreamResponse]]]:
-    """Parse, authorise and audit; ``fields`` None means a GET with ``?tenant=``."""
-
-    def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def run(request: web.Request) -> web.StreamResponse:
-            audit = request.app[AUDIT]
-            principal: Principal | None = None
-            tenant: str | None = None
-            try:
-                if fields is None:
-                    body: Body = {}
-                    tenant = request.query.get("tenant")
-                else:
-                    body = await _body(request, fields | {"tenant"})
-                    tenant = body.get("tenant")
-                principal, tenant = admin_scope(request, tenant)
-                response = await handler(request, principal, tenant, body)
-            except UnknownTenant as e:
-                audit.record(principal, action, tenant, "refused", {"reason": str(e)})
-                raise ApiError(404, "unknown_tenant", str(e)) from None
-            except ApiError as e:
-                audit.record(principal, action, tenant, "refused", {"status": e.status, "reason": e.detail})
-                raise
-            except Exception as e:
-                audit.record(principal, action, tenant, "failed", {"error": type(e).__name__})
-                raise
-            return response
-
-        return run
-
-    return wrap
-
-
-def _done(request: web.Request, principal: Principal, action: str, tenant: str, outcome: str,
-          details: dict[str, Any], payload: object) -> web.Response:
-    request.app[AUDIT].record(principal, action, tenant, outcome, details)
-    request.app[TELEMETRY].admin_operation(action, outcome)
-    return json_response(payload)
-
-
 # ---- integrity ----------------------------------------------------------------------------
 
 
 async def handle_verify(request: web.Request) -> web.Response:
-    body = await _body(request, {"tenant", "checkpoint"})
-    principal = require(request, "admin")
+    body = await read_body(request, {"tenant", "checkpoint"})
+    principal = require_admin(request)
     store = request.app[ADMIN_STORE]
     if body.get("tenant") is None and principal.tenant == ALL_TENANTS:
         tenants = store.tenants()
@@ -183,26 +90,26 @@ async def handle_verify(request: web.Request) -> web.Response:
     clean = all(r.clean for r in reports)
     for r in reports:
         request.app[TELEMETRY].verified(r.tenant, len(r.findings))
-    request.app[AUDIT].record(principal, "verify", None if len(tenants) != 1 else tenants[0],
-                              "clean" if clean else "findings",
-                              {"findings": sum(len(r.findings) for r in reports)})
+    await request.app[AUDIT].record(principal, "verify", None if len(tenants) != 1 else tenants[0],
+                                    "clean" if clean else "findings",
+                                    {"findings": sum(len(r.findings) for r in reports)})
     return json_response({"clean": clean, "reports": [r.to_dict() for r in reports]})
 
 
-@_endpoint("checkpoint.export")
+@endpoint("checkpoint.export")
 async def handle_checkpoint(request: web.Request, principal: Principal, tenant: str,
                             _: Body) -> web.Response:
     checkpoint = request.app[ADMIN_STORE].checkpoint(tenant)
     if checkpoint is None:
         raise ApiError(404, "no_checkpoint", f"tenant {tenant} has no sealed segment yet")
-    return _done(request, principal, "checkpoint.export", tenant, "done",
+    return await done(request, principal, "checkpoint.export", tenant, "done",
                  {"number": checkpoint["number"]}, checkpoint)
 
 
 # ---- backup -------------------------------------------------------------------------------
 
 
-@_endpoint("backup")
+@endpoint("backup")
 async def handle_backup(request: web.Request, principal: Principal, tenant: str,
                         _: Body) -> web.StreamResponse:
     store = request.app[ADMIN_STORE]
@@ -215,7 +122,7 @@ async def handle_backup(request: web.Request, principal: Principal, tenant: str,
         size = tmp.tell()
         tmp.seek(0)
         details = {"id": manifest["id"], "segments": len(manifest["segments"]), "bytes": size}
-        request.app[AUDIT].record(principal, "backup", tenant, "done", details)
+        await request.app[AUDIT].record(principal, "backup", tenant, "done", details)
         request.app[TELEMETRY].admin_operation("backup", "done")
         response = web.StreamResponse(headers={
             "Content-Type": "application/x-tar", "Content-Length": str(size),
@@ -235,13 +142,14 @@ async def _chunks(f: IO[bytes]) -> AsyncIterator[bytes]:
 # ---- retention and legal holds ---------------------------------------------------------------
 
 
-@_endpoint("retention.show")
+@endpoint("retention.show")
 async def handle_retention_show(request: web.Request, principal: Principal, tenant: str,
                                 _: Body) -> web.Response:
-    return json_response(request.app[ADMIN_STORE].retention(tenant))
+    return await done(request, principal, "retention.show", tenant, "done", {},
+                      request.app[ADMIN_STORE].retention(tenant))
 
 
-@_endpoint("retention.set", {"days", "confirm"})
+@endpoint("retention.set", {"days", "confirm"})
 async def handle_retention_set(request: web.Request, principal: Principal, tenant: str,
                                body: Body) -> web.Response:
     days = body.get("days")
@@ -251,36 +159,37 @@ async def handle_retention_set(request: web.Request, principal: Principal, tenan
     store = request.app[ADMIN_STORE]
     preview = store.retention(tenant, days)
     if not confirmed(body, tenant):
-        return _done(request, principal, "retention.set", tenant, "dry_run", {"days": days},
+        return await done(request, principal, "retention.set", tenant, "dry_run", {"days": days},
                      {"dry_run": True, **preview})
     store.set_retention(tenant, days)
-    return _done(request, principal, "retention.set", tenant, "done",
+    return await done(request, principal, "retention.set", tenant, "done",
                  {"days": days, "before": preview["retention_days"]},
                  {"dry_run": False, **store.retention(tenant)})
 
 
-@_endpoint("retention.apply", {"confirm"})
+@endpoint("retention.apply", {"confirm"})
 async def handle_retention_apply(request: web.Request, principal: Principal, tenant: str,
                                  body: Body) -> web.Response:
     store = request.app[ADMIN_STORE]
     if not confirmed(body, tenant):
         preview = store.retention(tenant)
-        return _done(request, principal, "retention.apply", tenant, "dry_run",
+        return await done(request, principal, "retention.apply", tenant, "dry_run",
                      {"segments": preview["would_expire"]["segments"]}, {"dry_run": True, **preview})
     gone = await asyncio.to_thread(store.apply_retention, tenant)
-    return _done(request, principal, "retention.apply", tenant, "done", {"segments": gone["segments"]},
+    return await done(request, principal, "retention.apply", tenant, "done", {"segments": gone["segments"]},
                  {"dry_run": False, "expired": gone})
 
 
-@_endpoint("hold.list")
+@endpoint("hold.list")
 async def handle_holds(request: web.Request, principal: Principal, tenant: str,
                        _: Body) -> web.Response:
     all_holds = "all" in request.query
     holds = request.app[ADMIN_STORE].holds(tenant, active_only=not all_holds)
-    return json_response({"tenant": tenant, "holds": [h.to_dict() for h in holds]})
+    return await done(request, principal, "hold.list", tenant, "done", {"holds": len(holds)},
+                      {"tenant": tenant, "holds": [h.to_dict() for h in holds]})
 
 
-@_endpoint("hold.add", {"since", "until", "reason"})
+@endpoint("hold.add", {"since", "until", "reason"})
 async def handle_hold_add(request: web.Request, principal: Principal, tenant: str,
                           body: Body) -> web.Response:
     reason = body.get("reason")
@@ -290,10 +199,10 @@ async def handle_hold_add(request: web.Request, principal: Principal, tenant: st
     if since is not None and until is not None and until <= since:
         raise ApiError(400, "bad_request", "'until' must be after 'since'")
     hold = request.app[ADMIN_STORE].add_hold(tenant, since, until, reason.strip(), principal.name)
-    return _done(request, principal, "hold.add", tenant, "done", hold.to_dict(), hold.to_dict())
+    return await done(request, principal, "hold.add", tenant, "done", hold.to_dict(), hold.to_dict())
 
 
-@_endpoint("hold.release", {"id", "confirm"})
+@endpoint("hold.release", {"id", "confirm"})
 async def handle_hold_release(request: web.Request, principal: Principal, tenant: str,
                               body: Body) -> web.Response:
     store = request.app[ADMIN_STORE]
@@ -303,51 +212,62 @@ async def handle_hold_release(request: web.Request, principal: Principal, tenant
         raise ApiError(404, "unknown_hold", f"tenant {tenant} has no active hold {hold_id!r}")
     if not confirmed(body, tenant):
         after = [h for h in active.values() if h.id != hold_id]
-        return _done(request, principal, "hold.release", tenant, "dry_run", {"id": hold_id},
+        return await done(request, principal, "hold.release", tenant, "dry_run", {"id": hold_id},
                      {"dry_run": True, "hold": active[hold_id].to_dict(),
                       "remaining": [h.to_dict() for h in after]})
     store.release_hold(tenant, str(hold_id), principal.name)
-    return _done(request, principal, "hold.release", tenant, "done", {"id": hold_id},
+    return await done(request, principal, "hold.release", tenant, "done", {"id": hold_id},
                  {"dry_run": False, "released": hold_id})
 
 
 # ---- keys -------------------------------------------------------------------------------------
 
 
-@_endpoint("keys.list")
+@endpoint("keys.list")
 async def handle_keys(request: web.Request, principal: Principal, tenant: str,
                       _: Body) -> web.Response:
     versions = request.app[ADMIN_STORE].key_versions(tenant)
-    return json_response({"tenant": tenant, "versions": [
+    return await done(request, principal, "keys.list", tenant, "done", {}, {"tenant": tenant, "versions": [
         {"id": v.id, "created": v.created, "master": v.master, "active": v.active} for v in versions]})
 
 
-@_endpoint("keys.rotate", set())
+@endpoint("keys.rotate", {"confirm"})
 async def handle_keys_rotate(request: web.Request, principal: Principal, tenant: str,
-                             _: Body) -> web.Response:
-    key_id = request.app[ADMIN_STORE].rotate_tenant_key(tenant)
-    return _done(request, principal, "keys.rotate", tenant, "done", {"new": key_id},
-                 {"tenant": tenant, "active": key_id})
+                             body: Body) -> web.Response:
+    store = request.app[ADMIN_STORE]
+    versions = store.key_versions(tenant)
+    if not confirmed(body, tenant):
+        active = [v.id for v in versions if v.active]
+        return await done(request, principal, "keys.rotate", tenant, "dry_run", {"versions": len(versions)},
+                          {"dry_run": True, "tenant": tenant, "active": active[0] if active else None,
+                           "versions": len(versions)})
+    key_id = store.rotate_tenant_key(tenant)
+    return await done(request, principal, "keys.rotate", tenant, "done", {"new": key_id},
+                      {"dry_run": False, "tenant": tenant, "active": key_id})
 
 
 # ---- erasure ----------------------------------------------------------------------------------
 
 
-@_endpoint("erase", {"confirm"})
+@endpoint("erase", {"confirm"})
 async def handle_erase(request: web.Request, principal: Principal, tenant: str,
                        body: Body) -> web.Response:
     store = request.app[ADMIN_STORE]
     credentials = request.app[CREDENTIALS]
     plan = store.erase_plan(tenant)
     plan["credentials"] = [e for e in credentials.entries() if e["tenant"] == tenant and e["revoked"] is None]
+    plan["administrators"] = [a.name for a in request.app[ACCOUNTS].accounts()
+                              if a.scope == tenant and a.disabled is None]
     if not confirmed(body, tenant):
-        return _done(request, principal, "erase", tenant, "dry_run",
+        return await done(request, principal, "erase", tenant, "dry_run",
                      {"segments": len(plan["segments"]), "bytes": plan["bytes_on_disk"]},
                      {"dry_run": True, "plan": plan})
     if plan["holds"]:
         raise ApiError(409, "legal_hold", f"tenant {tenant} is under {len(plan['holds'])} legal hold(s) "
                        f"({', '.join(h['id'] for h in plan['holds'])}): release them first")
     revoked = credentials.revoke_tenant(tenant)  # first: nothing new arrives during the erase
+    admins = request.app[ACCOUNTS].disable_scope(tenant)
+    request.app[SESSIONS].end_for(set(admins))
     erased = await store.erase(tenant)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     report_id = f"disposal-{tenant}-{stamp}"
@@ -358,8 +278,9 @@ async def handle_erase(request: web.Request, principal: Principal, tenant: str,
     text = render_text(report)
     files = await asyncio.to_thread(_keep_report, request.app[DATA_DIR], report_id, report, text)
     outcome = "done" if erased["verification"]["decrypt_failed"] else "verification_failed"
-    return _done(request, principal, "erase", tenant, outcome,
-                 {"report": report_id, "keys": erased["destroyed_key_ids"], "credentials": len(revoked)},
+    return await done(request, principal, "erase", tenant, outcome,
+                 {"report": report_id, "keys": erased["destroyed_key_ids"], "credentials": len(revoked),
+                  "administrators": admins},
                  {"dry_run": False, "report": report, "text": text, "files": files})
 
 
@@ -372,9 +293,8 @@ def _keep_report(data_dir: Path, report_id: str, report: dict[str, Any], text: s
     return [str(json_path), str(text_path)]
 
 
-def add_admin_routes(app: web.Application, store: AdminStore, audit: AuditLog, data_dir: Path) -> None:
+def add_store_routes(app: web.Application, store: AdminStore, data_dir: Path) -> None:
     app[ADMIN_STORE] = store
-    app[AUDIT] = audit
     app[DATA_DIR] = data_dir
     r = app.router
     r.add_post("/v1/admin/verify", handle_verify)
@@ -389,4 +309,3 @@ def add_admin_routes(app: web.Application, store: AdminStore, audit: AuditLog, d
     r.add_get("/v1/admin/keys", handle_keys)
     r.add_post("/v1/admin/keys/rotate", handle_keys_rotate)
     r.add_post("/v1/admin/erase", handle_erase)
-

@@ -4,6 +4,9 @@ Query parameters: ``since`` and ``until`` (RFC 3339 with an explicit offset; ``u
 exclusive), ``host`` (repeatable), ``grep`` (substring), ``limit`` and ``zone`` (IANA name
 results are shown in). The answer is NDJSON: one record per line in event-time order, then
 one ``{"summary": ...}`` line.
+
+Every read is an entry of the audit trail (who, tenant, parameters, how many lines), written
+before the answer leaves (#6: which investigator read what).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import orjson
 from aiohttp import web
 
 from chronolog.timefmt import BadTime, parse_rfc3339, valid_zone
+from collector.admin.audit import AUDIT
+from collector.auth.credentials import Principal
 from collector.http import TELEMETRY, ApiError, json_response, require
 from collector.ingest.push import STORE
 from collector.query.engine import QuerySpec, run_query
@@ -50,13 +55,28 @@ def _spec(request: web.Request) -> tuple[QuerySpec, str]:
     return QuerySpec(since, until, hosts, q.get("grep") or None, int(limit_text)), zone
 
 
+async def _refused(request: web.Request, principal: Principal, action: str, e: ApiError) -> ApiError:
+    await request.app[AUDIT].record(principal, action, principal.tenant, "refused",
+                                    {"status": e.status, "reason": e.detail, "params": _params(request)})
+    return e
+
+
+def _params(request: web.Request) -> dict[str, list[str]]:
+    return {k: request.query.getall(k) for k in sorted(set(request.query))}
+
+
 async def handle_query(request: web.Request) -> web.StreamResponse:
     principal = require(request, "investigator")
-    spec, zone = _spec(request)
+    try:
+        spec, zone = _spec(request)
+    except ApiError as e:
+        raise await _refused(request, principal, "query", e) from None
     store = request.app[STORE]
     result = await asyncio.to_thread(
         run_query, store.scan(principal.tenant, spec.since, spec.until, spec.hosts, spec.grep), spec
     )
+    await request.app[AUDIT].record(principal, "query", principal.tenant, "done", {
+        "params": _params(request), "lines": len(result.rows), "matched": result.matched})
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
     await response.prepare(request)
     lines = [orjson.dumps(row.record(zone)) for row in result.rows]
@@ -72,7 +92,11 @@ async def handle_query(request: web.Request) -> web.StreamResponse:
 
 async def handle_streams(request: web.Request) -> web.Response:
     principal = require(request, "investigator")
+    if request.query:
+        raise await _refused(request, principal, "streams",
+                             ApiError(400, "bad_query", "/v1/streams takes no parameters"))
     reports = request.app[STORE].streams(principal.tenant)
+    await request.app[AUDIT].record(principal, "streams", principal.tenant, "done", {"streams": len(reports)})
     return json_response({"streams": [
         {"agent": r.agent, "stream": r.stream, "lines": r.lines, "last_seq": r.last_seq,
          "gaps": [list(g) for g in r.gaps]}

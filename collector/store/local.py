@@ -168,6 +168,15 @@ class LocalStore:
     def tenants(self) -> list[str]:
         return sorted(self._tenants)
 
+    def create_tenant(self, name: str) -> bool:
+        """Make a tenant and its key now (``chronolog admin tenant create``); False if it exists."""
+        if name in self._tenants:
+            return False
+        self.keys.forget_destruction(name)  # a name used again after an erase starts afresh
+        self._tenant(name, create=True)
+        self.keys.active(name)
+        return True
+
     # ---- Store -----------------------------------------------------------------------------
 
     async def append(self, tenant: str, batch: Batch, received: int) -> AppendResult:

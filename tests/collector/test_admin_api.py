@@ -1,12 +1,14 @@
 """The admin API on a real loopback server (in-process) over a real store: who may call it,
-dry runs before anything destructive, the audit record, and no key material anywhere."""
+dry runs before anything destructive, the audit record, and no key material anywhere.
+Administrators log in with a password and a TOTP code (tests/collector/test_admin_login.py
+covers the login itself)."""
 
 from __future__ import annotations
 
 import base64
 import io
 import tarfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,13 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import generate_latest
+from support.admins import PASSWORD, Authenticator
 from support.stores import batch, make_store, master_keys
 
 from chronolog.daemon import SERVER_OPTIONS
 from chronolog.wire import CONTENT_TYPE, compress, encode_batch
-from collector.app import audit_path, build_app, credentials_path
+from collector.app import admins_path, audit_path, build_app, credentials_path, open_audit
+from collector.auth.admins import AdminAccounts
 from collector.auth.credentials import CredentialStore
 from collector.config import CollectorConfig
 from collector.store.local import LocalStore
@@ -26,20 +30,35 @@ from collector.telemetry import Telemetry
 
 
 class Admin:
+    """Requests as a named caller: a token, or an administrator's session (logged in on first use)."""
+
     def __init__(self, client: TestClient, store: LocalStore, telemetry: Telemetry, tokens: dict[str, str],
-                 config: CollectorConfig) -> None:
+                 config: CollectorConfig, phones: dict[str, Authenticator]) -> None:
         self.client, self.store, self.telemetry = client, store, telemetry
-        self.tokens, self.config = tokens, config
+        self.tokens, self.config, self.phones = tokens, config, phones
+
+    async def login(self, name: str) -> str:
+        r = await self.client.post("/v1/admin/login", json={
+            "user": name, "password": PASSWORD, "totp": self.phones[name].code()})
+        assert r.status == 200, await r.text()
+        session: str = (await r.json())["session"]
+        return session
 
     def _headers(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens.get(token, token)}"}
 
+    async def _ensure(self, token: str) -> None:
+        if token in self.phones and token not in self.tokens:
+            self.tokens[token] = await self.login(token)
+
     async def get(self, path: str, token: str = "root", **params: str) -> tuple[int, Any]:
+        await self._ensure(token)
         r = await self.client.get(path, params=params, headers=self._headers(token))
         body = await r.read()
         return r.status, orjson.loads(body) if r.content_type == "application/json" else body
 
     async def post(self, path: str, body: dict[str, Any] | bytes, token: str = "root") -> tuple[int, Any]:
+        await self._ensure(token)
         data = body if isinstance(body, bytes) else orjson.dumps(body)
         r = await self.client.post(path, data=data, headers=self._headers(token))
         return r.status, await r.json()
@@ -50,29 +69,34 @@ class Admin:
             **self._headers(tenant_token), "Content-Type": CONTENT_TYPE, "Content-Encoding": "zstd"})
         return r.status
 
-    def audit(self) -> list[dict[str, Any]]:
-        return [orjson.loads(x) for x in audit_path(self.config).read_bytes().splitlines()]
+    def audit(self, action: str | None = None) -> list[dict[str, Any]]:
+        """Entries of the audit trail (logins and reads left out unless ``action`` names them)."""
+        entries = [orjson.loads(x) for x in audit_path(self.config).read_bytes().splitlines()]
+        if action is not None:
+            return [e for e in entries if e["action"] == action]
+        return [e for e in entries if e["action"] not in ("login", "query", "streams")]
 
 
 @pytest.fixture
-async def admin(tmp_path: Path) -> AsyncIterator[Admin]:
+async def admin(tmp_path: Path, enrolled: Callable[[AdminAccounts, str, str], Authenticator]) -> AsyncIterator[Admin]:
     config = CollectorConfig(data_dir=tmp_path / "data")
     store = make_store(config.data_dir)
     credentials = CredentialStore(credentials_path(config))
+    accounts = AdminAccounts(admins_path(config), store.master)
+    phones = {"root": enrolled(accounts, "root", "*"), "carol": enrolled(accounts, "carol", "city")}
     tokens = {
-        "root": credentials.issue("*", "admin", "root")[1],
-        "city-admin": credentials.issue("city", "admin", "carol")[1],
         "city-agent": credentials.issue("city", "agent", "web-1")[1],
         "city-investigator": credentials.issue("city", "investigator", "ivan")[1],
         "other-agent": credentials.issue("other", "agent", "x-1")[1],
     }
     telemetry = Telemetry()
-    app = build_app(config, store, credentials, telemetry, admin=store)
+    audit = open_audit(config, store.signer, telemetry)
+    app = build_app(config, store, credentials, telemetry, audit, admin=store)
     server = TestServer(app)
     await server.start_server(**SERVER_OPTIONS)
     client = TestClient(server)
     await client.start_server()
-    a = Admin(client, store, telemetry, tokens, config)
+    a = Admin(client, store, telemetry, tokens, config, phones)
     assert await a.push("city-agent", 50) == 200
     assert await a.push("other-agent", 20) == 200
     yield a
@@ -84,9 +108,9 @@ async def test_only_admin_credentials_reach_the_admin_api_and_only_for_their_ten
     for token in ("city-agent", "city-investigator"):
         status, body = await admin.get("/v1/admin/keys", token=token, tenant="city")
         assert (status, body["error"]) == (403, "forbidden")
-    status, body = await admin.get("/v1/admin/keys", token="city-admin", tenant="other")
+    status, body = await admin.get("/v1/admin/keys", token="carol", tenant="other")
     assert status == 403 and "tenant 'city' only" in body["detail"]
-    assert (await admin.get("/v1/admin/keys", token="city-admin"))[0] == 200  # its own, implied
+    assert (await admin.get("/v1/admin/keys", token="carol"))[0] == 200  # its own, implied
     status, body = await admin.get("/v1/admin/keys")  # an all-tenant admin must name one
     assert status == 400 and "name the tenant" in body["detail"]
     assert (await admin.get("/v1/admin/keys", token="nope", tenant="city"))[0] == 401
@@ -95,7 +119,8 @@ async def test_only_admin_credentials_reach_the_admin_api_and_only_for_their_ten
     status, body = await admin.post("/v1/admin/erase", {"tenant": "city", "surprise": 1})
     assert status == 400 and "unknown field 'surprise'" in body["detail"]
     assert (await admin.post("/v1/admin/erase", b"{not json"))[0] == 400
-    assert {e["outcome"] for e in admin.audit()} == {"refused"}
+    assert {e["outcome"] for e in admin.audit()} == {"refused", "done"}
+    assert [e["action"] for e in admin.audit() if e["outcome"] == "done"] == ["keys.list"]
 
 
 async def test_retention_changes_are_dry_runs_until_confirmed_and_audited(admin: Admin) -> None:
@@ -163,17 +188,22 @@ async def test_a_backup_is_a_tar_of_ciphertext_and_catalog_without_keys(admin: A
 
 async def test_tenant_key_rotation_through_the_api(admin: Admin) -> None:
     _, before = await admin.get("/v1/admin/keys", tenant="city")
-    _, rotated = await admin.post("/v1/admin/keys/rotate", {"tenant": "city"})
+    _, preview = await admin.post("/v1/admin/keys/rotate", {"tenant": "city"})
+    assert preview == {"dry_run": True, "tenant": "city", "active": before["versions"][0]["id"], "versions": 1}
+    assert len((await admin.get("/v1/admin/keys", tenant="city"))[1]["versions"]) == 1  # nothing changed
+    _, rotated = await admin.post("/v1/admin/keys/rotate", {"tenant": "city", "confirm": "city"})
     _, after = await admin.get("/v1/admin/keys", tenant="city")
     assert [v["active"] for v in after["versions"]] == [False, True]
     assert after["versions"][1]["id"] == rotated["active"] != before["versions"][0]["id"]
 
 
 async def test_erase_previews_then_destroys_keys_data_and_credentials_and_reports(admin: Admin) -> None:
+    assert (await admin.get("/v1/admin/keys", token="carol"))[0] == 200  # carol is logged in
     _, preview = await admin.post("/v1/admin/erase", {"tenant": "city"})
     plan = preview["plan"]
     assert preview["dry_run"] is True and plan["lines"] == 0 and plan["wal_files"] == 1
-    assert {c["name"] for c in plan["credentials"]} == {"carol", "web-1", "ivan"}
+    assert {c["name"] for c in plan["credentials"]} == {"web-1", "ivan"}
+    assert plan["administrators"] == ["carol"]
     assert "city" in admin.store.tenants()
     status, done = await admin.post("/v1/admin/erase", {"tenant": "city", "confirm": "city"})
     assert status == 200 and done["dry_run"] is False
@@ -183,7 +213,11 @@ async def test_erase_previews_then_destroys_keys_data_and_credentials_and_report
     assert all(Path(f).exists() for f in done["files"])
     assert "city" not in admin.store.tenants()
     assert await admin.push("city-agent", 1, seq=100) == 401  # revoked
-    assert (await admin.get("/v1/admin/keys", token="city-admin"))[0] == 401
+    status, body = await admin.get("/v1/admin/keys", token="carol")  # her account went with the tenant
+    assert status == 401 and "ended" in body["detail"]
+    refused = await admin.client.post("/v1/admin/login", json={
+        "user": "carol", "password": PASSWORD, "totp": admin.phones["carol"].code()})
+    assert refused.status == 401
     assert await admin.push("other-agent", 1, seq=100) == 200  # untouched
     assert admin.store.verify("other").clean
 

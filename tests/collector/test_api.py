@@ -14,7 +14,7 @@ from support.stores import make_store
 from chronolog.daemon import SERVER_OPTIONS
 from chronolog.timefmt import parse_rfc3339
 from chronolog.wire import CONTENT_TYPE, Batch, Chunk, ClockView, compress, encode_batch
-from collector.app import build_app, credentials_path
+from collector.app import build_app, credentials_path, open_audit
 from collector.auth.credentials import CredentialStore
 from collector.config import CollectorConfig
 from collector.telemetry import Telemetry
@@ -59,7 +59,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         "other-investigator": credentials.issue("other", "investigator", "bob")[1],
     }
     telemetry = Telemetry()
-    app = build_app(config, store, credentials, telemetry)
+    app = build_app(config, store, credentials, telemetry, open_audit(config, store.signer))
     server = TestServer(app)
     await server.start_server(**SERVER_OPTIONS)  # TestServer() ignores options given to it
     client = TestClient(server)

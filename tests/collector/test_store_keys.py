@@ -11,11 +11,12 @@ import orjson
 import pytest
 from support.stores import batch, lines, make_store, master_keys
 
-from chronolog.cliutil import Failure
+from chronolog.cliutil import Failure, UsageError
+from collector.admin.audit import AuditTrail
 from collector.config import CollectorConfig
 from collector.offline import backup_keys, init_master, restore_keys, rotate_master_key
 from collector.store.crypto import Unreadable
-from collector.store.keys import FileMasterKeys, KeyringError, KeysConfig, master_key_path
+from collector.store.keys import FileMasterKeys, KeyringError, KeysConfig, Signer, master_key_path
 
 
 def test_a_master_key_file_readable_by_others_is_refused_without_showing_it(tmp_path: Path) -> None:
@@ -78,8 +79,18 @@ async def test_rotating_the_master_key_rewraps_keys_and_leaves_data_alone(tmp_pa
     store.close()
     config = CollectorConfig(data_dir=data, keys=KeysConfig(master_key_file=data.parent / "data.master.key"))
     backup_keys(config, tmp_path / "keys-before.json")
-    new, retired, count = rotate_master_key(config)
+    plan, nothing = rotate_master_key(config, None)  # a dry run first: a guarded operation
+    assert nothing is None and plan.current == old_master and plan.tenant_keys == 1
+    assert master_keys(data).ids() == [old_master]
+    with pytest.raises(UsageError, match="must repeat the current master key version"):
+        rotate_master_key(config, "mk-wrong")
+    _, done = rotate_master_key(config, old_master)
+    assert done is not None
+    new, retired, count = done
     assert retired == [old_master] and count == 1 and new != old_master
+    outcomes = [(e["action"], e["outcome"]) for e in AuditTrail(data / "audit.log", Signer.load(
+        data / "keys", master_keys(data))).entries()]
+    assert outcomes == [("keys.rotate_master", o) for o in ("dry_run", "refused", "done")]
     assert segment.read_bytes() == before  # no data rewritten
     tenant_file = orjson.loads((data / "keys/tenants/city.json").read_bytes())
     assert {v["master"] for v in tenant_file["versions"]} == {new}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from support.admins import PASSWORD, Authenticator, enrol
 from support.pki import make_ca, server_cert
 from support.processes import BIN, Daemon, free_port, free_udp_port, wait_for
 
@@ -46,7 +47,8 @@ class AgentHandle:
 
 class Fleet:
     """One collector (started at once) and agents, each tailing its own file, tenant "city";
-    an admin token for every tenant. ``extra_config`` is appended to its configuration.
+    an administrator "root" of every tenant, enrolled and logged in (password and TOTP) when
+    first needed. ``extra_config`` is appended to its configuration.
 
     With ``tls`` the collector serves https with a certificate from a private CA made here
     (and accepts client certificates from it); agents and the CLI pin that CA.
@@ -78,10 +80,10 @@ class Fleet:
                        capture_output=True)
         self.agent_token = root / "agent.token"
         self.investigator_token = root / "investigator.token"
-        self.admin_token = root / "admin.token"
+        self.session_file = root / "admin.session"
+        self.authenticator: Authenticator | None = None
         for role, path, tenant in (("agent", self.agent_token, "city"),
-                                   ("investigator", self.investigator_token, "city"),
-                                   ("admin", self.admin_token, "*")):
+                                   ("investigator", self.investigator_token, "city")):
             subprocess.run([BIN / "chronolog-collector", "credentials", "-c", config, "issue",
                             "--tenant", tenant, "--role", role, "--name", role, "--token-file", path],
                            check=True, capture_output=True)
@@ -139,12 +141,31 @@ class Fleet:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    def admin(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        """``chronolog admin ARGS`` with the all-tenant admin token (any exit status)."""
+    def chronolog(self, *args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``chronolog --url URL [--ca-file CA] ARGS`` (any exit status)."""
         tls = ["--ca-file", str(self.ca.cert_file)] if self.tls else []
-        return subprocess.run(
-            [BIN / "chronolog", "--url", self.url, *tls, "--token-file", self.admin_token, "admin", *args],
-            capture_output=True, text=True)
+        return subprocess.run([BIN / "chronolog", "--url", self.url, *tls, *args], input=stdin,
+                              capture_output=True, text=True)
+
+    def login(self) -> None:
+        """``chronolog admin login`` as root (enrolled on first use), keeping the session."""
+        if self.authenticator is None:
+            self.authenticator = enrol(self.config, "root")
+        result = self.chronolog("--session-file", self.session_file, "admin", "login", "--user", "root",
+                                "--password-stdin", "--totp", self.authenticator.code(),
+                                stdin=PASSWORD + "\n")
+        assert result.returncode == 0, result.stderr
+
+    def admin(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        """``chronolog admin ARGS`` in root's session (any exit status). A session the
+        collector forgot (it restarted) is renewed by logging in again."""
+        if self.authenticator is None:
+            self.login()
+        result = self.chronolog("--session-file", self.session_file, "admin", *args)
+        if result.returncode != 0 and "log in again" in result.stderr:
+            self.login()
+            result = self.chronolog("--session-file", self.session_file, "admin", *args)
+        return result
 
     def local(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
         """``chronolog-collector COMMAND -c CONFIG ARGS`` on the data directory (any exit status)."""

@@ -1,0 +1,197 @@
+"""Administrator accounts for the two-factor login: ``<data_dir>/admins.json`` (mode 0600).
+
+Each account has a name, a scope (one tenant, or ``*`` for every tenant), a password hash
+(`collector.auth.passwords`), a TOTP secret of 256 random bits that is stored only wrapped by
+the master key (AES key wrap, like the tenant keys), and the TOTP state: the last time step
+accepted and the failures, so that a restart neither lets a code be used twice nor resets the
+throttling (`collector.auth.totp`). Nothing here returns or logs a secret except `add`, which
+hands the new TOTP secret to the person enrolling, once.
+
+The collector and ``chronolog-collector admins ...`` may both write the file; every
+read-modify-write holds ``admins.lock``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chronolog.fsutil import atomic_write
+from collector.auth.credentials import ALL_TENANTS
+from collector.auth.passwords import hash_password
+from collector.auth.totp import TotpState, new_secret, provisioning_uri
+from collector.store.keys import MasterKeys
+from collector.store.names import TENANT_NAME
+
+__all__ = ["ADMIN_NAME", "MIN_PASSWORD", "AccountError", "AdminAccount", "AdminAccounts", "Enrolment"]
+
+ADMIN_NAME = re.compile(r"[a-z][a-z0-9._-]{0,31}")
+MIN_PASSWORD = 12
+
+
+class AccountError(ValueError):
+    """An account request that cannot be done; the message says what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdminAccount:
+    name: str
+    scope: str  # a tenant, or ALL_TENANTS
+    password: str  # pbkdf2_sha256$...
+    totp_master: str  # the master key version wrapping the secret
+    totp_wrapped: bytes
+    state: TotpState
+    created: str
+    disabled: str | None
+
+    def public(self) -> dict[str, Any]:
+        """What may be shown: never the hash, the secret or its wrapped form."""
+        return {"name": self.name, "scope": self.scope, "created": self.created,
+                "disabled": self.disabled, "failures": self.state.failures}
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """Shown once, to the person enrolling an authenticator app."""
+
+    secret: bytes
+    uri: str
+
+    @property
+    def base32(self) -> str:
+        return base64.b32encode(self.secret).decode("ascii")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _account(doc: dict[str, Any]) -> AdminAccount:
+    state = doc.get("state") or {}
+    return AdminAccount(
+        name=str(doc["name"]), scope=str(doc["scope"]), password=str(doc["password"]),
+        totp_master=str(doc["totp"]["master"]), totp_wrapped=base64.b64decode(doc["totp"]["wrapped"]),
+        state=TotpState(int(state.get("last_step", -1)), int(state.get("failures", 0)),
+                        float(state.get("last_failure", 0.0))),
+        created=str(doc["created"]), disabled=doc.get("disabled"),
+    )
+
+
+def check_new(name: str, scope: str, password: str) -> None:
+    if not ADMIN_NAME.fullmatch(name):
+        raise AccountError(f"invalid administrator name {name!r}: expected 1-32 of a-z, 0-9, '.', '_', "
+                           "'-', starting with a letter")
+    if scope != ALL_TENANTS and not TENANT_NAME.fullmatch(scope):
+        raise AccountError(f"invalid scope {scope!r}: expected a tenant name or '*' (every tenant)")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+class AdminAccounts:
+    def __init__(self, path: Path, master: MasterKeys) -> None:
+        self.path = path
+        self._master = master
+        self._lock = threading.Lock()
+        self._cache: tuple[tuple[int, int], dict[str, AdminAccount]] | None = None
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def _docs(self) -> list[dict[str, Any]]:
+        try:
+            doc = orjson.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return []
+        docs: list[dict[str, Any]] = doc["admins"]
+        return docs
+
+    def _all(self) -> dict[str, AdminAccount]:
+        """Every account, re-read only when the file changed."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        stamp = (st.st_mtime_ns, st.st_ino)
+        if self._cache is None or self._cache[0] != stamp:
+            self._cache = (stamp, {d["name"]: _account(d) for d in self._docs()})
+        return self._cache[1]
+
+    def get(self, name: str) -> AdminAccount | None:
+        """The account if it exists and is not disabled."""
+        account = self._all().get(name)
+        return account if account is not None and account.disabled is None else None
+
+    def accounts(self) -> list[AdminAccount]:
+        return sorted(self._all().values(), key=lambda a: a.name)
+
+    def secret(self, account: AdminAccount) -> bytes:
+        """The account's TOTP secret, unwrapped (kept in memory only while checking a code)."""
+        return self._master.unwrap(account.totp_master, account.totp_wrapped)
+
+    # ---- writing ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[list[dict[str, Any]]]:
+        """The account documents, saved on exit; exclusive across processes."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._lock:
+            fd = os.open(self.path.with_name("admins.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                docs = self._docs()
+                yield docs
+                atomic_write(self.path, orjson.dumps({"version": 1, "admins": docs},
+                                                     option=orjson.OPT_INDENT_2), mode=0o600)
+            finally:
+                os.close(fd)
+
+    def add(self, name: str, scope: str, password: str) -> Enrolment:
+        """Create an account; returns the TOTP secret and its ``otpauth://`` URI (show them once)."""
+        check_new(name, scope, password)
+        secret = new_secret()
+        master_id, wrapped = self._master.wrap(secret)
+        stored = hash_password(password)
+        with self._editing() as docs:
+            if any(d["name"] == name for d in docs):
+                raise AccountError(f"an administrator {name!r} already exists")
+            docs.append({"name": name, "scope": scope, "password": stored,
+                         "totp": {"master": master_id, "wrapped": base64.b64encode(wrapped).decode()},
+                         "state": {"last_step": -1, "failures": 0, "last_failure": 0.0},
+                         "created": _now(), "disabled": None})
+        return Enrolment(secret, provisioning_uri(secret, name))
+
+    def disable(self, name: str) -> None:
+        with self._editing() as docs:
+            for d in docs:
+                if d["name"] == name and d.get("disabled") is None:
+                    d["disabled"] = _now()
+                    return
+            raise AccountError(f"no enabled administrator {name!r}")
+
+    def disable_scope(self, tenant: str) -> list[str]:
+        """Disable every account scoped to ``tenant`` (when it is erased); returns their names."""
+        names = []
+        with self._editing() as docs:
+            for d in docs:
+                if d["scope"] == tenant and d.get("disabled") is None:
+                    d["disabled"] = _now()
+                    names.append(d["name"])
+        return names
+
+    def save_state(self, name: str, state: TotpState) -> None:
+        """Persist an account's TOTP state (durably: a crash must not forget a used code)."""
+        with self._editing() as docs:
+            for d in docs:
+                if d["name"] == name:
+                    d["state"] = {"last_step": state.last_step, "failures": state.failures,
+                                  "last_failure": state.last_failure}
