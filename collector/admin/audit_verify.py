@@ -98,11 +98,16 @@ def verify_trail(lines: list[bytes], public_key: bytes | str, signatures: bool =
         report.head = (max((x.n for x in read if x.n is not None), default=0), entry_digest(read[-1].raw))
 
     seen: dict[int, int] = {}  # entry number -> line index
+    unreadable: set[int] = set()  # the numbers damaged lines most likely had
     highest = (0, -1)  # (number, line index) of the highest-numbered entry so far
     for line in read:
         where = f"line {line.index + 1}"
         if line.entry is None or line.n is None:
-            found.append(TrailFinding("rewritten", where, "not an audit entry: the line was altered"))
+            guess = highest[0] + 1
+            unreadable.add(guess)
+            highest = (guess, line.index)
+            found.append(TrailFinding("rewritten", where, f"not an audit entry (probably entry {guess}): "
+                                      "the line was altered"))
             continue
         n, tenant = line.n, _tenant(line.entry)
         if not line.signed_ok:
@@ -120,7 +125,7 @@ def verify_trail(lines: list[bytes], public_key: bytes | str, signatures: bool =
         highest = max(highest, (n, line.index))
 
     if seen:
-        missing = [n for n in range(1, max(seen) + 1) if n not in seen]
+        missing = [n for n in range(1, max(seen) + 1) if n not in seen and n not in unreadable]
         for first, last in _ranges(missing):
             what = f"entry {first}" if first == last else f"entries {first} to {last}"
             found.append(TrailFinding("removed", what, f"{what} {'is' if first == last else 'are'} "
@@ -129,7 +134,8 @@ def verify_trail(lines: list[bytes], public_key: bytes | str, signatures: bool =
     # The chain: each intact entry must follow the exact bytes of the line before it. Breaks
     # that a finding above already explains (a damaged neighbour, a gap, a move) are not
     # named twice.
-    for before, line in zip([None, *read[:-1]], read, strict=True):
+    for i, line in enumerate(read):
+        before = read[i - 1] if i else None
         if line.entry is None or not line.signed_ok:
             continue
         expected = GENESIS_HEX if before is None else entry_digest(before.raw)

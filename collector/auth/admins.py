@@ -103,7 +103,6 @@ class AdminAccounts:
         self.path = path
         self._master = master
         self._lock = threading.Lock()
-        self._cache: tuple[tuple[int, int], dict[str, AdminAccount]] | None = None
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -116,15 +115,9 @@ class AdminAccounts:
         return docs
 
     def _all(self) -> dict[str, AdminAccount]:
-        """Every account, re-read only when the file changed."""
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return {}
-        stamp = (st.st_mtime_ns, st.st_ino)
-        if self._cache is None or self._cache[0] != stamp:
-            self._cache = (stamp, {d["name"]: _account(d) for d in self._docs()})
-        return self._cache[1]
+        """Every account, read afresh: a small file, and a disable done by another process
+        must count at the next request (a cache keyed on mtime could miss a quick change)."""
+        return {d["name"]: _account(d) for d in self._docs()}
 
     def get(self, name: str) -> AdminAccount | None:
         """The account if it exists and is not disabled."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
+from support.adminapi import Admin, admin_api
 from support.admins import PASSWORD, Authenticator
 
 import collector.auth.admins as admins_module
@@ -26,3 +28,11 @@ def enrolled(monkeypatch: pytest.MonkeyPatch) -> Callable[[AdminAccounts, str, s
         return Authenticator(accounts.add(name, scope, PASSWORD).base32)
 
     return enrol
+
+
+@pytest.fixture
+async def admin(tmp_path: Path, enrolled: Callable[[AdminAccounts, str, str], Authenticator]
+                ) -> AsyncIterator[Admin]:
+    """The API in-process with administrators, tokens and lines of two tenants (support.adminapi)."""
+    async with admin_api(tmp_path, enrolled) as api:
+        yield api

@@ -88,7 +88,7 @@ def test_after_erase_the_backup_cannot_be_decrypted_and_other_tenants_are_untouc
     assert refused.returncode == 1 and "HTTP 401" in refused.stderr  # credentials revoked
 
     fleet.collector.stop()
-    restored = fleet.local("restore", backup)
+    restored = fleet.local("restore", backup, "--confirm", "city")
     assert restored.returncode == 1, restored.stdout + restored.stderr
     assert "unreadable" in restored.stdout and "destroyed" in restored.stdout
     assert "was not restored" in restored.stderr
@@ -115,11 +115,14 @@ def test_a_lost_tenant_comes_back_from_its_backup_and_its_key_backup(fleet: Flee
     for lost in ("tenants/city", "keys"):  # data and keys lost; the master key file is elsewhere
         shutil.rmtree(tmp_path / "store" / lost)
     assert fleet.local("keys", "restore", keys).returncode == 0
-    restored = fleet.local("restore", backup)
+    preview = fleet.local("restore", backup)  # a guarded operation: a dry run first
+    assert preview.returncode == 0 and "restore would put back tenant city" in preview.stdout
+    assert "--confirm city" in preview.stderr and not (tmp_path / "store/tenants/city").exists()
+    restored = fleet.local("restore", backup, "--confirm", "city")
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "clean" in restored.stdout
     busy.start()
-    locked = fleet.local("restore", backup)
+    locked = fleet.local("restore", backup, "--confirm", "city")
     assert locked.returncode == 1 and "stop it first" in locked.stderr
     fleet.collector = busy
     assert query_status(fleet).stdout == before

@@ -36,8 +36,8 @@ def test_a_revoked_certificate_is_refused_and_the_agent_keeps_its_lines(fleet: F
     listing = subprocess.run([BIN / "chronolog-collector", "credentials", "-c", fleet.config, "list"],
                              capture_output=True, text=True, check=True).stdout
     [cid] = [line.split("\t")[0] for line in listing.splitlines() if "\tweb-1\t" in line]
-    subprocess.run([BIN / "chronolog-collector", "credentials", "-c", fleet.config, "revoke", cid],
-                   check=True, capture_output=True)
+    subprocess.run([BIN / "chronolog-collector", "credentials", "-c", fleet.config, "revoke", cid,
+                    "--confirm", cid], check=True, capture_output=True)
     web = fleet.agent("web-1", cert_dir=cert_dir)
     web.write("2026-11-27T09:00:00Z refused")
     wait_for(lambda: "http 401 unauthenticated" in web.daemon.log.read_text(), "a 401 for the revoked cert")

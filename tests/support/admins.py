@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyotp
+
 from support.processes import BIN
 
 STEP = 30
@@ -40,8 +41,9 @@ class Authenticator:
 
 def enrol(config: Path, name: str, scope: str = "*", password: str = PASSWORD) -> Authenticator:
     """``chronolog-collector admins add NAME --scope SCOPE --password-stdin``: the secret it printed."""
-    result = subprocess.run([BIN / "chronolog-collector", "admins", "-c", config, "add", name, "--scope", scope,
-                             "--password-stdin"], input=password + "\n", capture_output=True, text=True)
+    result = subprocess.run([BIN / "chronolog-collector", "admins", "-c", config, "add", name,
+                             "--scope", scope, "--password-stdin"],
+                            input=password + "\n", capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     uri, secret_line = result.stdout.splitlines()
     assert uri.startswith(f"otpauth://totp/chronolog:{name}?") and "algorithm=SHA256" in uri
