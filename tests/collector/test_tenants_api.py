@@ -31,20 +31,22 @@ async def test_tenants_are_created_explicitly_and_listed_within_scope(admin: Adm
 
 
 async def test_a_token_is_issued_only_for_an_existing_tenant_and_shown_once(admin: Admin) -> None:
-    status, body = await admin.post("/v1/admin/credentials", {"tenant": "park", "role": "agent", "name": "p1"})
+    park_agent = {"tenant": "park", "role": "agent", "name": "p1"}
+    status, body = await admin.post("/v1/admin/credentials", park_agent)
     assert status == 404 and "chronolog admin tenant create park" in body["detail"]
     await admin.post("/v1/admin/tenants", {"tenant": "park"})
-    status, issued = await admin.post("/v1/admin/credentials", {"tenant": "park", "role": "agent", "name": "p1"})
+    status, issued = await admin.post("/v1/admin/credentials", park_agent)
     assert status == 200 and issued["kind"] == "token" and issued["token"].startswith("clg_")
     assert await admin.push(issued["token"], 3) == 200
     assert [s.lines for s in admin.store.streams("park")] == [3]
-    status, body = await admin.post("/v1/admin/credentials", {"tenant": "park", "role": "admin", "name": "x"})
+    status, body = await admin.post("/v1/admin/credentials", {**park_agent, "role": "admin"})
     assert status == 400 and "collector host" in body["detail"]
     trail = audit_path(admin.config).read_text()
     assert issued["id"] in trail and issued["token"] not in trail
 
 
-async def test_a_certificate_comes_from_the_collectors_ca_with_its_key_only_in_the_answer(admin: Admin) -> None:
+async def test_a_certificate_comes_from_the_collectors_ca_with_its_key_only_in_the_answer(
+        admin: Admin) -> None:
     body = {"tenant": "city", "role": "investigator", "name": "ivan-laptop", "cert": True}
     status, refused = await admin.post("/v1/admin/credentials", body)
     assert (status, refused["error"]) == (409, "no_ca")
@@ -79,7 +81,8 @@ async def test_revoking_is_a_dry_run_until_confirmed_with_the_id(admin: Admin) -
     assert await admin.push("city-agent", 1, seq=50) == 200  # still live
     status, body = await admin.post("/v1/admin/credentials/revoke", {"id": agent["id"], "confirm": "city"})
     assert (status, body["error"]) == (400, "bad_confirmation") and "credential id" in body["detail"]
-    status, done = await admin.post("/v1/admin/credentials/revoke", {"id": agent["id"], "confirm": agent["id"]})
+    confirmed = {"id": agent["id"], "confirm": agent["id"]}
+    status, done = await admin.post("/v1/admin/credentials/revoke", confirmed)
     assert done == {"dry_run": False, "revoked": agent["id"]}
     assert await admin.push("city-agent", 1, seq=51) == 401
     assert [guarded(admin, "credentials.revoke", o) for o in ("dry_run", "refused", "done")] == [1, 1, 1]
