@@ -150,16 +150,10 @@ async def test_unknown_names_are_throttled_like_accounts(config: CollectorConfig
 
 
 async def test_a_session_ends_when_it_expires_at_logout_and_when_the_account_is_disabled(
-        config: CollectorConfig, phone: Authenticator) -> None:
+        config: CollectorConfig, phone: Authenticator, enrolled: Enrol) -> None:
+    dave = enrolled(AdminAccounts(admins_path(config), master_keys(config.data_dir)), "dave", "*")
     clock = Clock()
     async with collector(config, SessionStore(900, clock)) as client:
-        token = (await login(client, phone.code()))[1]["session"]
-        clock.now += 899
-        assert (await keys(client, token))[0] == 404
-        clock.now += 2
-        status, body = await keys(client, token)
-        assert status == 401 and "log in again" in body["detail"]
-
         token = (await login(client, phone.code()))[1]["session"]
         other = (await login(client, phone.code()))[1]["session"]
         r = await client.post("/v1/admin/logout", headers={"Authorization": f"Bearer {token}"})
@@ -167,12 +161,18 @@ async def test_a_session_ends_when_it_expires_at_logout_and_when_the_account_is_
         assert (await keys(client, token))[0] == 401
         assert (await keys(client, other))[0] == 404  # the other session lives on
 
-        token = other
+        daves = (await login(client, dave.code(), user="dave"))[1]["session"]
         # What `chronolog-collector admins disable root` does, beside the running collector:
         AdminAccounts(admins_path(config), master_keys(config.data_dir)).disable("root")
-        assert (await keys(client, token))[0] == 401
+        assert (await keys(client, other))[0] == 401
         assert (await login(client, phone.code_at(phone.used)))[0] == 401
-    # The last attempt failed as for no account at all, not for the replayed code.
+
+        clock.now += 899
+        assert (await keys(client, daves))[0] == 404
+        clock.now += 2
+        status, body = await keys(client, daves)
+        assert status == 401 and "log in again" in body["detail"]
+    # root's last attempt failed as for no account at all, not for the replayed code.
     assert logins(config) == ["done", "done", "done", "wrong"]
 
 

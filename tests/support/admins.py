@@ -20,8 +20,9 @@ PASSWORD = "correct horse battery staple"
 @dataclass
 class Authenticator:
     """Codes for one secret, never the same time step twice (the collector accepts each code
-    once). It uses the steps the collector tolerates (one either side of now) in turn, and
-    waits for the next step only when all three are used."""
+    once). It uses the current step, then the next one (which the collector tolerates as
+    clock skew), and waits for a new step only when both are used. The previous step is never
+    used: the step could turn between making the code and the collector checking it."""
 
     secret_b32: str
     used: int = -1  # the newest time step a code was made for
@@ -32,7 +33,7 @@ class Authenticator:
     def code(self) -> str:
         while True:
             now = int(time.time() // STEP)
-            step = max(self.used + 1, now - 1)
+            step = max(self.used + 1, now)
             if step <= now + 1:
                 self.used = step
                 return self.code_at(step)
