@@ -22,7 +22,8 @@ def fleet(tmp_path: Path, daemons: Callable[[str, Path, Path], Daemon]) -> Fleet
     return Fleet(tmp_path, daemons, tls=True)
 
 
-def raw_get(fleet: Fleet, path: str, cert_dir: Path | None = None, token: Path | None = None) -> tuple[int, str]:
+def raw_get(fleet: Fleet, path: str, cert_dir: Path | None = None,
+            token: Path | None = None) -> tuple[int, str]:
     """One request with Python's plain ssl (no chronolog code on the client side)."""
     context = ssl.create_default_context(cafile=fleet.ca.cert_file)
     if cert_dir is not None:
@@ -69,7 +70,8 @@ def test_an_admin_certificate_with_the_same_admins_token_administers(fleet: Flee
     cert = fleet.issue_certificate("alice", tenant="*", role="admin")
     token = fleet.issue_token("alice", tenant="*", role="admin")
     both = fleet.chronolog("--session-file", fleet.root / "none", "--client-cert", cert / "alice.crt",
-                           "--client-key", cert / "alice.key", "--token-file", token, "admin", "tenant", "list")
+                           "--client-key", cert / "alice.key", "--token-file", token,
+                           "admin", "tenant", "list")
     assert both.returncode == 0, both.stderr
 
 
@@ -79,7 +81,8 @@ def test_one_factor_alone_or_factors_of_two_admins_are_refused(fleet: Fleet) -> 
     bob = fleet.issue_token("bob", tenant="*", role="admin")
     status, body = raw_get(fleet, "/v1/admin/tenants", token=alice)
     assert status == 401 and "two factors" in body
-    lone = fleet.chronolog("--session-file", fleet.root / "none", "--token-file", alice, "admin", "tenant", "list")
+    lone = fleet.chronolog("--session-file", fleet.root / "none", "--token-file", alice,
+                           "admin", "tenant", "list")
     assert lone.returncode == 1 and "two factors" in lone.stderr and "chronolog admin login" in lone.stderr
     status, body = raw_get(fleet, "/v1/admin/tenants", cert_dir=cert)
     assert status == 401 and "two factors" in body
