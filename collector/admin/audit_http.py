@@ -21,7 +21,7 @@ from aiohttp import web
 from chronolog.timefmt import BadTime, parse_rfc3339
 from collector.admin.audit import AUDIT, AuditTrail
 from collector.admin.audit_verify import TrailFinding, verify_trail
-from collector.admin.endpoint import admin_scope
+from collector.admin.endpoint import admin_scope, single_tenant
 from collector.admin.http import ADMIN_STORE
 from collector.auth.access import require_admin
 from collector.auth.credentials import ALL_TENANTS, Principal
@@ -91,7 +91,7 @@ async def handle_audit(request: web.Request) -> web.Response:
         if principal.role != "admin":
             raise ApiError(400, "bad_query", "'tenant' is for administrators of every tenant; an "
                            "investigator sees its own tenant")
-        scope = admin_scope(request, q["tenant"])[1]
+        scope = admin_scope(request, single_tenant(request))[1]
     since, until = _bound(q.get("since"), "since"), _bound(q.get("until"), "until")
     trail = request.app[AUDIT]
     full = principal.tenant == ALL_TENANTS

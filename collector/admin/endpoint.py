@@ -27,7 +27,8 @@ from collector.http import TELEMETRY, ApiError, json_response
 from collector.store.local import UnknownTenant
 from collector.store.names import TENANT_NAME
 
-__all__ = ["DATA_DIR", "GUARDED", "Body", "admin_scope", "confirmed", "done", "endpoint", "read_body"]
+__all__ = ["DATA_DIR", "GUARDED", "Body", "admin_scope", "confirmed", "done", "endpoint", "read_body",
+           "single_tenant"]
 
 DATA_DIR = web.AppKey("data_dir", Path)
 
@@ -48,11 +49,22 @@ def admin_scope(request: web.Request, tenant: str | None) -> tuple[Principal, st
             raise ApiError(400, "bad_request", "name the tenant ('tenant')")
         tenant = principal.tenant
     if not isinstance(tenant, str) or not TENANT_NAME.fullmatch(tenant):
-        raise ApiError(400, "bad_request", f"invalid tenant name {tenant!r}")
+        # Not echoed: an answer repeats nothing a caller made up about other tenants.
+        raise ApiError(400, "bad_request", "invalid tenant name: expected 1-63 of a-z, 0-9, '-', '_', "
+                       "starting with a letter or digit")
     if principal.tenant not in (ALL_TENANTS, tenant):
         request.app[TELEMETRY].auth_failed("scope")
         raise ApiError(403, "forbidden", f"this administrator administers tenant {principal.tenant!r} only")
     return principal, tenant
+
+
+def single_tenant(request: web.Request) -> str | None:
+    """``?tenant=``, given at most once: a repeated parameter is refused rather than letting
+    the first (or the last, as a proxy in front might) win."""
+    given = request.query.getall("tenant", [])
+    if len(given) > 1:
+        raise ApiError(400, "bad_request", "give 'tenant' once")
+    return given[0] if given else None
 
 
 def confirmed(body: Body, target: str, what: str = "the tenant name") -> bool:
@@ -98,7 +110,7 @@ def endpoint(action: str, fields: set[str] | None = None, every_tenant: bool = F
             try:
                 if fields is None:
                     body: Body = {}
-                    tenant = request.query.get("tenant")
+                    tenant = single_tenant(request)
                 else:
                     body = await read_body(request, fields | {"tenant"})
                     tenant = body.get("tenant")
@@ -111,8 +123,12 @@ def endpoint(action: str, fields: set[str] | None = None, every_tenant: bool = F
                 await audit.record(principal, action, _loggable(tenant), "refused", {"reason": str(e)})
                 raise ApiError(404, "unknown_tenant", str(e)) from None
             except ApiError as e:
-                await audit.record(principal, action, _loggable(tenant), "refused",
-                                   {"status": e.status, "reason": e.detail})
+                # A tenant outside the caller's scope is not told of the attempt (it would learn
+                # the caller's name): only administrators of every tenant see it.
+                mine = principal is not None and principal.tenant in (ALL_TENANTS, tenant)
+                details = {"status": e.status, "reason": e.detail, **({} if mine else {"asked": tenant})}
+                await audit.record(principal, action, _loggable(tenant) if mine else None, "refused",
+                                   details)
                 raise
             except Exception as e:
                 await audit.record(principal, action, _loggable(tenant), "failed",
