@@ -117,8 +117,8 @@ def _keys(args: argparse.Namespace) -> int:
         plan, done = offline.rotate_master_key(config, args.confirm)
         if done is None:
             print(f"rotate-master would add a master key version, re-wrap {plan.tenant_keys} tenant key "
-                  f"versions and the signing key under it, and retire {', '.join(plan.versions)}: key "
-                  "backups made before it become useless")
+                  f"versions, the signing key and {plan.administrators} administrators' TOTP secrets under "
+                  f"it, and retire {', '.join(plan.versions)}: key backups made before it become useless")
             print(f"# dry run: nothing was changed. To rotate, repeat with --confirm {plan.current}",
                   file=sys.stderr)
             return 0

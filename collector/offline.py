@@ -26,6 +26,7 @@ import orjson
 from chronolog.cliutil import Failure, UsageError
 from chronolog.fsutil import atomic_write
 from collector.admin.audit import AuditTrail
+from collector.auth.admins import AdminAccounts
 from collector.auth.credentials import ALL_TENANTS, Principal
 from collector.config import CollectorConfig
 from collector.store.backup import RestoreError, RestoreResult, restore_backup
@@ -114,13 +115,18 @@ class RotationPlan:
     current: str
     versions: list[str]  # master key versions that would be retired
     tenant_keys: int  # tenant key versions that would be re-wrapped
+    administrators: int  # TOTP secrets that would be re-wrapped
+
+
+def _accounts(config: CollectorConfig, master: FileMasterKeys) -> AdminAccounts:
+    return AdminAccounts(config.data_dir / "admins.json", master)
 
 
 def rotation_plan(config: CollectorConfig) -> RotationPlan:
     master = _master(config)
     keys = TenantKeys(config.data_dir / "keys", master)
     count = sum(len(keys.versions(t)) for t in keys.tenants())
-    return RotationPlan(master.current(), master.ids(), count)
+    return RotationPlan(master.current(), master.ids(), count, len(_accounts(config, master).accounts()))
 
 
 Rotated = tuple[str, list[str], int]  # new master version, retired versions, keys re-wrapped
@@ -137,7 +143,8 @@ def rotate_master_key(config: CollectorConfig, confirm: str | None) -> tuple[Rot
         if confirm != plan.current:
             _record(config, "keys.rotate_master", None, "refused", {"reason": "bad confirmation"})
             raise UsageError(f"--confirm must repeat the current master key version {plan.current!r}")
-        done = rotate_master(_master(config), config.data_dir / "keys")
+        master = _master(config)
+        done = rotate_master(master, config.data_dir / "keys", also=[_accounts(config, master).rewrap])
         _record(config, "keys.rotate_master", None, "done", {"new": done[0], "retired": done[1],
                                                             "rewrapped": done[2]})
         return plan, done

@@ -32,6 +32,8 @@ __all__ = ["add_audit_routes"]
 
 _PARAMS = {"since", "until", "tenant", "verify"}
 CHAIN_FIELDS = ("n", "prev", "signer", "sig")
+_WHAT = {"rewritten": "it was altered after it was written", "reordered": "it was moved out of its place",
+         "duplicated": "it appears twice"}
 
 
 def _caller(request: web.Request) -> Principal:
@@ -74,8 +76,9 @@ def _select(trail: AuditTrail, scope: str, full: bool, since: int | None,
 def _scoped(finding: TrailFinding, scope: str, full: bool) -> dict[str, Any]:
     if full:
         return finding.to_dict()
-    if finding.tenant == scope:
-        return {"kind": finding.kind, "where": f"an entry of tenant {scope}", "detail": finding.detail}
+    if finding.tenant == scope:  # without entry numbers: they would tell how busy others are
+        return {"kind": finding.kind, "where": f"an entry of tenant {scope}",
+                "detail": _WHAT.get(finding.kind, "it was altered")}
     return {"kind": finding.kind, "where": "an entry outside your scope", "detail": "not shown"}
 
 

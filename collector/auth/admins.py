@@ -181,6 +181,16 @@ class AdminAccounts:
                     names.append(d["name"])
         return names
 
+    def rewrap(self, master: MasterKeys) -> int:
+        """Re-wrap every TOTP secret under ``master``'s current version (a master key rotation,
+        before the old versions are retired); returns how many."""
+        with self._editing() as docs:
+            for d in docs:
+                secret = self._master.unwrap(d["totp"]["master"], base64.b64decode(d["totp"]["wrapped"]))
+                master_id, wrapped = master.wrap(secret)
+                d["totp"] = {"master": master_id, "wrapped": base64.b64encode(wrapped).decode()}
+            return len(docs)
+
     def save_state(self, name: str, state: TotpState) -> None:
         """Persist an account's TOTP state (durably: a crash must not forget a used code)."""
         with self._editing() as docs:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections import OrderedDict
@@ -23,8 +24,11 @@ from dataclasses import dataclass
 from collector.auth.admins import AdminAccount, AdminAccounts
 from collector.auth.passwords import hash_password, verify_password
 from collector.auth.totp import TotpState, check_code, failed, wait_needed
+from collector.store.crypto import Unreadable
 
 __all__ = ["LoginGate", "LoginResult"]
+
+log = logging.getLogger("collector.auth")
 
 MAX_UNKNOWN = 10_000  # names remembered for throttling that are no account
 
@@ -58,7 +62,15 @@ class LoginGate:
             if account is None:
                 self._remember(user, failed(state, now))
                 return LoginResult(False, "wrong")
-            decided = check_code(self.accounts.secret(account), code, state, now, password_ok)
+            try:
+                secret = self.accounts.secret(account)
+            except Unreadable:
+                # The master key that wrapped it is gone (replaced rather than rotated): the
+                # operator's to fix (docs/security.md); the caller learns nothing more.
+                log.error("an administrator's TOTP secret cannot be unwrapped with the master key",
+                          extra={"user": account.name})
+                return LoginResult(False, "wrong")
+            decided = check_code(secret, code, state, now, password_ok)
             if decided.state != state:
                 await asyncio.to_thread(self.accounts.save_state, account.name, decided.state)
             return LoginResult(decided.ok, decided.reason, account if decided.ok else None,

@@ -22,7 +22,7 @@ import datetime as dt
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -381,10 +381,14 @@ class Signer:
         atomic_write(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2), mode=0o600)
 
 
-def rotate_master(master: FileMasterKeys, keys_dir: Path) -> tuple[str, list[str], int]:
-    """Add a master version, re-wrap every tenant key and the signing key under it, then
-    retire the old versions. Data is not touched. Returns (new id, retired ids, keys re-wrapped)."""
+def rotate_master(master: FileMasterKeys, keys_dir: Path,
+                  also: Sequence[Callable[[MasterKeys], object]] = ()) -> tuple[str, list[str], int]:
+    """Add a master version, re-wrap every tenant key and the signing key under it (and
+    whatever else ``also`` re-wraps: the administrators' TOTP secrets), then retire the old
+    versions. Data is not touched. Returns (new id, retired ids, keys re-wrapped)."""
     new = master.add_version()
     count = TenantKeys(keys_dir, master).rewrap()
     Signer.rewrap(keys_dir, master)
+    for rewrap in also:
+        rewrap(master)
     return new, master.retire(new), count

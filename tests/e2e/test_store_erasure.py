@@ -7,6 +7,7 @@ import base64
 import json
 import shutil
 import subprocess
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -126,3 +127,8 @@ def test_a_lost_tenant_comes_back_from_its_backup_and_its_key_backup(fleet: Flee
     assert locked.returncode == 1 and "stop it first" in locked.stderr
     fleet.collector = busy
     assert query_status(fleet).stdout == before
+    # Done while the collector was stopped, the restore still counts for the alert at start.
+    with urllib.request.urlopen(busy.info["metrics"], timeout=10) as response:
+        metrics = response.read().decode()
+    for outcome in ("done", "dry_run"):
+        assert f'guarded_operations_total{{operation="restore",outcome="{outcome}"}} 1.0' in metrics
