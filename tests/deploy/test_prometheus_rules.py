@@ -1,8 +1,10 @@
 """The shipped alert rules, with the real promtool: they parse, their unit tests pass, every
-alert names a runbook that exists, and the metrics a real agent serves pass promtool's lint."""
+alert names a runbook that exists, every guarded operation has an alert, and the metrics a
+real agent and a real collector serve pass promtool's lint."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import urllib.request
 from collections.abc import Callable
@@ -12,6 +14,8 @@ import pytest
 import yaml
 from support.fleet import Fleet
 from support.processes import Daemon
+
+from collector.admin.endpoint import GUARDED
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus"
@@ -54,5 +58,29 @@ def test_a_real_agents_metrics_pass_promtool_lint(
     with urllib.request.urlopen(web.daemon.info["metrics"], timeout=10) as response:
         exposition = response.read()
     assert b"chronolog_agent_clock_status" in exposition
+    result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_every_guarded_operation_has_an_alert_and_a_runbook_section() -> None:
+    rules = yaml.safe_load((RULES / "chronolog-rules.yml").read_text())
+    exprs = " ".join(rule["expr"] for group in rules["groups"] for rule in group["rules"])
+    runbook = (ROOT / "docs" / "runbooks" / "guarded.md").read_text()
+    for operation in GUARDED:
+        assert f'"{operation}"' in exprs or re.search(rf'[~"|]{re.escape(operation)}[|"]', exprs), operation
+    for section in ("erase", "retention", "key-rotation", "restore", "credential-revocation",
+                    "legal-hold-release"):
+        assert f"## {section}\n" in runbook
+
+
+def test_a_real_collectors_metrics_pass_promtool_lint_and_name_no_tenant(
+        tmp_path: Path, daemons: Callable[[str, Path, Path], Daemon], promtool: str) -> None:
+    fleet = Fleet(tmp_path, daemons)
+    fleet.agent("web-1").write("2026-11-27T09:00:00Z a line")
+    fleet.wait_for_lines(1)
+    with urllib.request.urlopen(fleet.collector.info["metrics"], timeout=10) as response:
+        exposition = response.read()
+    assert b"chronolog_collector_guarded_operations_total" in exposition
+    assert b'tenant="' not in exposition and b"city" not in exposition
     result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
