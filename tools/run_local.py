@@ -161,6 +161,10 @@ chronolog is running (Ctrl-C stops it).
 
 See your logs, as one timeline in Asia/Tokyo:
   {query}
+
+Administer it (password and TOTP code; docs/security.md):
+  {rel(BIN / 'chronolog-collector')} admins add $USER --config {rel(CONFIG)}
+  {rel(BIN / 'chronolog')} --url {c_info['api']} admin login
 """, flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
