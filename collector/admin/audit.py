@@ -139,8 +139,11 @@ class AuditTrail:
             self.path = path
 
         def __enter__(self) -> int:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except FileNotFoundError:  # the first entry of a new data directory
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             return self.fd
 
