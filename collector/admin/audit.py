@@ -35,7 +35,7 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import web
 
-from chronolog.fsutil import write_all
+from chronolog.fsutil import keep_owner, write_all
 from chronolog.timefmt import now_us, to_rfc3339
 from collector.auth.credentials import Principal
 from collector.store.chain import signed
@@ -139,11 +139,10 @@ class AuditTrail:
             self.path = path
 
         def __enter__(self) -> int:
-            try:
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            except FileNotFoundError:  # the first entry of a new data directory
+            if not self.path.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            keep_owner(self.fd, self.path)
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             return self.fd
 
