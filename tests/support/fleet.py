@@ -89,20 +89,21 @@ class Fleet:
                            check=True, capture_output=True)
         self.collector = daemons("chronolog-collector", config, root).start()
 
+    def _issue(self, name: str, tenant: str, role: str, *where: str | Path) -> None:
+        subprocess.run([BIN / "chronolog-collector", "credentials", "-c", self.config, "issue",
+                        "--tenant", tenant, "--role", role, "--name", name, *where],
+                       check=True, capture_output=True)
+
     def issue_certificate(self, name: str, tenant: str = "city", role: str = "agent") -> Path:
         """A client certificate credential; returns the directory with NAME.crt/.key."""
         out = self.root / f"cert-{name}"
-        subprocess.run([BIN / "chronolog-collector", "credentials", "-c", self.config, "issue",
-                        "--tenant", tenant, "--role", role, "--name", name, "--cert-dir", out],
-                       check=True, capture_output=True)
+        self._issue(name, tenant, role, "--cert-dir", out)
         return out
 
     def issue_token(self, name: str, tenant: str = "city", role: str = "agent") -> Path:
         """A bearer token credential (the local bootstrap); returns its file."""
         path = self.root / f"{name}.{role}.token"
-        subprocess.run([BIN / "chronolog-collector", "credentials", "-c", self.config, "issue",
-                        "--tenant", tenant, "--role", role, "--name", name, "--token-file", path],
-                       check=True, capture_output=True)
+        self._issue(name, tenant, role, "--token-file", path)
         return path
 
     def agent(self, host: str, cert_dir: Path | None = None, ca_file: Path | None = None,
