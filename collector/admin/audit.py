@@ -24,6 +24,7 @@ never left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -134,23 +135,18 @@ class AuditTrail:
 
     # ---- under the lock ------------------------------------------------------------------
 
-    class _Locked:
-        def __init__(self, path: Path) -> None:
-            self.path = path
-
-        def __enter__(self) -> int:
-            if not self.path.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            keep_owner(self.fd, self.path)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-            return self.fd
-
-        def __exit__(self, *_: object) -> None:
-            os.close(self.fd)  # also releases the flock
-
-    def _locked_fd(self) -> AuditTrail._Locked:
-        return AuditTrail._Locked(self.path)
+    @contextlib.contextmanager
+    def _locked_fd(self) -> Iterator[int]:
+        """The trail's file, open and exclusively locked against every other writer."""
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            keep_owner(fd, self.path)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)  # also releases the flock
 
     def _catch_up(self, fd: int) -> None:
         """Bring the head up to the file's end: read what others appended since we last
