@@ -17,6 +17,7 @@ import hashlib
 import os
 import secrets
 import struct
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -33,8 +34,8 @@ __all__ = [
     "new_nonce_prefix",
     "new_signing_key",
     "sha256",
-    "sign",
     "signature_valid",
+    "signing_function",
     "unwrap_key",
     "wrap_key",
 ]
@@ -123,5 +124,6 @@ def new_signing_key() -> tuple[bytes, bytes]:
     return private.private_bytes_raw(), private.public_key().public_bytes_raw()
 
 
-def sign(private_key: bytes, data: bytes) -> bytes:
-    return Ed25519PrivateKey.from_private_bytes(private_key).sign(data)
+def signing_function(private_key: bytes) -> Callable[[bytes], bytes]:
+    """Ed25519 signing with one key (the key object is built once: signers sign often)."""
+    return Ed25519PrivateKey.from_private_bytes(private_key).sign

@@ -38,7 +38,7 @@ from collector.store.crypto import (
     new_id,
     new_key,
     new_signing_key,
-    sign,
+    signing_function,
     unwrap_key,
     wrap_key,
 )
@@ -341,6 +341,7 @@ class Signer:
     def __init__(self, key_id: str, private: bytes, public: bytes) -> None:
         self.id = key_id
         self._private = private
+        self._sign = signing_function(private)  # every audit entry is signed: build the key once
         self.public = public
 
     @classmethod
@@ -367,7 +368,7 @@ class Signer:
         return cls.load_or_create(directory, master)
 
     def sign(self, data: bytes) -> bytes:
-        return sign(self._private, data)
+        return self._sign(data)
 
     @staticmethod
     def rewrap(directory: Path, master: MasterKeys) -> None:
