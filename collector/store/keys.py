@@ -340,7 +340,6 @@ class Signer:
 
     def __init__(self, key_id: str, private: bytes, public: bytes) -> None:
         self.id = key_id
-        self._private = private
         self._sign = signing_function(private)  # every audit entry is signed: build the key once
         self.public = public
 

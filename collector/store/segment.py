@@ -164,9 +164,6 @@ class SegmentHead:
             return None
         return LineBlock.from_json(plain)
 
-    def blocks_end(self) -> int:
-        return self.blocks_start + sum(int(e["length"]) for e in self.index)
-
 
 def _part(f: IO[bytes]) -> bytes:
     raw = f.read(4)
