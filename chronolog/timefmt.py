@@ -21,6 +21,7 @@ import pytz
 __all__ = [
     "US_PER_S",
     "BadTime",
+    "civil_from_days",
     "get_zone",
     "local_zone_name",
     "now_us",
@@ -83,12 +84,44 @@ def valid_zone(name: str) -> str:
 
 
 def to_rfc3339(ts_us: int, zone: str | dt.tzinfo) -> str:
-    """Render an instant as RFC 3339 in ``zone``, e.g. ``2026-11-27T09:14:03.118000+09:00``."""
+    """Render an instant as RFC 3339 in ``zone``, e.g. ``2026-11-27T09:14:03.118000+09:00``.
+
+    Never raises for an integer (issue 16: one stored instant must not break a query). An
+    instant whose date in ``zone`` falls outside years 1 to 9999, where `datetime` ends, is
+    shown in UTC instead, and past those years in ISO 8601's expanded form
+    (``+294247-01-10T04:00:54.775807+00:00``): the instant exactly, its offset saying the zone.
+    """
     tz = get_zone(zone) if isinstance(zone, str) else zone
-    # fromtimestamp() with a pytz zone goes through tz.fromutc(), which pytz implements
-    # correctly (unlike replace(tzinfo=...)); integer arithmetic keeps microseconds exact.
-    aware = (_EPOCH + dt.timedelta(microseconds=ts_us)).astimezone(tz)
+    try:
+        # astimezone() with a pytz zone goes through tz.fromutc(), which pytz implements
+        # correctly (unlike replace(tzinfo=...)); integer arithmetic keeps microseconds exact.
+        aware = (_EPOCH + dt.timedelta(microseconds=ts_us)).astimezone(tz)
+    except OverflowError:
+        return _utc_any_year(ts_us)
     return aware.isoformat(timespec="microseconds")
+
+
+def _utc_any_year(ts_us: int) -> str:
+    """An instant in UTC for any year: four digits within 0 to 9999, else a sign and six or more."""
+    days, us_of_day = divmod(ts_us, 86_400 * US_PER_S)
+    year, month, day = civil_from_days(days)
+    seconds, micros = divmod(us_of_day, US_PER_S)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    year_text = f"{year:04d}" if 0 <= year <= 9999 else f"{'+' if year > 0 else '-'}{abs(year):06d}"
+    return f"{year_text}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{micros:06d}+00:00"
+
+
+def civil_from_days(days: int) -> tuple[int, int, int]:
+    """The proleptic Gregorian (year, month, day) ``days`` after 1970-01-01, for any integer
+    (H. Hinnant's ``civil_from_days``, http://howardhinnant.github.io/date_algorithms.html)."""
+    era, day_of_era = divmod(days + 719_468, 146_097)  # eras of 400 years from 0000-03-01
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36_524 - day_of_era // 146_096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_from_march = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_from_march + 2) // 5 + 1
+    month = month_from_march + 3 if month_from_march < 10 else month_from_march - 9
+    return year_of_era + era * 400 + (month <= 2), month, day
 
 
 def parse_rfc3339(text: str) -> int:

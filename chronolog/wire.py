@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import orjson
 import zstandard
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,12 +31,16 @@ from chronolog.timestamps import TS_SOURCES
 __all__ = [
     "CONTENT_TYPE",
     "ENCODINGS",
+    "MAX_FIELDS_DEPTH",
+    "MAX_INSTANT",
+    "MAX_SEQ",
     "UNKNOWN_CLOCK",
     "WIRE_VERSION",
     "Batch",
     "Chunk",
     "ClockView",
     "DecodedBatch",
+    "Instant",
     "WireError",
     "batch_from_trusted",
     "compress",
@@ -52,7 +57,56 @@ ENCODINGS = ("zstd", "gzip", "identity")
 TsSource = Literal["explicit", "assumed_zone", "inferred_year", "read_time"]
 assert set(TsSource.__args__) == set(TS_SOURCES)  # type: ignore[attr-defined]
 
-Us = Annotated[StrictInt, Field(ge=0, lt=2**63)]
+# ---- Limits (issue 16) ---------------------------------------------------------------------
+# Every number a batch carries is checked here, where it is decoded, against what the rest of
+# chronolog holds: the catalog keeps seq runs and time ranges as SQLite INTEGERs (signed 64
+# bits), the store re-encodes fields with orjson (nesting limit 254), and every instant must
+# render in any zone (datetime ends at 9999-12-31). docs/wire.md, "Limits", lists them; a
+# value outside one is refused with the field named, never stored.
+
+MAX_INSTANT = 253_402_127_999_999_999
+"""The latest instant accepted, 9999-12-29T23:59:59.999999Z: a day short of datetime's end,
+so that any zone (offsets are within a day) renders it. The earliest is 0, the Unix epoch."""
+
+MAX_SEQ = 2**63 - 2
+"""The largest sequence number a line may have: the run end after it, ``seq + 1``, is then
+SQLite's largest INTEGER."""
+
+MAX_FIELDS_DEPTH = 32
+"""How deeply a line's ``fields`` may nest (objects and lists): far above what journald or
+syslog produce, far below orjson's limit once the store wraps them."""
+
+
+def _instant(value: int) -> int:
+    if not 0 <= value <= MAX_INSTANT:
+        raise ValueError(f"{value} is outside the instants accepted: 0 (1970-01-01T00:00:00Z) to "
+                         f"{MAX_INSTANT} (9999-12-29T23:59:59.999999Z), in microseconds")
+    return value
+
+
+Instant = Annotated[StrictInt, AfterValidator(_instant)]
+"""An instant on the wire: integer microseconds since the epoch, 0 to `MAX_INSTANT`."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (a scalar is 0), counted without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level + 1)
+        todo.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _shallow(value: dict[str, Any]) -> dict[str, Any]:
+    if _depth(value) > MAX_FIELDS_DEPTH:
+        raise ValueError(f"fields nest deeper than {MAX_FIELDS_DEPTH} levels")
+    return value
+
+
 Name = Annotated[StrictStr, Field(min_length=1, max_length=512)]
 Sparse = list[tuple[StrictInt, list[StrictStr]]]
 
@@ -149,20 +203,23 @@ class _ChunkModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     stream: Name
-    seq: Us
-    read: Us
+    seq: Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
+    read: Instant
     clock: _ClockModel
     msg: Annotated[list[StrictStr], Field(min_length=1)]
-    ts: list[Us]
+    ts: list[Instant]
     src: list[TsSource]
     raw: list[StrictStr | None]
     ts_flags: Sparse = []
     line_flags: Sparse = []
-    fields: list[tuple[StrictInt, dict[StrictStr, Any]]] = []
+    fields: list[tuple[StrictInt, Annotated[dict[StrictStr, Any], AfterValidator(_shallow)]]] = []
 
     @model_validator(mode="after")
     def _parallel(self) -> _ChunkModel:
         n = len(self.msg)
+        if self.seq + n - 1 > MAX_SEQ:
+            raise ValueError(f"seq: {n} lines from seq {self.seq} run past the largest sequence "
+                             f"number, {MAX_SEQ}")
         for name in ("ts", "src", "raw"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} entries for {n} lines")
@@ -180,7 +237,7 @@ class _EnvelopeModel(BaseModel):
     agent: Name
     host: Name
     tz: Name
-    sent: Us
+    sent: Instant
     chunks: Annotated[list[dict[str, Any]], Field(min_length=1)]
 
 
@@ -223,9 +280,11 @@ def decode_batch(body: bytes) -> DecodedBatch:
 
 def _first_error(e: ValidationError) -> str:
     err = e.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
+    message = err["msg"].removeprefix("Value error, ")
+    where = ".".join(str(p) for p in err["loc"])
     extra = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    return f"{where}: {err['msg']}{extra}"
+    # An error of the whole model names its field in its message.
+    return f"{where}: {message}{extra}" if where else f"{message}{extra}"
 
 
 def compress(body: bytes, encoding: str) -> bytes:

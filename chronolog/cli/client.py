@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
 import urllib.error
@@ -42,11 +43,18 @@ class ApiClient:
 
     def get_json(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
         with self._open(path, params or []) as response:
-            return json.load(response)
+            return self._json(response.read())
 
     def post_json(self, path: str, body: dict[str, Any]) -> Any:
         with self._open(path, [], json.dumps(body).encode()) as response:
-            return json.load(response)
+            return self._json(response.read())
+
+    def _json(self, data: bytes) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise Failure(f"the answer from {self.base_url} is not JSON (is --url a chronolog "
+                          f"collector?): {data[:80]!r}") from None
 
     def download(self, path: str, params: list[tuple[str, str]], out: IO[bytes]) -> dict[str, str]:
         """Copy a response body to ``out``; returns its headers."""
@@ -56,10 +64,24 @@ class ApiClient:
             return dict(response.headers)
 
     def get_ndjson(self, path: str, params: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+        """The records of an NDJSON answer. An answer that fails part way, with an error line
+        (``{"error": kind, "detail": text}``) or cut off, is a `Failure`, never a short answer."""
         with self._open(path, params) as response:
-            for line in response:
-                if line.strip():
-                    yield json.loads(line)
+            try:
+                for line in response:
+                    if not line.strip():
+                        continue
+                    item = self._json(line)
+                    if not isinstance(item, dict):
+                        raise Failure(f"the answer from {self.base_url} holds a line that is not a record")
+                    if "error" in item:
+                        what = f"{item.get('error')}: {item.get('detail')}"
+                        raise Failure(f"the collector failed part way through its answer ({what}): "
+                                      "what was shown is incomplete")
+                    yield item
+            except (http.client.HTTPException, OSError) as e:
+                raise Failure(f"the answer from {self.base_url} was cut off ({type(e).__name__}): "
+                              "what was shown is incomplete") from None
 
 
 def _api_error(e: urllib.error.HTTPError) -> Exception:

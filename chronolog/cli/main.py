@@ -126,7 +126,7 @@ def _query(args: argparse.Namespace) -> int:
     params += [("host", h) for h in args.host]
     if args.grep:
         params.append(("grep", args.grep))
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] | None = None
     out = sys.stdout
     for item in _client(args).get_ndjson("/v1/query", params):
         if "summary" in item:
@@ -134,7 +134,10 @@ def _query(args: argparse.Namespace) -> int:
         elif args.json:
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
         else:
-            out.write(f"{item['ts']} {item['host']} {item['stream']}: {item['msg']}\n")
+            out.write(f"{item.get('ts')} {item.get('host')} {item.get('stream')}: {item.get('msg')}\n")
+    if summary is None:
+        raise Failure("the collector's answer ended before its summary line: "
+                      "what was shown may be incomplete")
     print(f"# {summary.get('count', 0)} lines from {to_rfc3339(since, zone)} to "
           f"{to_rfc3339(until, zone)}, times in {zone}", file=sys.stderr)
     if summary.get("truncated"):

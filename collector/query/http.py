@@ -12,6 +12,9 @@ before the answer leaves (#6: which investigator read what).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 
 import orjson
 from aiohttp import web
@@ -23,7 +26,9 @@ from collector.http import TELEMETRY, ApiError, json_response, require
 from collector.ingest.push import STORE
 from collector.query.engine import QuerySpec, run_query
 
-__all__ = ["MAX_RESULTS", "QUERY_ZONE", "handle_query", "handle_streams"]
+__all__ = ["MAX_RESULTS", "QUERY_ZONE", "handle_query", "handle_streams", "reported_in_stream"]
+
+log = logging.getLogger("collector.query")
 
 QUERY_ZONE = web.AppKey("query_zone", str)
 MAX_RESULTS = web.AppKey("max_results", int)
@@ -79,12 +84,13 @@ async def handle_query(request: web.Request) -> web.StreamResponse:
         "params": _params(request), "lines": len(result.rows), "matched": result.matched})
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
     await response.prepare(request)
-    lines = [orjson.dumps(row.record(zone)) for row in result.rows]
-    lines.append(orjson.dumps({"summary": {
-        "count": len(result.rows), "matched": result.matched,
-        "truncated": result.truncated, "zone": zone,
-    }}))
-    await response.write(b"\n".join(lines) + b"\n")
+    async with reported_in_stream(request, response):
+        lines = [orjson.dumps(row.record(zone)) for row in result.rows]
+        lines.append(orjson.dumps({"summary": {
+            "count": len(result.rows), "matched": result.matched,
+            "truncated": result.truncated, "zone": zone,
+        }}))
+        await response.write(b"\n".join(lines) + b"\n")
     await response.write_eof()
     request.app[TELEMETRY].query_served(len(result.rows), result.matched)
     return response
@@ -102,3 +108,22 @@ async def handle_streams(request: web.Request) -> web.Response:
          "gaps": [list(g) for g in r.gaps]}
         for r in reports
     ]})
+
+
+@contextlib.asynccontextmanager
+async def reported_in_stream(request: web.Request, response: web.StreamResponse) -> AsyncIterator[None]:
+    """Once an NDJSON answer's headers are out, its status cannot change. A failure after that
+    (inside this block) ends the answer with one last line, ``{"error": "internal", "detail":
+    ...}``, the shape of every API error, which clients report as an incomplete answer; a
+    connection cut instead would read like a short but complete one (issue 16). Write whole
+    lines only, so the error line starts a line of its own."""
+    try:
+        yield
+    except (ConnectionError, asyncio.CancelledError):
+        raise  # the client is gone: nobody to tell
+    except Exception:
+        log.exception("request failed after its answer started", extra={"path": request.path})
+        error = {"error": "internal", "detail": "the answer failed part way and is incomplete; "
+                 "see the collector log"}
+        with contextlib.suppress(ConnectionError):
+            await response.write(orjson.dumps(error) + b"\n")

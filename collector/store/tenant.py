@@ -44,7 +44,7 @@ from collector.store.crypto import Unreadable
 from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.sealing import SealJob, SealRunner, build_from_wal
-from collector.store.segment import SegmentHead, file_digest, segment_name
+from collector.store.segment import BuiltSegment, SegmentHead, file_digest, segment_name
 from collector.store.seqset import SeqSet
 from collector.store.wal import WalWriter, decode_record, encode_record, parse_header, read_wal
 
@@ -359,18 +359,17 @@ class TenantStore:
         job = SealJob(self.name, [str(p) for p in paths], {k: self.keys.key(self.name, k) for k in needed},
                       key_id, number, prev, now_us(), str(tmp), self.settings.zstd_level,
                       self.settings.block_bytes, self.settings.fsync)
-        result = self.runner(job)
+        try:
+            result = self.runner(job)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         for file, what in result.damaged:
             self.events.damage_found(self.name, file, what)
         built = result.built
         if built is not None:
-            self._highest_file = number
-            os.replace(tmp, self.segment_dir / name)
-            fsync_dir(self.segment_dir)
             chained = link(self.name, number, prev, built.digest)
-            with self._view:
-                self.catalog.add_segment(built, name, chained, result.size)
-                self._closed = [p for p in self._closed if p not in paths]
+            self._commit_segment(tmp, name, built, chained, result.size, paths)
             self.checkpoints.append(signed({
                 "kind": "seal", "tenant": self.name, "number": number, "link": chained.hex(),
                 "digest": built.digest.hex(), "sealed": built.header["sealed"]}, self.signer))
@@ -382,6 +381,23 @@ class TenantStore:
             path.unlink()
         fsync_dir(self.wal_dir)
         return 1 if built is not None else 0
+
+    def _commit_segment(self, tmp: Path, name: str, built: BuiltSegment, chained: bytes, size: int,
+                        paths: list[Path]) -> None:
+        """Rename the built segment into place and record it; if the catalog refuses it, the
+        file goes too (issue 16): a seal commits whole or leaves nothing behind, so a retry
+        takes the same number and no unrecorded file is left to pass for damage."""
+        final = self.segment_dir / name
+        os.replace(tmp, final)
+        fsync_dir(self.segment_dir)
+        try:
+            with self._view:
+                self.catalog.add_segment(built, name, chained, size)
+                self._closed = [p for p in self._closed if p not in paths]
+        except BaseException:
+            final.unlink(missing_ok=True)
+            fsync_dir(self.segment_dir)
+            raise
 
     @staticmethod
     def _wal_key(path: Path) -> str:

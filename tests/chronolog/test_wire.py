@@ -6,6 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chronolog.wire import (
+    MAX_FIELDS_DEPTH,
+    MAX_INSTANT,
+    MAX_SEQ,
     Batch,
     Chunk,
     ClockView,
@@ -131,3 +134,92 @@ def test_a_bad_clock_view_is_rejected_by_name(clock: dict[str, object], reason: 
     doc["chunks"][0]["clock"].update(clock)
     decoded = decode_batch(orjson.dumps(doc))
     assert decoded.batch.chunks == [] and reason in decoded.rejected[0][1]
+
+
+# ---- limits (issue 16): every number is checked where it is decoded ----------------------
+
+def _one_chunk(**changes: object) -> bytes:
+    doc = orjson.loads(encode_batch(batch(chunk())))
+    doc["chunks"][0].update(changes)
+    return orjson.dumps(doc)
+
+
+@pytest.mark.parametrize("seq, n, ok", [
+    (MAX_SEQ - 2, 3, True),  # the last line is MAX_SEQ itself
+    (MAX_SEQ - 1, 3, False),  # one past: its run end would not fit SQLite
+    (2**63 - 1, 2, False),  # the batch that stopped sealing for good
+    (MAX_SEQ + 1, 1, False),
+])
+def test_a_chunk_whose_last_seq_passes_the_limit_is_refused_naming_seq(seq: int, n: int, ok: bool) -> None:
+    doc = orjson.loads(encode_batch(batch(chunk(n))))
+    doc["chunks"][0]["seq"] = seq
+    decoded = decode_batch(orjson.dumps(doc))
+    assert (decoded.rejected == []) is ok
+    if not ok:
+        assert decoded.rejected[0][1].startswith("seq")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("ts", [0, MAX_INSTANT + 1, 2]),
+    ("ts", [2**63 - 1, 1, 2]),  # the line that blinded every query over its window
+    ("read", MAX_INSTANT + 1),
+    ("read", -1),
+])
+def test_an_instant_out_of_range_is_refused_naming_the_field(field: str, value: object) -> None:
+    decoded = decode_batch(_one_chunk(**{field: value}))
+    assert decoded.batch.chunks == []
+    reason = decoded.rejected[0][1]
+    assert reason.startswith(field) and "9999-12-29T23:59:59.999999Z" in reason
+
+
+def test_the_limits_themselves_are_accepted() -> None:
+    decoded = decode_batch(_one_chunk(ts=[0, MAX_INSTANT, 1], read=MAX_INSTANT))
+    assert decoded.rejected == [] and decoded.batch.chunks[0].ts[1] == MAX_INSTANT
+
+
+def test_the_latest_instant_renders_in_every_zone() -> None:
+    import pytz
+
+    from chronolog.timefmt import parse_rfc3339, to_rfc3339
+    for zone in pytz.all_timezones:
+        assert parse_rfc3339(to_rfc3339(MAX_INSTANT, zone)) == MAX_INSTANT, zone
+
+
+def test_a_batch_sent_out_of_range_is_refused_naming_sent() -> None:
+    doc = orjson.loads(encode_batch(batch(chunk())))
+    doc["sent"] = MAX_INSTANT + 1
+    with pytest.raises(WireError) as info:
+        decode_batch(orjson.dumps(doc))
+    assert info.value.kind == "bad_batch" and info.value.detail.startswith("sent")
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"x":' * (depth - 1) + b"{}" + b"}" * (depth - 1)
+
+
+@pytest.mark.parametrize("depth, ok", [(MAX_FIELDS_DEPTH, True), (MAX_FIELDS_DEPTH + 1, False), (250, False)])
+def test_fields_nested_too_deep_are_refused_naming_fields(depth: int, ok: bool) -> None:
+    body = _one_chunk(fields=[]).replace(b'"fields":[]', b'"fields":[[0,' + _nested(depth) + b"]]")
+    decoded = decode_batch(body)
+    assert (decoded.rejected == []) is ok
+    if ok:  # the store can encode what was accepted, wrapped as it wraps it
+        assert orjson.dumps({"received": 1, "batch": decoded.batch})
+    else:
+        assert decoded.rejected[0][1].startswith("fields.0.1") and "deeper than" in decoded.rejected[0][1]
+
+
+def test_fields_may_nest_through_lists_too() -> None:
+    body = _one_chunk(fields=[]).replace(
+        b'"fields":[]', b'"fields":[[0,{"a":' + b"[" * MAX_FIELDS_DEPTH + b"]" * MAX_FIELDS_DEPTH + b"}]]")
+    assert "deeper than" in decode_batch(body).rejected[0][1]
+
+
+@given(seq=st.integers(0, 2**64 - 1), n=st.integers(1, 4),
+       ts=st.integers(-(2**63), 2**64 - 1), read=st.integers(-(2**63), 2**64 - 1))
+def test_whatever_is_accepted_fits_the_store_and_renders(seq: int, n: int, ts: int, read: int) -> None:
+    doc = orjson.loads(encode_batch(batch(chunk(n))))
+    doc["chunks"][0].update(seq=seq, read=read, ts=[ts] * n)
+    decoded = decode_batch(orjson.dumps(doc))
+    for c in decoded.batch.chunks:
+        assert c.seq >= 0 and c.seq + len(c) <= 2**63 - 1  # the run end is a SQLite INTEGER
+        assert all(0 <= t <= MAX_INSTANT for t in [*c.ts, c.read])

@@ -17,16 +17,19 @@ from chronolog.wire import CONTENT_TYPE, Batch, Chunk, ClockView, compress, enco
 from collector.app import build_app, credentials_path, open_audit
 from collector.auth.credentials import CredentialStore
 from collector.config import CollectorConfig
+from collector.store.local import LocalStore
 from collector.telemetry import Telemetry
 
 T0 = parse_rfc3339("2026-11-27T09:00:00+09:00")
 
 
 class Api:
-    def __init__(self, client: TestClient, telemetry: Telemetry, tokens: dict[str, str]) -> None:
+    def __init__(self, client: TestClient, telemetry: Telemetry, tokens: dict[str, str],
+                 store: LocalStore) -> None:
         self.client = client
         self.telemetry = telemetry
         self.tokens = tokens
+        self.store = store
 
     async def push(self, batch: Batch | bytes, token: str = "agent", encoding: str = "zstd",
                    content_type: str = CONTENT_TYPE) -> tuple[int, Any]:
@@ -64,7 +67,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     await server.start_server(**SERVER_OPTIONS)  # TestServer() ignores options given to it
     client = TestClient(server)
     await client.start_server()
-    yield Api(client, telemetry, tokens)
+    yield Api(client, telemetry, tokens, store)
     await client.close()
     store.close()
 
@@ -196,3 +199,42 @@ async def test_streams_report_gaps(api: Api) -> None:
                                     headers={"Authorization": f"Bearer {api.tokens['investigator']}"})
     [stream] = (await response.json())["streams"]
     assert (stream["lines"], stream["last_seq"], stream["gaps"]) == (3, 5, [[2, 5]])
+
+
+FAR = parse_rfc3339("9999-12-31T20:00:00Z")
+
+
+@pytest.mark.parametrize("ts, read, shown_ts, shown_read", [
+    (T0, 2**63 - 1, "2026-11-27T09:00:00.000000+09:00", "+294247-01-10T04:00:54.775807+00:00"),
+    (FAR, T0, "9999-12-31T20:00:00.000000+00:00", "2026-11-27T09:00:00.000000+09:00"),
+])
+async def test_a_stored_instant_the_zone_cannot_show_does_not_blind_the_query(
+        api: Api, ts: int, read: int, shown_ts: str, shown_read: str) -> None:
+    """Issue 16: such a line (stored before the wire refused it) is shown in UTC; the other
+    lines of its window and the summary still come."""
+    hostile = Chunk("s", 0, read, ClockView(), ["hostile"], [ts], ["explicit"], [None])
+    await api.store.append("city", batch("web-1", hostile), T0)
+    await api.push(batch("web-1", chunk("t", 0, [1])))
+    status, lines = await api.query(since="2026-01-01T00:00:00Z", until="9999-12-31T23:59:59Z")
+    assert status == 200
+    records = {r["msg"]: r for r in lines[:-1]}
+    assert sorted(records) == ["hostile", "line t 0"]
+    assert (records["hostile"]["ts"], records["hostile"]["read_time"]) == (shown_ts, shown_read)
+    assert lines[-1]["summary"]["count"] == 2
+
+
+async def test_a_query_that_fails_after_its_headers_ends_with_an_error_line(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure once the answer has started is said in the stream, not by a cut connection
+    (a fault injected into rendering: nothing real is left that fails there)."""
+    import collector.query.engine as engine
+
+    def failing(ts: int, zone: str) -> str:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(engine, "to_rfc3339", failing)
+    await api.push(batch("web-1", chunk("s", 0, [1])))
+    status, lines = await api.query()
+    assert status == 200
+    assert lines == [{"error": "internal",
+                      "detail": "the answer failed part way and is incomplete; see the collector log"}]

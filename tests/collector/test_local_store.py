@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from support.stores import batch, lines, make_store
+from support.stores import RecordedEvents, batch, lines, make_store
 
 from collector.store import StoreUnavailable
 
@@ -140,3 +140,23 @@ def test_a_second_process_cannot_open_the_same_store(tmp_path: Path) -> None:
     make_store(tmp_path)
     with pytest.raises(StoreLocked, match="stop it first"):
         make_store(tmp_path)
+
+
+async def test_a_seal_the_catalog_refuses_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Issue 16: a seal commits whole or leaves no file (the wire now refuses such a batch;
+    here it is appended past the wire, so that SQLite refuses its run end for real)."""
+    store = make_store(tmp_path)
+    seq = 2**63 - 1
+    await store.append("city", batch("s", seq, 2, t0=1_000 - seq), 1)
+    segments = tmp_path / "tenants" / "city" / "segments"
+    for _ in range(3):
+        with pytest.raises(OverflowError):
+            await store.seal("city")
+    assert list(segments.iterdir()) == []
+    assert len(lines(store, "city")) == 2  # still in the WAL
+    store.close()
+    events = RecordedEvents()
+    reopened = make_store(tmp_path, events=events)
+    assert events.damage == []  # no unrecorded segment to pass for damage
+    assert reopened.verify("city").clean
+    reopened.close()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from chronolog.wire import Batch, Chunk, ClockView
+from collector.store import StoreEvents
 from collector.store.keys import FileMasterKeys
 from collector.store.local import LocalStore, StoreConfig
 
@@ -18,11 +19,28 @@ def master_keys(root: Path) -> FileMasterKeys:
     return FileMasterKeys.load(path) if path.exists() else FileMasterKeys.create(path)
 
 
-def make_store(root: Path, **config: Any) -> LocalStore:
+def make_store(root: Path, events: StoreEvents | None = None, **config: Any) -> LocalStore:
     """A real `LocalStore` in ``root`` (opened). Segments are built in this process unless
     ``seal_in_subprocess=True`` (a process per store would cost each test a second)."""
     config.setdefault("seal_in_subprocess", False)
-    return LocalStore(root, master_keys(root), StoreConfig(**config)).open()
+    return LocalStore(root, master_keys(root), StoreConfig(**config), events).open()
+
+
+class RecordedEvents:
+    """`StoreEvents` kept in lists, to assert on what a store reported."""
+
+    def __init__(self) -> None:
+        self.damage: list[tuple[str, str]] = []
+        self.sealed = 0
+
+    def segment_sealed(self, tenant: str, lines: int, raw_bytes: int, stored_bytes: int) -> None:
+        self.sealed += 1
+
+    def damage_found(self, tenant: str, where: str, detail: str) -> None:
+        self.damage.append((where, detail))
+
+    def segments_expired(self, tenant: str, count: int) -> None:
+        pass
 
 
 def batch(stream: str, seq: int, n: int, host: str = "web-1", agent: str = "a1", t0: int = 1_000,
