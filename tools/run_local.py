@@ -133,6 +133,9 @@ def main() -> int:
     parser.add_argument("--ntp-server", action="append",
                         help="NTP server instead of the embedded default (repeatable)")
     args = parser.parse_args()
+    # Ctrl-C must stop us even when we were started with SIGINT ignored (any background job
+    # of a shell without job control is): Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     VAR, NTP_SERVERS = args.var.resolve(), args.ntp_server
     CONFIG = VAR / "chronolog.toml"
     VAR.mkdir(exist_ok=True)
