@@ -54,7 +54,7 @@ WIRE_VERSION = 1
 CONTENT_TYPE = "application/vnd.chronolog.batch+json"
 ENCODINGS = ("zstd", "gzip", "identity")
 
-TsSource = Literal["explicit", "assumed_zone", "inferred_year", "read_time"]
+TsSource = Literal["explicit", "assumed_zone", "inferred_year", "inferred_date", "read_time"]
 assert set(TsSource.__args__) == set(TS_SOURCES)  # type: ignore[attr-defined]
 
 # ---- Limits (issue 16) ---------------------------------------------------------------------

@@ -1,22 +1,27 @@
-"""A declared, strftime-style format, compiled once to a regular expression. Pure.
+"""A strftime-style format (declared by the operator, or learned by `learn`), compiled once
+to a regular expression. Pure.
 
 Directives: ``%Y`` (4-digit year), ``%y`` (2-digit: 69-99 are 1969-1999, 00-68 are
 2000-2068), ``%m``, ``%b``/``%h`` (``Nov``), ``%B`` (``November``), ``%d``, ``%e`` (day, blank
 padded), ``%H``, ``%I`` with ``%p`` (``AM``/``PM``), ``%M``, ``%S``, ``%f`` (1 to 9 fraction
-digits), ``%z`` (``Z``, ``+09``, ``+0900``, ``+09:00``), ``%Z`` (only ``UTC``, ``GMT`` or
-``Z``: abbreviations such as ``CST`` mean different zones), ``%a``/``%A`` (weekday, not
-checked), ``%s`` (epoch seconds), ``%T`` (``%H:%M:%S``), ``%F`` (``%Y-%m-%d``), ``%%``.
-A blank matches one or more blanks; any other character matches itself.
+digits), ``%z`` (``Z``, ``+09``, ``+0900``, ``+09:00``, ``GMT+0900``), ``%Z`` (a zone
+abbreviation from the table in `abbreviations`: ``UTC``, ``JST``, ``CET``...), ``%a``/``%A``
+(weekday, not checked), ``%s`` (epoch seconds), ``%T`` (``%H:%M:%S``), ``%F`` (``%Y-%m-%d``),
+``%%``. A blank matches one or more blanks; any other character matches itself. Two numeric
+directives side by side (``%Y%m%d``) take exactly their width; apart, ``%m``, ``%d`` and ``%H``
+take one or two digits.
 
 A format needs a month, a day, an hour and a minute, or ``%s``. Without ``%Y``/``%y`` the year is
 inferred (``inferred_year``); without ``%z``/``%Z`` the source's zone applies. The format may
 match anywhere in the first `WINDOW` characters of a line, so a prefix needs no directive.
+A learned format may also be a time of day alone (``inferred_date``).
 """
 
 from __future__ import annotations
 
 import re
 
+from chronolog.timestamps.abbreviations import ABBREVIATIONS
 from chronolog.timestamps.event import EXPLICIT, EventTime
 from chronolog.timestamps.formats.base import (
     DIGITS,
@@ -28,7 +33,7 @@ from chronolog.timestamps.formats.base import (
     offset_seconds,
     two_digit_year,
 )
-from chronolog.timestamps.resolve import MAX_US, Resolver
+from chronolog.timestamps.resolve import MAX_US, Resolver, wall_seconds
 
 __all__ = ["DECLARED", "FormatError", "compile_format"]
 
@@ -54,75 +59,104 @@ _DIRECTIVES: dict[str, tuple[str | None, str]] = {
     "M": ("minute", r"\d\d"),
     "S": ("second", r"\d\d"),
     "f": ("fraction", r"\d{1,9}"),
-    "z": ("zone", r"Z|z|[+-]\d\d(?::?\d\d)?"),
-    "Z": ("zone", r"UTC|GMT|Z"),
+    "z": ("zone", r"Z|z|(?:UTC|GMT)?[+-]\d\d(?::?\d\d)?"),
+    "Z": ("zone_name", r"[A-Z]{1,5}(?![A-Za-z])"),
     "a": (None, WEEKDAY_NAMES),
     "A": (None, _FULL_WEEKDAYS),
     "s": ("epoch", r"\d{1,12}"),
 }
+# Side by side with another numeric directive, a field takes exactly its width.
+_EXACT = {"m": r"\d\d", "d": r"\d\d", "e": r"[ \d]\d", "H": r"\d\d", "I": r"\d\d"}
+_NUMERIC = set("YymdeHIMSfs")
 _SHORTHANDS = {"T": "%H:%M:%S", "F": "%Y-%m-%d"}
 _SUPPORTED = " ".join(f"%{c}" for c in [*_DIRECTIVES, *_SHORTHANDS, "%"])
 _MONTH_NUMBERS = {**MONTHS, **{name: n for n, name in enumerate(_FULL_MONTHS, 1)}}
 
 
 class FormatError(ValueError):
-    """A declared format that cannot be used; ``str()`` says what is wrong and what is expected."""
+    """A format that cannot be used; ``str()`` says what is wrong and what is expected."""
 
 
-def compile_format(fmt: str) -> Format:
-    """The `Format` for a strftime-style ``fmt``; raises `FormatError` naming the problem."""
+def compile_format(fmt: str, *, name: str = DECLARED, time_only: bool = False,
+                   flags: tuple[str, ...] = ()) -> Format:
+    """The `Format` for a strftime-style ``fmt``; raises `FormatError` naming the problem.
+    ``time_only`` lets it be a time of day without a date; ``flags`` are added to every
+    time it reads (a learned format's ``learned``)."""
     if not fmt.strip():
         raise FormatError("the format is empty: expected strftime-style text such as '%Y-%m-%d %H:%M:%S'")
-    expanded = fmt
+    items = _items(fmt)
     parts: list[str] = []
     seen: dict[str, str] = {}
-    i = 0
-    while i < len(expanded):
-        c = expanded[i]
-        if c != "%":
-            if c.isspace():
-                while i + 1 < len(expanded) and expanded[i + 1].isspace():
-                    i += 1
-                parts.append(r"\s+")
-            else:
-                parts.append(re.escape(c))
-            i += 1
+    for i, item in enumerate(items):
+        if not item.startswith("%"):
+            parts.append(r"\s+" if item.isspace() else re.escape(item))
             continue
-        directive = expanded[i + 1:i + 2]
-        if directive in _SHORTHANDS:
-            expanded = expanded[:i] + _SHORTHANDS[directive] + expanded[i + 2:]
-            continue
-        i += 2
+        directive = item[1]
         if directive == "%":
             parts.append("%")
             continue
-        if directive not in _DIRECTIVES:
-            shown = f"%{directive}" if directive else "a lone % at the end"
-            raise FormatError(f"format {fmt!r}: unknown directive {shown}; supported: {_SUPPORTED}")
         group, regex = _DIRECTIVES[directive]
+        neighbours = [items[j] for j in (i - 1, i + 1) if 0 <= j < len(items)]
+        if directive in _EXACT and any(n[:1] == "%" and n[1:] in _NUMERIC for n in neighbours):
+            regex = _EXACT[directive]
         if group is None:
             parts.append(f"(?:{regex})")
             continue
-        if group in seen or (group.startswith("month") and any(g.startswith("month") for g in seen)):
+        if group in seen or (group.startswith("month") and any(g.startswith("month") for g in seen)) \
+                or (group.startswith("zone") and any(g.startswith("zone") for g in seen)):
             raise FormatError(f"format {fmt!r}: %{directive} repeats what it already has")
         seen[group] = directive
         parts.append(f"(?P<{group}>{regex})")
-    _check_complete(fmt, seen)
+    _check_complete(fmt, seen, time_only)
     body = "".join(parts)
     # Not in the middle of a number: a format starting or ending with digits stops at digits.
     pattern = re.compile(f"{body}(?!\\d)", re.ASCII)
-    return Format(DECLARED, pattern, _read, not_after=DIGITS)
+
+    def read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
+        event = _read(m, r, read_us)
+        if event is None or not flags:
+            return event
+        return EventTime(event.ts, event.source, event.raw, event.flags + flags)
+
+    return Format(name, pattern, read if flags else _read, not_after=DIGITS, layout=fmt)
 
 
-def _check_complete(fmt: str, seen: dict[str, str]) -> None:
+def _items(fmt: str) -> list[str]:
+    """The format as directives (``%Y``) and literal runs (a blank run is one item)."""
+    items: list[str] = []
+    i = 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c != "%":
+            j = i + 1
+            while j < len(fmt) and fmt[j] != "%" and fmt[j].isspace() == c.isspace():
+                j += 1
+            items.append(" " if c.isspace() else fmt[i:j])
+            i = j
+            continue
+        directive = fmt[i + 1:i + 2]
+        if directive in _SHORTHANDS:
+            fmt = fmt[:i] + _SHORTHANDS[directive] + fmt[i + 2:]
+            continue
+        if directive != "%" and directive not in _DIRECTIVES:
+            shown = f"%{directive}" if directive else "a lone % at the end"
+            raise FormatError(f"format {fmt!r}: unknown directive {shown}; supported: {_SUPPORTED}")
+        items.append("%" + directive)
+        i += 2
+    return items
+
+
+def _check_complete(fmt: str, seen: dict[str, str], time_only: bool) -> None:
     if "epoch" in seen:
         return
-    missing = [what for what, groups in (
-        ("a month (%m, %b or %B)", ("month", "month_name", "month_full")),
-        ("a day (%d or %e)", ("day",)),
+    needs = [
         ("an hour (%H, or %I with %p)", ("hour", "hour12")),
         ("minutes (%M)", ("minute",)),
-    ) if not any(g in seen for g in groups)]
+    ]
+    if not time_only or any(g in seen for g in ("month", "month_name", "month_full", "day")):
+        needs[:0] = [("a month (%m, %b or %B)", ("month", "month_name", "month_full")),
+                     ("a day (%d or %e)", ("day",))]
+    missing = [what for what, groups in needs if not any(g in seen for g in groups)]
     if "hour12" in seen and "ampm" not in seen:
         missing.append("AM/PM (%p) for %I")
     if missing:
@@ -137,9 +171,6 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
     if g.get("epoch") is not None:
         ts = int(g["epoch"]) * 1_000_000 + micros
         return EventTime(ts, EXPLICIT, raw) if 0 <= ts < MAX_US else None
-    month_text = g.get("month_name") or g.get("month_full")
-    month = _MONTH_NUMBERS[month_text] if month_text else int(g["month"])
-    day = int(g["day"])
     if g.get("hour12") is not None:
         hour = int(g["hour12"])
         if not 1 <= hour <= 12:
@@ -148,15 +179,31 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
     else:
         hour = int(g["hour"])
     minute, second = int(g["minute"]), int(g.get("second") or 0)
-    offset = None if g.get("zone") is None else offset_seconds(g["zone"])
-    if g.get("zone") is not None and offset is None:
-        return None
+    offset: int | None = None
+    abbreviation: str | None = None
+    if g.get("zone") is not None:
+        offset = offset_seconds(g["zone"])
+        if offset is None:
+            return None
+    elif g.get("zone_name") is not None:
+        abbreviation = g["zone_name"]
+        if abbreviation not in ABBREVIATIONS:
+            return None
+    month_text = g.get("month_name") or g.get("month_full")
+    if month_text is None and g.get("month") is None:
+        if offset is not None or abbreviation is not None:
+            return None  # a time of day with a zone but no date: not supported
+        return r.time_of_day(hour, minute, second, micros, raw, read_us)
+    month = _MONTH_NUMBERS[month_text] if month_text else int(g["month"])
+    day = int(g["day"])
     if g.get("year") is not None:
         year = int(g["year"])
     elif g.get("year2") is not None:
         year = two_digit_year(int(g["year2"]))
     else:
-        return r.yearless(month, day, hour, minute, second, micros, offset, raw, read_us)
+        return r.yearless(month, day, hour, minute, second, micros, offset, raw, read_us, abbreviation)
+    if abbreviation is not None:
+        return r.abbreviated(wall_seconds(year, month, day, hour, minute, second), micros, abbreviation, raw)
     if offset is None:
         return r.assumed(year, month, day, hour, minute, second, micros, raw)
     return r.explicit(year, month, day, hour, minute, second, micros, offset, raw)

@@ -11,7 +11,10 @@ __all__ = [
     "DST_AMBIGUOUS",
     "DST_NONEXISTENT",
     "EXPLICIT",
+    "INFERRED_DATE",
     "INFERRED_YEAR",
+    "LAYOUT_UNSETTLED",
+    "LEARNED",
     "READ_TIME",
     "TS_SOURCES",
     "EventTime",
@@ -20,8 +23,13 @@ __all__ = [
 EXPLICIT = "explicit"  # the text carried its zone, or was an epoch count
 ASSUMED_ZONE = "assumed_zone"  # a date and time without a zone: the source's zone applied
 INFERRED_YEAR = "inferred_year"  # no year in the text: inferred from the read time
+INFERRED_DATE = "inferred_date"  # a time of day only: the date from the lines around it
 READ_TIME = "read_time"  # no timestamp found: the time the agent read the line
-TS_SOURCES = (EXPLICIT, ASSUMED_ZONE, INFERRED_YEAR, READ_TIME)
+TS_SOURCES = (EXPLICIT, ASSUMED_ZONE, INFERRED_YEAR, INFERRED_DATE, READ_TIME)
+
+# ts_flags beside the DST ones (and zone_ambiguous, `abbreviations`):
+LEARNED = "learned"  # read with a layout the engine learned for this source (no family has it)
+LAYOUT_UNSETTLED = "layout_unsettled"  # the learner's candidate layouts disagree on this line
 
 
 class EventTime(NamedTuple):
@@ -34,4 +42,4 @@ class EventTime(NamedTuple):
     ts: int  # microseconds since the epoch, UTC
     source: str  # one of TS_SOURCES
     raw: str | None  # the matched timestamp text; None when none was found
-    flags: tuple[str, ...] = ()  # DST_AMBIGUOUS or DST_NONEXISTENT
+    flags: tuple[str, ...] = ()  # DST_AMBIGUOUS, DST_NONEXISTENT, ZONE_AMBIGUOUS, LEARNED, ...

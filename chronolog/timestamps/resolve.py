@@ -22,7 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from chronolog.timestamps.event import ASSUMED_ZONE, EXPLICIT, INFERRED_YEAR, EventTime
+from chronolog.timestamps.abbreviations import abbreviation_offset
+from chronolog.timestamps.event import ASSUMED_ZONE, EXPLICIT, INFERRED_DATE, INFERRED_YEAR, EventTime
 from chronolog.timestamps.zone import SourceZone
 
 __all__ = [
@@ -60,11 +61,52 @@ class Resolver:
         self._tolerance_us = round(future_tolerance * 1_000_000)
         self._read_us = -1  # the read time _top_year was computed for
         self._top_year = 0
+        # The instant of the source's last line that had a time (set by the dispatcher): a
+        # time of day alone takes its date from it.
+        self.last_us: int | None = None
+
+    def future_limit(self, read_us: int) -> int:
+        """The latest instant a line read at ``read_us`` may plausibly carry (µs)."""
+        return read_us + self._tolerance_us
 
     def utc(self, utc_s: int, micros: int, raw: str) -> EventTime | None:
         """A time written with its offset, already applied: ``explicit``."""
         ts = utc_s * 1_000_000 + micros
         return _new(EventTime, (ts, EXPLICIT, raw, ())) if 0 <= ts < MAX_US else None
+
+    def abbreviated(self, wall_s: int, micros: int, abbreviation: str, raw: str) -> EventTime | None:
+        """A wall time followed by a zone abbreviation (`abbreviations`): ``explicit``, flagged
+        ``zone_ambiguous`` when neither the table nor the source's zone settles its meaning."""
+        if wall_s < 0:
+            return None
+        offset, flags = abbreviation_offset(abbreviation, self.zone.tz, self.zone.name, wall_s)
+        ts = (wall_s - offset) * 1_000_000 + micros
+        return _new(EventTime, (ts, EXPLICIT, raw, flags)) if 0 <= ts < MAX_US else None
+
+    def time_of_day(self, hour: int, minute: int, second: int, micros: int, raw: str,
+                    read_us: int) -> EventTime | None:
+        """A time without a date (``inferred_date``): the date, among the day before, the same
+        day and the day after, that puts it nearest the source's last timed line (so a log
+        crossing midnight rolls over), or without one nearest the read time, but never more
+        than ``future_tolerance`` after the read time."""
+        if hour > 23 or minute > 59 or second > 60:
+            return None
+        anchor = self.last_us if self.last_us is not None else read_us
+        anchor_s = anchor // 1_000_000
+        day = self.zone.local_seconds(anchor_s) // 86400
+        of_day = hour * 3600 + minute * 60 + min(second, 59)
+        limit = read_us + self._tolerance_us
+        best: tuple[int, tuple[str, ...]] | None = None
+        for d in (day, day - 1, day + 1):
+            utc, flags = self.zone.utc_seconds(d * 86400 + of_day)
+            ts = utc * 1_000_000 + micros
+            if ts > limit or ts < 0:
+                continue
+            if best is None or abs(ts - anchor) < abs(best[0] - anchor):
+                best = (ts, flags)
+        if best is None or best[0] >= MAX_US:
+            return None
+        return _new(EventTime, (best[0], INFERRED_DATE, raw, best[1]))
 
     def local(self, wall_s: int, micros: int, raw: str) -> EventTime | None:
         """A wall time (`wall_seconds`) without an offset: the source's zone, DST rules applied."""
@@ -85,10 +127,21 @@ class Resolver:
         return None if wall < 0 else self.local(wall, micros, raw)
 
     def yearless(self, month: int, day: int, hour: int, minute: int, second: int, micros: int,
-                 offset: int | None, raw: str, read_us: int) -> EventTime | None:
-        """A time written without a year (and usually without an offset): the year is inferred."""
+                 offset: int | None, raw: str, read_us: int,
+                 abbreviation: str | None = None) -> EventTime | None:
+        """A time written without a year (and usually without an offset): the year is inferred.
+        A zone ``abbreviation`` is read as of the read time's year."""
         if not (1 <= month <= 12 and 1 <= day <= 31) or hour > 23 or minute > 59 or second > 60:
             return None
+        if abbreviation is not None:
+            year = (_EPOCH + dt.timedelta(microseconds=read_us)).year
+            days = max(civil_days(year, month, min(day, 28)), 0)
+            offset, zone_flags = abbreviation_offset(abbreviation, self.zone.tz, self.zone.name,
+                                                     days * 86400 + hour * 3600 + minute * 60)
+            event = self.yearless(month, day, hour, minute, second, micros, offset, raw, read_us)
+            if event is None or not zone_flags:
+                return event
+            return _new(EventTime, (event.ts, event.source, raw, event.flags + zone_flags))
         if read_us != self._read_us:
             # No candidate year past the one holding read time + tolerance (in UTC+14, where
             # local dates begin first) can be within the tolerance.

@@ -59,6 +59,24 @@ class SourceZone:
         # local hour (local seconds // 3600) -> the UTC offset (s) that holds for all of it,
         # or None when the hour holds a change (answered second by second through pytz).
         self._hours: dict[int, int | None] = {}
+        self._offsets: dict[int, int] = {}  # UTC hour -> the offset then (changes fall on hours)
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        return self._zone
+
+    def local_seconds(self, utc_s: int) -> int:
+        """The local wall seconds (since 1970-01-01 00:00 on the wall) of a UTC instant."""
+        hour = utc_s // 3600
+        offset = self._offsets.get(hour)
+        if offset is None:
+            aware = dt.datetime.fromtimestamp(hour * 3600, self._zone)
+            delta = aware.utcoffset()
+            offset = int(delta.total_seconds()) if delta is not None else 0
+            if len(self._offsets) >= _MAX_HOURS:
+                self._offsets.clear()
+            self._offsets[hour] = offset
+        return utc_s + offset
 
     def utc_seconds(self, local_s: int) -> tuple[int, tuple[str, ...]]:
         """The UTC seconds since the epoch of ``local_s`` (local wall seconds since the local

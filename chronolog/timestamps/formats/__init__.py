@@ -8,7 +8,8 @@ from chronolog.timestamps.formats.apache import CLF, CTIME
 from chronolog.timestamps.formats.base import WINDOW, Format
 from chronolog.timestamps.formats.compact import COMPACT, HDFS
 from chronolog.timestamps.formats.epoch import EPOCH
-from chronolog.timestamps.formats.iso import ISO_8601, ISO_8601_BASIC
+from chronolog.timestamps.formats.epochfield import EPOCH_FIELD
+from chronolog.timestamps.formats.iso import DB2, ISO_8601, ISO_8601_BASIC
 from chronolog.timestamps.formats.jsonfield import JSON_FIELD
 from chronolog.timestamps.formats.logcat import LOGCAT
 from chronolog.timestamps.formats.rfc2822 import RFC_2822
@@ -31,4 +32,6 @@ DETECTED: tuple[Format, ...] = (
     HDFS,
     COMPACT,
     EPOCH,
+    DB2,
+    EPOCH_FIELD,
 )

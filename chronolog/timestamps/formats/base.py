@@ -7,8 +7,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chronolog.timestamps.abbreviations import ABBREVIATIONS
 from chronolog.timestamps.event import EventTime
-from chronolog.timestamps.resolve import Resolver
+from chronolog.timestamps.resolve import Resolver, wall_seconds
 
 __all__ = [
     "DIGITS",
@@ -22,6 +23,7 @@ __all__ = [
     "fraction_us",
     "offset_seconds",
     "read_day_month_year",
+    "read_zoned",
     "two_digit_year",
 ]
 
@@ -59,17 +61,20 @@ class Format:
     # or a word. Checked here rather than with a look-behind at the head of the pattern, which
     # would stop the regex engine from skipping quickly to the places a match can start.
     not_after: str = ""
+    # For a declared or learned format: its strftime-style text (shown by `parse --explain`).
+    layout: str = ""
 
-    def find(self, line: str, resolver: Resolver, read_us: int) -> tuple[int, EventTime] | None:
-        """The first place in ``line`` this format reads as a time: (where it starts, the time)."""
-        window = self.window
+    def find(self, line: str, resolver: Resolver, read_us: int, pos: int = 0,
+             window: int = 0) -> tuple[int, EventTime] | None:
+        """The first place in ``line`` from ``pos`` this format reads as a time: (where it
+        starts, the time). ``window`` replaces the format's own search window when given."""
+        window = window or self.window
         if self.anchored:
             m = self.pattern.match(line, 0, window)
             if m is None:
                 return None
             event = self.read(m, resolver, read_us)
             return None if event is None else (m.start(), event)
-        pos = 0
         not_after = self.not_after
         while (m := self.pattern.search(line, pos, window)) is not None:
             start = m.start()
@@ -105,6 +110,8 @@ def offset_seconds(text: str) -> int | None:
     text = text.strip()
     if text in ("Z", "z", "UTC", "GMT"):
         return 0
+    if text[:3] in ("UTC", "GMT"):
+        text = text[3:]  # GMT+0900, as JavaScript's Date writes it
     digits = text[1:].replace(":", "")
     if text[:1] not in ("+", "-") or len(digits) not in (2, 4) or not (digits.isascii() and digits.isdigit()):
         return None
@@ -123,9 +130,27 @@ def two_digit_year(yy: int) -> int:
 def read_day_month_year(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
     """The reader of patterns whose groups are day, month name, year, hour, minute, second,
     fraction and an optional zone (CLF, RFC 2822)."""
-    day, month, year, hour, minute, second, fraction, zone = m.groups()
-    fields = (int(year), MONTHS[month], int(day), int(hour), int(minute), int(second), fraction_us(fraction))
+    day, month, year, hour, minute, second, fraction, _ = m.groups()
+    wall = wall_seconds(int(year), MONTHS[month], int(day), int(hour), int(minute), int(second))
+    return read_zoned(m, r, wall, fraction_us(fraction), 8)
+
+
+def read_zoned(m: re.Match[str], r: Resolver, wall: int, micros: int, zone_group: int) -> EventTime | None:
+    """A wall time (`wall_seconds`) with what the pattern's ``zone_group`` caught after it: an
+    offset (``explicit``), a zone abbreviation (``explicit``, perhaps ``zone_ambiguous``),
+    nothing (the source's zone), or a word that is not a zone (``INFO``: left out of ts_raw)."""
+    if wall < 0:
+        return None
+    zone = m.group(zone_group)
     if zone is None:
-        return r.assumed(*fields, m.group())
+        return r.local(wall, micros, m.group())
     offset = offset_seconds(zone)
-    return None if offset is None else r.explicit(*fields, offset, m.group())
+    if offset is not None:
+        return r.utc(wall - offset, micros, m.group())
+    name = zone.strip()
+    if name in ABBREVIATIONS:
+        return r.abbreviated(wall, micros, name, m.group())
+    if not name.isalpha():
+        return None
+    raw = m.group()[:m.start(zone_group) - m.start()]
+    return r.local(wall, micros, raw)

@@ -7,7 +7,11 @@ zone: ``Z``, ``+09``, ``+0900``, ``+09:00``, or after a blank ``+0900``, ``+09:0
 ``2026-11-27 09:14:03,118``, Windows-style ``2026-11-27 09:14:03,`` lines, Go's
 ``2026-11-27 09:14:03.118 +0900 JST``, ``logcat -v year`` and JSON ``@timestamp`` values.
 
+A zone abbreviation after a blank (``2026-11-27 09:14:03.118 JST``, PostgreSQL's default) is
+read with `abbreviations`.
+
 Basic form ``20261127T091403Z`` (the ``T`` is required: eight digits alone are not a time).
+DB2 form ``2005-06-03-15.42.50.675872`` (IBM DB2, Blue Gene/L RAS logs), in the source's zone.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from __future__ import annotations
 import re
 
 from chronolog.timestamps.event import EventTime
-from chronolog.timestamps.formats.base import DIGITS, Format, fraction_us, offset_seconds
+from chronolog.timestamps.formats.base import DIGITS, Format, fraction_us, offset_seconds, read_zoned
 from chronolog.timestamps.resolve import Resolver, wall_seconds
 
-__all__ = ["ISO_8601", "ISO_8601_BASIC"]
+__all__ = ["DB2", "ISO_8601", "ISO_8601_BASIC"]
 
-_ZONE = r"(Z|z|[+-]\d\d(?::?\d\d)?| ?(?:UTC|GMT)| [+-]\d\d:?\d\d)?"
+# An offset, or after a blank a word of capitals: a zone abbreviation (JST, CET; see
+# `abbreviations`) or a word the reader leaves out of ts_raw (INFO).
+_ZONE = (r"(Z|z|[+-]\d\d(?::?\d\d)?| ?(?:UTC|GMT)(?:[+-]\d\d(?::?\d\d)?)?| [+-]\d\d:?\d\d"
+         r"| [A-Z]{2,5}(?![A-Za-z]))?")
 
 # The first group is the text up to the minute: the key of the minute cache below.
 _EXTENDED = re.compile(
@@ -39,6 +46,9 @@ _MINUTES: dict[str, int] = {}
 _MAX_MINUTES = 4096
 
 
+_DB2 = re.compile(r"(\d{4})-(\d\d)-(\d\d)-(\d\d)\.(\d\d)\.(\d\d)(?:\.(\d{1,9}))?(?![\d.])", re.ASCII)
+
+
 def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
     key, year, month, day, hour, minute, second, fraction, zone = m.groups()
     wall = _MINUTES.get(key)
@@ -55,9 +65,17 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
         return r.local(wall, fraction_us(fraction), m.group())
     offset = offset_seconds(zone)
     if offset is None:
-        return None
+        return read_zoned(m, r, wall, fraction_us(fraction), 9)
     return r.utc(wall - offset, fraction_us(fraction), m.group())
 
 
+def _read_db2(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
+    year, month, day, hour, minute, second, fraction = m.groups()
+    return r.assumed(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                     fraction_us(fraction), m.group())
+
+
 ISO_8601 = Format("iso8601", _EXTENDED, _read, not_after=DIGITS)
+# IBM DB2's timestamp, as Blue Gene/L's RAS log writes it: 2005-06-03-15.42.50.675872.
+DB2 = Format("db2", _DB2, _read_db2, not_after=DIGITS + "-.")
 ISO_8601_BASIC = Format("iso8601_basic", _BASIC, _read, not_after=DIGITS)

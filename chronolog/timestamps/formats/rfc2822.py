@@ -1,7 +1,8 @@
 """Day-month-year with a month name: RFC 2822 / RFC 1123 (mail and HTTP ``Date:``), log4j's
 ``%d{DATE}``.
 
-``Fri, 27 Nov 2026 00:14:03 GMT`` or ``+0000`` (``explicit``); ``27 Nov 2026 09:14:03,118``
+``Fri, 27 Nov 2026 00:14:03 GMT`` or ``+0000`` or a zone abbreviation (``EST``) (``explicit``);
+``27 Nov 2026 09:14:03,118``
 without a zone is read in the source's zone. The match (``ts_raw``) starts at the day: the
 weekday is neither needed nor checked.
 """
@@ -16,7 +17,7 @@ __all__ = ["RFC_2822"]
 
 _PATTERN = re.compile(
     rf"(\d\d?) ({MONTH_NAMES}) (\d{{4}}) "
-    rf"(\d\d):(\d\d):(\d\d)(?:[.,](\d{{1,9}}))?( (?:GMT|UTC|Z|[+-]\d{{4}}))?(?!\d)",
+    rf"(\d\d):(\d\d):(\d\d)(?:[.,](\d{{1,9}}))?( (?:[+-]\d{{4}}|[A-Z]{{1,5}}(?![A-Za-z])))?(?!\d)",
     re.ASCII,
 )
 

@@ -85,6 +85,19 @@ SAMPLES = [
      "2026-11-27T09:14:03.118000+09:00", "explicit", "2026-11-27T09:14:03.118+09:00", "json"),
     ('{"ts" : "1795739643.118", "msg": "an epoch in a string"}', "2026-11-27T09:34:03.118000+09:00",
      "explicit", "1795739643.118", "json"),
+    # Epoch counts in an early field, checked against a calendar time on the line (HPC,
+    # Thunderbird, Blue Gene/L as in public log collections; auditd)
+    ("134681 node-246 unix.hw state_change.unavailable 1795739643 1 Component State Change",
+     "2026-11-27T09:34:03.000000+09:00", "explicit", "1795739643", "epoch_field"),
+    ("- 1795739643 2026.11.27 dn228 Nov 27 09:34:03 dn228/dn228 crond[2915]: session closed",
+     "2026-11-27T09:34:03.000000+09:00", "explicit", "1795739643", "epoch_field"),
+    ("- 1795739643 2026.11.27 R02-M1-N0-C:J12-U11 2026-11-27-00.34.03.675872 R02-M1-N0-C:J12-U11 RAS",
+     "2026-11-27T09:34:03.675872+09:00", "explicit",
+     "1795739643 2026.11.27 R02-M1-N0-C:J12-U11 2026-11-27-00.34.03.675872", "epoch_field"),
+    ("type=SYSCALL msg=audit(1795739643.118:24287): arch=c000003e syscall=2",
+     "2026-11-27T09:34:03.118000+09:00", "explicit", "1795739643.118", "epoch_field"),
+    ("2026-11-27-09.14.03.118234 DB2 timestamp", "2026-11-27T09:14:03.118234+09:00", "assumed_zone",
+     "2026-11-27-09.14.03.118234", "db2"),
     ('{"time": "27/Nov/2026:00:14:03 +0000", "status": 200}', "2026-11-27T09:14:03.000000+09:00", "explicit",
      "27/Nov/2026:00:14:03 +0000", "json"),  # nginx JSON log_format with $time_local
 ]

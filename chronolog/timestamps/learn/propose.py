@@ -1,0 +1,282 @@
+"""Candidate layouts for one line: the date-and-time shapes its start can be read as. Pure.
+
+The start of the line (`LIMIT` characters) is cut into tokens: digit runs, letter runs (month
+and weekday names, ``AM``/``PM``, zone abbreviations, ``T``), blank runs and single
+punctuation. A **time** is an hour, minutes and (for ``.``) seconds: ``09:14``, ``9:14:03``,
+``15.42.50``, then optionally a fraction after ``.``, ``,`` or ``:`` (any length), ``AM``/``PM``
+and a zone (``Z``, ``+0900``, ``+09:00``, ``GMT+0900``, ``JST``). Just before it, after a glue
+of a blank, ``T``, ``-``, ``|``, ``:``, ``::``, ``_``, ``,``, ``/`` or ``@``, a **date** is
+looked for:
+
+- three parts with one separator (``-``, ``/``, ``.``, or a blank next to a month name): a
+  4- or 2-digit year first or last, a month as a number or a name, a day;
+- ``Nov 27, 2026`` (java.util.logging);
+- two parts without a year (``11-27``, ``10.30``, ``27 Nov``, ``Nov 27``);
+- a digit run: ``20171223`` (yyyymmdd), ``171223`` (yymmdd), ``1127`` (mmdd, as klog's
+  ``I1127``, only at the line's start).
+
+Each reading that gives valid fields is a candidate, written as a strftime-style layout
+(`chronolog.timestamps.declared`): ``27/11/2026`` gives ``%d/%m/%Y``, ``05/11/2026`` both
+``%m/%d/%Y`` and ``%d/%m/%Y``. The first time with a date wins; a time with nothing numeric
+before it and no date is a time of day alone. The candidates come most likely first: year
+first, then day first for ``.`` and ``-``, month first for ``/`` and for dates without a year.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from chronolog.timestamps.abbreviations import ABBREVIATIONS
+from chronolog.timestamps.formats.base import MONTHS
+
+__all__ = ["LIMIT", "Proposal", "propose"]
+
+LIMIT = 256
+_TOKEN = re.compile(r"\d+|[A-Za-z]+|[ \t]+|.", re.ASCII)
+_GLUES = {" ", "T", "-", "|", ":", "::", "_", ",", ", ", "/", "@"}
+_DATE_SEPARATORS = {"-", "/", "."}
+_AMPM = {"AM", "PM", "am", "pm"}
+
+
+class Proposal(NamedTuple):
+    layout: str
+    time_only: bool
+
+
+class _Tok(NamedTuple):
+    kind: str  # "d" digits, "a" letters, "s" blanks, "p" punctuation
+    text: str
+
+
+def propose(line: str) -> list[Proposal]:
+    """The candidate layouts of ``line``, most likely first; empty when none."""
+    toks = [_Tok("d" if t[0].isdigit() else "a" if t[0].isalpha() else "s" if t[0] in " \t" else "p", t)
+            for t in _TOKEN.findall(line, 0, LIMIT)]
+    time_only: list[Proposal] = []
+    digits_before = False
+    for i, tok in enumerate(toks):
+        if tok.kind != "d":
+            continue
+        time = _time_at(toks, i)
+        if time is not None and ":%f" in time and _three_parts(toks, i) \
+                and "%S" in (_time_at(toks, i + 2) or ""):
+            time = None  # "01-01-00:12:00:00": the 00 ends a date, the time starts at 12
+        if time is not None:
+            dates = _dates_before(toks, i)
+            if dates:
+                return [Proposal(date + time, False) for date in dates]
+            if not digits_before and not time_only and ":" in time and "%S" in time \
+                    and (i == 0 or toks[i - 1].text not in (".", ":", "-", "/")):
+                time_only.append(Proposal(time, True))
+        digits_before = True
+    return time_only
+
+
+def _time_at(toks: list[_Tok], i: int) -> str | None:
+    """The time layout starting at token ``i`` (an hour), or None."""
+    n = len(toks)
+    if not (len(toks[i].text) <= 2 and i + 2 < n and toks[i + 1].text in (":", ".")
+            and toks[i + 2].kind == "d" and len(toks[i + 2].text) == 2):
+        return None
+    sep = toks[i + 1].text
+    hour, minute = int(toks[i].text), int(toks[i + 2].text)
+    k = i + 3
+    has_seconds = k + 1 < n and toks[k].text == sep and toks[k + 1].kind == "d" and len(toks[k + 1].text) == 2
+    if sep == "." and not has_seconds:
+        return None
+    layout = f"%H{sep}%M"
+    if has_seconds:
+        if int(toks[k + 1].text) > 60:
+            return None
+        layout += f"{sep}%S"
+        k += 2
+        fraction = k + 1 < n and toks[k].text in (".", ",", ":") and toks[k + 1].kind == "d" \
+            and len(toks[k + 1].text) <= 9 and not (toks[k].text == ":" and sep != ":")
+        # ... but not when more numbers follow the same way (a version, an address)
+        if fraction and not (k + 3 < n and toks[k + 2].text in (".", ":") and toks[k + 3].kind == "d"):
+            layout += toks[k].text + "%f"
+            k += 2
+    if minute > 59 or hour > 23:
+        return None
+    blank = " " if k < n and toks[k].kind == "s" else ""
+    j = k + (1 if blank else 0)
+    if j < n and toks[j].text in _AMPM and 1 <= hour <= 12:
+        layout = layout.replace("%H", "%I") + blank + "%p"
+        k = j + 1
+        blank = " " if k < n and toks[k].kind == "s" else ""
+        j = k + (1 if blank else 0)
+    return layout + _zone_at(toks, j, blank)
+
+
+def _zone_at(toks: list[_Tok], j: int, blank: str) -> str:
+    n = len(toks)
+    if j >= n:
+        return ""
+    tok = toks[j]
+    after = toks[j + 1].text if j + 1 < n else ""
+    if tok.kind == "a" and tok.text in ABBREVIATIONS and tok.text != "Z" and not after[:1].isalnum():
+        if tok.text in ("GMT", "UTC") and after in ("+", "-"):
+            return blank + "%z" if _offset_digits(toks, j + 2) else blank + "%Z"
+        return blank + "%Z"
+    if tok.text == "Z" and not blank:
+        return "%z"
+    if tok.text in ("+", "-") and _offset_digits(toks, j + 1):
+        return blank + "%z"
+    return ""
+
+
+def _offset_digits(toks: list[_Tok], j: int) -> bool:
+    n = len(toks)
+    if j >= n or toks[j].kind != "d":
+        return False
+    if len(toks[j].text) == 4:
+        return True
+    return len(toks[j].text) == 2 and j + 2 < n and toks[j + 1].text == ":" and len(toks[j + 2].text) == 2
+
+
+def _dates_before(toks: list[_Tok], i: int) -> list[str]:
+    """Date layouts (each ending with its glue) that end just before token ``i``."""
+    if i >= 4 and toks[i - 1].text == "=" and toks[i - 2].kind == "a" and toks[i - 3].kind == "s":
+        # logfmt-style fields: date=2026-11-27 time=09:14:03
+        dates = _dates_ending_at(toks, i - 4)
+        if dates:
+            return [d + " " + toks[i - 2].text + "=" for d in dates]
+    for glue_len in (0, 1, 2):
+        k = i - 1 - glue_len
+        if k < 0:
+            break
+        glue = "".join(t.text for t in toks[k + 1:i])
+        if glue_len and (toks[k + 1].kind == "d" or toks[i - 1].kind == "d"):
+            continue
+        shown = " " if glue.strip(" \t") == "" and glue else glue
+        if glue_len == 2 and toks[k + 2].kind == "s":
+            shown = toks[k + 1].text + " "
+        if shown not in _GLUES and glue_len != 0:
+            continue
+        if glue_len == 0 and toks[k].kind != "d":
+            continue
+        dates = _dates_ending_at(toks, k)
+        if dates:
+            return [d + (shown if glue_len else "") for d in dates]
+    return []
+
+
+def _month(tok: _Tok) -> int | None:
+    if tok.kind == "a":
+        return MONTHS.get(tok.text)
+    return None
+
+
+def _dates_ending_at(toks: list[_Tok], k: int) -> list[str]:
+    tok = toks[k]
+    # A digit run holding the whole date.
+    after_separator = k >= 1 and toks[k - 1].text in _DATE_SEPARATORS | {":"}
+    if tok.kind == "d" and len(tok.text) in (8, 6, 4) and not after_separator:
+        run = _digit_run(toks, k)
+        if run:
+            return run
+    # java.util.logging: Nov 27, 2026
+    if tok.kind == "d" and len(tok.text) == 4 and k >= 5 and toks[k - 1].kind == "s" \
+            and toks[k - 2].text == "," and toks[k - 3].kind == "d" and toks[k - 4].kind == "s" \
+            and _month(toks[k - 5]):
+        return ["%b %d, %Y"] if _valid(int(tok.text), _month(toks[k - 5]) or 0, int(toks[k - 3].text)) else []
+    found = _three_parts(toks, k)
+    if found:
+        return found
+    return _two_parts(toks, k)
+
+
+def _digit_run(toks: list[_Tok], k: int) -> list[str]:
+    t = toks[k].text
+    if len(t) == 8 and _valid(int(t[:4]), int(t[4:6]), int(t[6:])):
+        return ["%Y%m%d"]
+    if len(t) == 6 and _valid(2000, int(t[2:4]), int(t[4:])):
+        return ["%y%m%d"]
+    if len(t) == 4 and (k == 0 or (k == 1 and toks[0].kind == "a" and len(toks[0].text) == 1)) \
+            and _valid(2000, int(t[:2]), int(t[2:])):
+        return ["%m%d"]
+    return []
+
+
+def _three_parts(toks: list[_Tok], k: int) -> list[str]:
+    if k < 4:
+        return []
+    a, s1, b, s2, c = toks[k - 4:k + 1]
+    if s1.text != s2.text or (s1.text not in _DATE_SEPARATORS and s1.kind != "s"):
+        return []
+    if k >= 5 and toks[k - 5].kind == "d":
+        return []
+    s = " " if s1.kind == "s" else s1.text
+    names = [_month(t) for t in (a, b, c)]
+    if any(t.kind not in ("d", "a") for t in (a, b, c)) or (s == " " and not any(names)):
+        return []
+    out: list[str] = []
+    if names[0] and b.kind == "d" and c.kind == "d":  # Nov 27 2026
+        year = _year(c.text)
+        if year and _valid(year, names[0], int(b.text)):
+            out.append(f"%b{s}%d{s}{_ydir(c.text)}")
+    elif names[1] and a.kind == "d" and c.kind == "d":
+        if len(a.text) == 4 and _valid(int(a.text), names[1], int(c.text)):
+            out.append(f"%Y{s}%b{s}%d")
+        year = _year(c.text)
+        if year and len(a.text) <= 2 and _valid(year, names[1], int(a.text)):
+            out.append(f"%d{s}%b{s}{_ydir(c.text)}")
+    elif a.kind == b.kind == c.kind == "d" and not any(names):
+        la, lb, lc = len(a.text), len(b.text), len(c.text)
+        va, vb, vc = int(a.text), int(b.text), int(c.text)
+        if lb > 2:
+            return []
+        if la == 4 and lc <= 2 and _valid(va, vb, vc):
+            out.append(f"%Y{s}%m{s}%d")
+        if la == lc == 2 and _valid(2000 + va, vb, vc):
+            out.append(f"%y{s}%m{s}%d")
+        if lc in (2, 4) and la <= 2:
+            year = _year(c.text) or 0
+            dmy = f"%d{s}%m{s}{_ydir(c.text)}" if _valid(year, vb, va) else None
+            mdy = f"%m{s}%d{s}{_ydir(c.text)}" if _valid(year, va, vb) else None
+            pair = [mdy, dmy] if s == "/" else [dmy, mdy]
+            out.extend(p for p in pair if p)
+    return out
+
+
+def _two_parts(toks: list[_Tok], k: int) -> list[str]:
+    if k < 2:
+        return []
+    a, s1, b = toks[k - 2:k + 1]
+    if s1.text not in _DATE_SEPARATORS and s1.kind != "s":
+        return []
+    if k >= 3 and (toks[k - 3].kind == "d" or toks[k - 3].text in _DATE_SEPARATORS):
+        return []
+    s = " " if s1.kind == "s" else s1.text
+    ma, mb = _month(a), _month(b)
+    if ma and b.kind == "d" and len(b.text) <= 2 and _valid(2000, ma, int(b.text)):
+        return [f"%b{s}%d"]
+    if mb and a.kind == "d" and len(a.text) <= 2 and _valid(2000, mb, int(a.text)):
+        return [f"%d{s}%b"]
+    if s == " " or a.kind != "d" or b.kind != "d" or len(a.text) > 2 or len(b.text) > 2:
+        return []
+    va, vb = int(a.text), int(b.text)
+    out = []
+    if _valid(2000, va, vb):
+        out.append(f"%m{s}%d")
+    if _valid(2000, vb, va):
+        out.append(f"%d{s}%m")
+    return out
+
+
+def _year(text: str) -> int | None:
+    if len(text) == 4:
+        year = int(text)
+        return year if 1970 <= year <= 2199 else None
+    return 2000 + int(text) if len(text) == 2 else None
+
+
+def _ydir(text: str) -> str:
+    return "%Y" if len(text) == 4 else "%y"
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    if not (1970 <= year <= 2199 and 1 <= month <= 12 and 1 <= day <= 31):
+        return False
+    return day <= (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)

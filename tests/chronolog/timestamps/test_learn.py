@@ -1,0 +1,169 @@
+"""The layout learner: candidate layouts from one line, the evidence that settles a source,
+and random layouts from its token grammar (every instant recovered, or the line flagged)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import pytz
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support.timestamps import oracle
+
+from chronolog.timefmt import parse_rfc3339, to_rfc3339
+from chronolog.timestamps import Normalizer
+from chronolog.timestamps.learn import Learner, propose
+from chronolog.timestamps.resolve import Resolver
+
+READ = parse_rfc3339("2026-11-27T12:00:00+09:00")
+
+
+@pytest.mark.parametrize(("line", "layouts"), [
+    ("[10.30 16:49:06] chrome.exe - proxy.example:5070 open", ["%m.%d %H:%M:%S"]),  # Proxifier
+    ("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579", ["%Y%m%d-%H:%M:%S:%f"]),  # HealthApp
+    ("2026-11-27  9:14:03 0 [Note] Starting MariaDB", ["%Y-%m-%d %H:%M:%S"]),
+    ("I1127 09:14:03.118234   12345 main.go:42] msg", ["%m%d %H:%M:%S.%f"]),  # klog
+    ("Nov 27, 2026 9:14:03 PM org.apache.catalina.startup.Catalina start", ["%b %d, %Y %I:%M:%S %p"]),
+    ("27-Nov-2026 09:14:03.118 INFO [main] org.apache.catalina", ["%d-%b-%Y %H:%M:%S.%f"]),  # Tomcat
+    # Snort
+    ("11/08-19:45:02.564285 [**] [1:2013504:4] ET POLICY", ["%m/%d-%H:%M:%S.%f", "%d/%m-%H:%M:%S.%f"]),
+    ('[27/Nov/2026 09:14:03] "GET / HTTP/1.1" 200 1234', ["%d/%b/%Y %H:%M:%S"]),  # Django
+    ("=INFO REPORT==== 27-Nov-2026::09:14:03 ===", ["%d-%b-%Y::%H:%M:%S"]),  # Erlang
+    ("[11/27/26 9:14:03:118 JST] 00000001 WebContainer", ["%m/%d/%y %H:%M:%S:%f %Z"]),  # WebSphere
+    ("####<Nov 27, 2026 9:14:03,118 AM JST> <Info>", ["%b %d, %Y %I:%M:%S,%f %p %Z"]),  # WebLogic
+    ("Fri Nov 27 2026 09:14:03 GMT+0900 (Japan Standard Time)", ["%b %d %Y %H:%M:%S %z"]),  # JavaScript
+    ("00,11/27/26,09:14:03,Started,,,,,0,6", ["%m/%d/%y,%H:%M:%S"]),  # Windows DHCP
+    ("[12345] 27 Nov 09:14:03.118 # Server started", ["%d %b %H:%M:%S.%f"]),  # old Redis
+    ("date=2026-11-27 time=09:14:03 devname=fw1", ["%Y-%m-%d time=%H:%M:%S"]),  # key=value
+    ("05/11/2026 10:00:00 x", ["%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S"]),
+    ("27.11.2026 14:37:38 x", ["%d.%m.%Y %H:%M:%S"]),
+    ("09:14:03.118 [main] INFO c.e.App - started", ["%H:%M:%S.%f"]),  # logback's default
+    ("lifetime 00:01 sent 5", []),
+    ("version 1.2.3 built 09:14:03", []),
+])
+def test_candidate_layouts_of_one_line(line: str, layouts: list[str]) -> None:
+    assert [p.layout for p in propose(line)] == layouts
+
+
+def test_a_day_above_twelve_settles_the_order() -> None:
+    learner = Learner(Resolver("UTC"))
+    first = learner.read("05/11/2026 10:00:00 x", READ)
+    assert first is not None and "layout_unsettled" in first[0].flags
+    assert learner.settled is None and len(learner.layouts()) == 2
+    third = learner.read("13/11/2026 10:00:00 x", READ)
+    assert third is not None
+    assert (to_rfc3339(third[0].ts, "UTC"), third[0].flags) == (
+        "2026-11-13T10:00:00.000000+00:00", ("learned",))
+    assert learner.layouts() == ["%d/%m/%Y %H:%M:%S"]
+    assert learner.settled is not None
+    assert [r.layout for r in learner.rejected] == ["%m/%d/%Y %H:%M:%S"]
+
+
+def test_going_back_in_time_counts_against_a_candidate() -> None:
+    learner = Learner(Resolver("UTC"))
+    for line in ("11/30 23:59:00 a", "12/01 00:01:00 b"):  # month first: a minute apart
+        assert learner.read(line, READ) is not None
+    # Day first would read 11 Dec 2025 then 12 Jan 2026, but "12/01" would have to go back
+    # from 30 Nov... whichever: only one order keeps the lines valid and in order.
+    assert learner.layouts() == ["%m/%d %H:%M:%S"]
+
+
+def test_a_time_after_the_read_time_counts_against_a_candidate() -> None:
+    # Read on 2026-05-12: day first (5 November 2026) is six months ahead.
+    learner = Learner(Resolver("UTC"))
+    found = learner.read("05/11/2026 10:00:00 x", parse_rfc3339("2026-05-12T00:00:00Z"))
+    assert found is not None and to_rfc3339(found[0].ts, "UTC") == "2026-05-11T10:00:00.000000+00:00"
+    assert learner.layouts() == ["%m/%d/%Y %H:%M:%S"]
+
+
+def test_a_settled_layout_is_kept_by_the_dispatcher_and_restored_from_its_state() -> None:
+    normalizer = Normalizer("UTC")
+    normalizer.normalize("[10.30 16:49:06] chrome.exe - open", READ)
+    assert normalizer.cached is not None and normalizer.cached.layout == "%m.%d %H:%M:%S"
+    restored = Normalizer("UTC", learned=normalizer.learned_layouts())
+    assert restored.cached is not None and restored.cached.layout == "%m.%d %H:%M:%S"
+    event = restored.normalize("[10.31 00:00:01] chrome.exe - close", READ)
+    assert (to_rfc3339(event.ts, "UTC"), event.source, event.flags) == (
+        "2026-10-31T00:00:01.000000+00:00", "inferred_year", ("learned",))
+
+
+# --- Random layouts from the token grammar ------------------------------------------------
+
+# Zones whose abbreviations are in the table (or resolved by the zone itself).
+NAMED_ZONES = ["UTC", "Asia/Tokyo", "America/New_York", "Europe/London", "Asia/Kolkata",
+               "Australia/Sydney", "Europe/Berlin", "America/Chicago"]
+ZONES = [*NAMED_ZONES, "Australia/Lord_Howe", "Asia/Kathmandu", "America/St_Johns", "Pacific/Chatham"]
+
+
+@st.composite
+def layouts(draw: st.DrawFn) -> tuple[str, str]:
+    """A layout (strftime) and what kind of date it has: "full", "yearless" or "none"."""
+    kind = draw(st.sampled_from(["full", "full", "yearless", "none"]))
+    named = draw(st.booleans())
+    sep = draw(st.sampled_from([" ", "-", "/"] if named else ["-", "/", "."]))
+    month = "%b" if named else "%m"
+    year = "%Y" if named or draw(st.booleans()) else "%y"
+    if kind == "full":
+        order = draw(st.sampled_from(["ymd", "dmy", "mdy"]))
+        if order == "ymd" and year == "%y" and not named:
+            year = "%Y"
+        parts = {"y": year, "m": month, "d": "%d"}
+        date = sep.join(parts[c] for c in order)
+    elif kind == "yearless":
+        date = sep.join(draw(st.permutations([month, "%d"])))
+    else:
+        date = ""
+    time_sep = draw(st.sampled_from([":", ":", "."])) if date else ":"  # a dotted time alone is too weak
+    twelve = time_sep == ":" and draw(st.booleans())
+    time = time_sep.join(["%I" if twelve else "%H", "%M", "%S"])
+    fraction = draw(st.sampled_from(["", ".%f", ",%f"] + ([":%3"] if time_sep == ":" else [])))
+    time += fraction
+    if twelve:
+        time += draw(st.sampled_from([" %p", "%p"]))
+    if date:
+        glue = draw(st.sampled_from([" ", "T", "-", "|", ":", "_", ", "] if not named else [" ", ":", "|"]))
+        stamp = date + glue + time
+    else:
+        stamp = time
+    if kind != "none":
+        stamp += draw(st.sampled_from(["", " %z", "%z", " %Z"]))
+    prefix = draw(st.sampled_from(["", "[", "INFO ", "host-a app: ", "<main> "])) if kind != "none" else ""
+    return prefix + stamp + draw(st.sampled_from([" message text", "] done", " | x=1"])), kind
+
+
+def write(layout: str, aware: dt.datetime) -> str:
+    text = layout.replace("%3", f"{aware.microsecond // 1000:03d}")
+    return aware.strftime(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(spec=layouts(), zone=st.sampled_from(ZONES),
+       when=st.datetimes(dt.datetime(1971, 1, 2), dt.datetime(2067, 12, 30)),
+       later=st.integers(0, 200 * 86400), close=st.integers(-6 * 3600, 6 * 3600))
+def test_a_random_layout_is_recovered_or_the_line_flagged(
+        spec: tuple[str, str], zone: str, when: dt.datetime, later: int, close: int) -> None:
+    layout, kind = spec
+    if "%Z" in layout and zone not in NAMED_ZONES:
+        zone = "UTC"
+    tz = pytz.timezone(zone)
+    expected, _ = oracle(when, zone)
+    aware = dt.datetime.fromtimestamp(expected / 1e6, tz)
+    if "%Z" in layout and aware.tzname() not in ("UTC", "GMT", "JST", "EST", "EDT", "BST", "IST", "AEST",
+                                                  "AEDT", "CET", "CEST", "CST", "CDT"):
+        layout = layout.replace(" %Z", "")
+    line = write(layout, aware)
+    if "%3" in layout:
+        expected -= expected % 1_000
+    elif "%f" not in layout:
+        expected -= expected % 1_000_000
+    shift = later if kind == "yearless" else close if kind == "none" else 0
+    read = expected + shift * 1_000_000
+    found = Learner(Resolver(zone)).read(line, read)
+    assert found is not None, (layout, line)
+    event = found[0]
+    uncertain = {"layout_unsettled", "dst_ambiguous", "dst_nonexistent", "zone_ambiguous"}
+    assert event.ts == expected or uncertain & set(event.flags), (layout, line, to_rfc3339(event.ts, "UTC"),
+                                                                    to_rfc3339(expected, "UTC"), event.flags)
+    assert "learned" in event.flags
+    assert event.raw is not None and event.raw in line
