@@ -45,6 +45,9 @@ def _parser() -> ArgumentParser:
                        help="when the lines were read, e.g. 2026-11-27T09:14:03+09:00 "
                        "(default: now, per line)")
     parse.add_argument("--format", metavar="FMT", help="a declared strftime-style format (default: detect)")
+    parse.add_argument("--explain", action="store_true",
+                       help="add to each record why its time was read so: the layout used and why it "
+                       "won, and the candidate layouts the source rejected")
     parse.add_argument("--future-tolerance", metavar="SECONDS", type=float, default=DEFAULT_FUTURE_TOLERANCE,
                        help="how far after the read time an inferred year may put an event "
                        "(default: %(default)s)")
@@ -117,7 +120,7 @@ def _parse(args: argparse.Namespace) -> int:
         raise UsageError(f"--format: {e}") from None
     try:
         parse_lines(sys.stdin.buffer, sys.stdout.buffer, normalizer, zone,
-                    (lambda: fixed) if fixed is not None else now_us)
+                    (lambda: fixed) if fixed is not None else now_us, args.explain)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as other filters do.
         with contextlib.suppress(OSError):

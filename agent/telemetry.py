@@ -39,6 +39,10 @@ class Telemetry:
         self._ts_sources = Counter("chronolog_agent_lines_by_ts_source",
                                    "Lines read, per stream and how their event time was obtained "
                                    "(read_time: no timestamp found).", ["stream", "ts_source"], registry=r)
+        self._future = Counter("chronolog_agent_lines_future",
+                               "Lines whose written time is after the read time plus the source's "
+                               "future_tolerance (flagged 'future'): a writer's clock ahead.",
+                               ["stream"], registry=r)
         self._spool_full = Counter("chronolog_agent_spool_full",
                                    "Times a batch found the spool full under when_full = block.",
                                    registry=r)
@@ -65,10 +69,15 @@ class Telemetry:
     def lines_spooled(self, stream: str, n: int) -> None:
         self.ledger.add(stream, "spooled", n)
 
-    def event_times(self, stream: str, sources: list[str]) -> None:
-        """The ``ts_source`` of each line just stamped (docs/timestamps.md)."""
+    def event_times(self, stream: str, sources: list[str], future: int = 0) -> None:
+        """The ``ts_source`` of each line just stamped (docs/timestamps.md), and how many were
+        written for a time beyond the future tolerance."""
         for source, n in Tally(sources).items():
             self._ts_sources.labels(stream, source).inc(n)
+        if future:
+            self._future.labels(stream).inc(future)
+            log.warning("lines written for a time after the read time and its tolerance",
+                        extra={"stream": stream, "lines": future})
 
     def lines_acked(self, stream: str, n: int) -> None:
         self.ledger.add(stream, "acked", n)

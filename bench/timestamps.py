@@ -15,7 +15,11 @@ Cases (the stdlib peer, then chronolog, on the very same lines):
   peer: ``fromisoformat`` then pytz ``localize(is_dst=None)``.
 - ``syslog_3164``: ``Nov 27 09:14:03 web-1 sshd[4242]: ...``; peer: ``datetime.strptime``
   of the first 15 characters with the year added, then pytz ``localize``.
-- ``clf``, ``json_epoch``, ``no_timestamp``: chronolog only (no single stdlib call to compare).
+- ``learned``: ``20261127-09:14:03:118|Step_LSC|30002312|...`` (HealthApp's layout, which no
+  family claims: the learner settles on ``%Y%m%d-%H:%M:%S:%f`` at the first line); peer:
+  ``datetime.strptime`` of the first 21 characters with that layout, then pytz ``localize``.
+- ``clf``, ``json_epoch``, ``epoch_field``, ``no_timestamp``: chronolog only (no single stdlib
+  call to compare).
 - ``stamp_iso``, ``stamp_3164``: the agent's whole `Stamper.stamp` (decode, event time,
   sequence numbers, chunk) on 256-line reads of bytes.
 
@@ -61,6 +65,11 @@ def make_lines(case: str, n: int) -> list[str]:
             head = f"{MONTHS[t.month - 1]} {t.day:2d} " + t.strftime("%H:%M:%S") + " web-1 sshd[4242]:"
         elif case == "clf":
             head = "203.0.113.7 - - [" + t.strftime("%d/%b/%Y:%H:%M:%S") + ' +0900] "GET /" 200 -'
+        elif case == "learned":
+            head = t.strftime("%Y%m%d-%H:%M:%S:") + f"{ms:03d}|Step_LSC|30002312|onStandStepChanged"
+        elif case == "epoch_field":
+            stamp = int((t - dt.datetime(1970, 1, 1)).total_seconds()) - 9 * 3600
+            head = f"{134681 + i} node-246 unix.hw state_change.unavailable {stamp} 1 Component State Change"
         elif case == "json_epoch":
             stamp = (t - dt.datetime(1970, 1, 1)).total_seconds() - 9 * 3600
             head = f'{{"level":"info","ts":{stamp:.3f},"msg":"request"}}'
@@ -119,7 +128,11 @@ def stdlib_runner(case: str, lines: list[str]) -> Callable[[], None]:
         for line in lines:
             tz.localize(strptime("2026 " + line[:15], "%Y %b %d %H:%M:%S"), is_dst=None).timestamp()
 
-    runs = {"iso_offset": iso_offset, "iso_local": iso_local, "syslog_3164": syslog_3164}
+    def learned() -> None:
+        for line in lines:
+            tz.localize(strptime(line[:21], "%Y%m%d-%H:%M:%S:%f"), is_dst=None).timestamp()
+
+    runs = {"iso_offset": iso_offset, "iso_local": iso_local, "syslog_3164": syslog_3164, "learned": learned}
     return runs[case]
 
 
@@ -143,7 +156,9 @@ PLAN = {
     "iso_offset": ["stdlib", "chronolog"],
     "iso_local": ["stdlib", "chronolog"],
     "syslog_3164": ["stdlib", "chronolog"],
+    "learned": ["stdlib", "chronolog"],
     "clf": ["chronolog"],
+    "epoch_field": ["chronolog"],
     "json_epoch": ["chronolog"],
     "no_timestamp": ["chronolog"],
     "stamp_iso": ["stamper"],

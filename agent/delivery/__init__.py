@@ -21,6 +21,9 @@ class Mark:
     stream: str
     next_seq: int  # the seq of the first line after this chunk
     position: dict[str, Any]  # input-specific and JSON-serialisable: where to resume
+    # The timestamp layouts learned for the stream by then (chronolog.timestamps.learn), saved
+    # with the position so a restart reads on with them; None: nothing to save.
+    ts_layouts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """The checkpoint file: per stream, where to resume and which sequence numbers are used.
 
 For each stream it keeps ``next_seq`` and ``position`` (the first line not yet acknowledged
-by the collector, and where it is in the input), and ``high_seq``, one past the highest
+by the collector, and where it is in the input), ``ts_layouts`` (the timestamp layouts
+learned for the stream up to that position, so a restart reads on with the same layout), and
+``high_seq``, one past the highest
 sequence number ever sent. ``high_seq`` is written *before* a batch is sent, so that after a
 restart an input that cannot resume its old position (a file replaced while the agent was
 down) starts numbering at ``high_seq`` and never reuses a number the collector may already
@@ -34,6 +36,7 @@ class StreamState:
     high_seq: int
     position: dict[str, Any] | None
     high_position: dict[str, Any] | None = None  # where the line before high_seq was read
+    ts_layouts: list[str] | None = None  # timestamp layouts learned up to position
 
 
 class Checkpoints:
@@ -61,7 +64,7 @@ class Checkpoints:
         if entry is None:
             return StreamState(0, 0, None)
         return StreamState(entry["next_seq"], entry["high_seq"], entry.get("position"),
-                           entry.get("high_position"))
+                           entry.get("high_position"), entry.get("ts_layouts"))
 
     def commit(self, marks: list[Mark]) -> None:
         """Record acknowledged marks (in memory; `save` makes them durable)."""
@@ -70,6 +73,8 @@ class Checkpoints:
             if mark.next_seq >= entry["next_seq"]:
                 entry["next_seq"] = mark.next_seq
                 entry["position"] = mark.position
+                if mark.ts_layouts is not None:
+                    entry["ts_layouts"] = list(mark.ts_layouts)
             entry["high_seq"] = max(entry["high_seq"], mark.next_seq)
 
     def reserve(self, marks: list[Mark]) -> bool:

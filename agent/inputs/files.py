@@ -189,7 +189,7 @@ class FileInput:
             # Resuming the same file repeats the numbers from the last ack (the collector drops
             # the repeats); any other file starts past every number ever sent for this stream.
             stamper = Stamper(stream, self.source.zone, self.source.encoding, state.next_seq,
-                              self.source.future_tolerance, self.source.format)
+                              self.source.future_tolerance, self.source.format, state.ts_layouts)
             self._followed[path] = _Followed(tail, stamper)
             self.claimed.add(path)
 
@@ -250,8 +250,10 @@ class FileInput:
             progressed = True
             chunk = followed.stamper.stamp(read.lines, now_us(), self.clock(), read.truncated)
             self.telemetry.lines_read(stream, len(read.lines), len(read.truncated))
-            self.telemetry.event_times(stream, chunk.src)
-            mark = Mark(stream, followed.stamper.next_seq, read.position.to_json())
+            self.telemetry.event_times(stream, chunk.src, followed.stamper.future)
+            layouts = followed.stamper.learned_layouts()
+            mark = Mark(stream, followed.stamper.next_seq, read.position.to_json(),
+                        tuple(layouts) if layouts else None)
             size = sum(len(x) for x in read.lines) + 64 * len(read.lines)
             await self.queue.put(Pending(chunk, mark, size))
         return progressed

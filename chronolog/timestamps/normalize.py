@@ -21,7 +21,7 @@ from chronolog.timefmt import now_us
 from chronolog.timestamps.declared import compile_format
 from chronolog.timestamps.event import READ_TIME, EventTime
 from chronolog.timestamps.formats import DETECTED, Format
-from chronolog.timestamps.learn import Learner
+from chronolog.timestamps.learn import LEARNED_FORMAT, Learner
 from chronolog.timestamps.resolve import DEFAULT_FUTURE_TOLERANCE, Resolver
 
 __all__ = ["KNOWN_WINDOW", "Normalizer", "unreadable_examples"]
@@ -98,6 +98,12 @@ class Normalizer:
         if _MAYBE_A_TIME.search(line, 0, _DETECTION_WINDOW) is None:
             self._last = None
             return EventTime(read_us, READ_TIME, None)
+        if self.learner.candidates and not self._declared:
+            # Layouts being learned for this source go first: a family may also read the line,
+            # differently (11/12/26: yy/mm/dd for the family, mm/dd/yy for the source).
+            learned = self._learn(line, read_us, propose=False)
+            if learned.source != READ_TIME:
+                return learned
         best: tuple[int, EventTime] | None = None
         best_format: Format | None = None
         for fmt in self._formats:
@@ -118,8 +124,12 @@ class Normalizer:
         self._resolver.last_us = best[1][0]
         return best[1]
 
-    def _learn(self, line: str, read_us: int) -> EventTime:
-        learned = self.learner.read(line, read_us)
+    def _learn(self, line: str, read_us: int, propose: bool = True) -> EventTime:
+        # In a source with dates in its lines, a time of day alone must begin a line to count.
+        cached = self._cached
+        time_only = cached is None or (cached.name == LEARNED_FORMAT and self.learner.settled is cached
+                                       and self.learner.candidates[0].time_only)
+        learned = self.learner.read(line, read_us, time_only, propose)
         if learned is None:
             self._last = None
             return EventTime(read_us, READ_TIME, None)

@@ -68,3 +68,48 @@ async def test_a_files_lines_are_stamped_with_its_options_and_counted_by_ts_sour
             "chronolog_agent_lines_by_ts_source_total", {"stream": f"file:{log}", "ts_source": ts_source})
 
     assert (count("assumed_zone"), count("read_time"), count("explicit")) == (2.0, 1.0, None)
+
+
+async def test_the_learned_layout_is_saved_with_the_position_and_read_on_after_a_restart(
+        tmp_path: Path) -> None:
+    log = tmp_path / "proxy.log"
+    # "05.11" may be either order; "13.11" settles it: day first (13 is no month).
+    log.write_text("[05.11 16:49:06] open\n[13.11 16:49:07] close\n")
+    source = FileSource(include=[str(log)], zone="UTC")
+    checkpoints = Checkpoints(tmp_path / "cp.json")
+    queue = BatchQueue(1 << 20, 0.01, 1 << 20)
+    files = FileInput(source, queue, checkpoints, ClockView, Telemetry(), set())
+    files.discover()
+    assert await files.poll_once()
+    [pending] = await queue.next_batch()
+    assert pending.mark.ts_layouts == ("%d.%m %H:%M:%S",)
+    checkpoints.commit([pending.mark])
+    checkpoints.save()
+
+    # A restart: a new input from the saved checkpoint reads the next line day first at once,
+    # where a fresh learner would have read it month first, flagged layout_unsettled.
+    with log.open("a") as f:
+        f.write("[06.11 00:00:01] open again\n")
+    restarted = FileInput(source, BatchQueue(1 << 20, 0.01, 1 << 20),
+                          Checkpoints(tmp_path / "cp.json").load(), ClockView, Telemetry(), set())
+    restarted.discover()
+    assert await restarted.poll_once()
+    [after] = await restarted.queue.next_batch()
+    assert after.chunk.msg == ["[06.11 00:00:01] open again"]
+    assert to_rfc3339(after.chunk.ts[0], "UTC")[5:] == "11-06T00:00:01.000000+00:00"
+    assert after.chunk.ts_flags == [(0, ["learned"])]
+
+
+async def test_times_beyond_the_future_tolerance_are_flagged_and_counted(tmp_path: Path) -> None:
+    log = tmp_path / "ahead.log"
+    log.write_text("2199-01-01T00:00:00Z from a clock far ahead\n2001-01-01T00:00:00Z an old line\n")
+    telemetry = Telemetry()
+    queue = BatchQueue(1 << 20, 0.01, 1 << 20)
+    files = FileInput(FileSource(include=[str(log)], zone="UTC"), queue, Checkpoints(tmp_path / "cp.json"),
+                      ClockView, telemetry, set())
+    files.discover()
+    assert await files.poll_once()
+    [pending] = await queue.next_batch()
+    assert pending.chunk.ts_flags == [(0, ["future"])]
+    assert telemetry.registry.get_sample_value("chronolog_agent_lines_future_total",
+                                               {"stream": f"file:{log}"}) == 1.0

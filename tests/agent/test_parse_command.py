@@ -78,3 +78,32 @@ def test_a_reader_that_goes_away_ends_it_quietly() -> None:
                           input=lines, capture_output=True, timeout=120, check=False)
     assert done.stdout.count(b"\n") == 1
     assert b"Traceback" not in done.stderr and b"Broken pipe" not in done.stderr
+
+
+def test_explain_names_the_layout_why_it_won_and_the_rejected_candidates() -> None:
+    # Read on 27 November, "05.11" is nearer as 5 November than as 11 May: day first is read,
+    # flagged, until "13.11" settles it.
+    lines = b"[05.11 16:49:06] chrome.exe - open\n[13.11 16:49:07] chrome.exe - close\n"
+    done = parse("--zone", "UTC", "--source-zone", "UTC", "--read-time", "2026-11-27T12:00:00Z", "--explain",
+                 stdin=lines)
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(x) for x in done.stdout.splitlines())
+    assert (first["ts"], first["ts_flags"], first["ts_format"]) == (
+        "2026-11-05T16:49:06.000000+00:00", ["learned", "layout_unsettled"], "learned")
+    assert first["explain"]["layout"] == "%d.%m %H:%M:%S"
+    assert first["explain"]["candidates"] == ["%m.%d %H:%M:%S", "%d.%m %H:%M:%S"]
+    assert "disagree" in first["explain"]["why"]
+    assert (second["ts"], second["ts_flags"]) == ("2026-11-13T16:49:07.000000+00:00", ["learned"])
+    assert second["explain"]["layout"] == "%d.%m %H:%M:%S"
+    assert "settled" in second["explain"]["why"]
+    assert second["explain"]["rejected"] == [
+        {"layout": "%m.%d %H:%M:%S", "why": "line 2: read no time where another layout read one"}]
+
+
+def test_explain_says_a_family_was_detected_then_kept() -> None:
+    done = parse("--zone", "UTC", "--read-time", READ, "--explain",
+                 stdin=b"2026-11-27T00:14:03Z a\n2026-11-27T00:14:04Z b\nno time\n")
+    whys = [json.loads(x)["explain"]["why"] for x in done.stdout.splitlines()]
+    assert whys[0].startswith("detected: iso8601")
+    assert whys[1].startswith("the source's format (iso8601), kept")
+    assert whys[2].startswith("no timestamp")

@@ -40,6 +40,8 @@ WINDOW = 160
 _PATTERN = re.compile(r"(\d{10})(?:[.,](\d{1,9}))?(?![\d.,]\d)|(\d{19}|\d{16}|\d{13})(?!\d)", re.ASCII)
 _BEFORE = frozenset(" \t[(=:,|\"'")
 _AFTER = frozenset(" \t])},:;|\"'")
+# Every calendar format below holds "h:mm" or a DB2 time "hh.mm.ss".
+_MAYBE_A_CALENDAR = re.compile(r"\d:\d\d|\d\.\d\d\.\d\d", re.ASCII)
 _CALENDARS = (ISO_8601, DB2, RFC_3164, CTIME, CLF, SLASH, RFC_2822, LOGCAT)
 _US = 1_000_000
 _QUARTER_HOUR_US = 900 * _US
@@ -55,6 +57,8 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
     if start and len(line[:start].split()) >= FIELDS:
         return None
     seconds, fraction, count = m.groups()
+    if line[start] == "0":
+        return None  # 0000000013 is a zero-padded id: counts from 2001 on start with 1-9
     event = epoch_event(seconds, fraction, count, m.group())
     if event is None or event.ts > r.future_limit(read_us):
         return None
@@ -64,6 +68,8 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
 def _checked(event: EventTime, line: str, start: int, end: int, r: Resolver,
              read_us: int) -> EventTime | None:
     """The count, checked against the first calendar time elsewhere on the line."""
+    if _MAYBE_A_CALENDAR.search(line, 0, 512) is None:
+        return event
     for fmt in _CALENDARS:
         found = fmt.find(line, r, read_us)
         if found is not None and start <= found[0] < end:

@@ -12,7 +12,9 @@ evidence it gives removes the candidates that did worse than the best on that sa
 
 When one candidate is left the source is **settled** on it: the dispatcher then keeps it as
 the source's format, so a line costs one regular-expression search. Until then every line is
-answered by the most likely candidate standing (`propose` orders them), flagged
+answered by the candidate standing that most often read the latest time not after the read
+time (lines are read soon after they are written; two-digit years differ by years), the most
+likely by `propose`'s order among equals, flagged
 ``layout_unsettled`` when the candidates standing disagree on its instant. Every time read with
 a learned layout carries the flag ``learned``. A line that no candidate reads proposes new
 candidates (a source may change its layout: a rotated file, a new program version).
@@ -45,6 +47,7 @@ class _Candidate:
     time_only: bool
     last_ts: int | None = None
     lines: int = 0  # lines it read
+    nearest: int = 0  # lines on which it read the latest time not after the read time
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +79,18 @@ class Learner:
         """The layouts standing, most likely first: the state to save."""
         return [c.format.layout for c in self.candidates]
 
-    def read(self, line: str, read_us: int) -> tuple[EventTime, Format] | None:
-        """The time of ``line`` by the learned layout(s), and the layout that gave it."""
-        self.lines += 1
+    def read(self, line: str, read_us: int, time_only: bool = True,
+             propose: bool = True) -> tuple[EventTime, Format] | None:
+        """The time of ``line`` by the learned layout(s), and the layout that gave it.
+        ``time_only=False``: the source has dated lines, so a time of day alone is proposed as
+        a layout only when it begins the line (else it is taken for part of the message).
+        ``propose=False``: only the candidates standing may read it."""
         results = self._read_all(line, read_us)
+        if not any(results) and not propose:
+            return None
+        self.lines += 1
         if not any(results):
-            added = self._propose(line)
+            added = self._propose(line, time_only)
             if not added:
                 return None
             results.extend(c.format.find(line, self.resolver, read_us) for c in added)
@@ -109,19 +118,29 @@ class Learner:
         standing = [(c, e) for c, e in answers if c in self.candidates]
         if not standing:
             return None
-        cand, event = standing[0]
-        if any(e.ts != event.ts for _, e in standing[1:]):
+        if len(standing) > 1:
+            # Lines are read soon after they are written: the reading nearest the read time
+            # (and not after it) is evidence, decisive for two-digit years.
+            latest = max((e.ts for _, e in standing if e.ts <= limit), default=None)
+            for c, e in standing:
+                if e.ts == latest:
+                    c.nearest += 1
+        cand, event = max(standing, key=lambda ce: ce[0].nearest)
+        if any(e.ts != event.ts for _, e in standing):
             event = EventTime(event.ts, event.source, event.raw, (*event.flags, LAYOUT_UNSETTLED))
         return event, cand.format
 
     def _read_all(self, line: str, read_us: int) -> list[tuple[int, EventTime] | None]:
         return [c.format.find(line, self.resolver, read_us) for c in self.candidates]
 
-    def _propose(self, line: str) -> list[_Candidate]:
+    def _propose(self, line: str, time_only: bool) -> list[_Candidate]:
         known = {c.format.layout for c in self.candidates}
+        dated = any(not c.time_only for c in self.candidates)
         added = []
         for proposal in propose(line):
             if proposal.layout in known or len(self.candidates) >= _MAX_CANDIDATES:
+                continue
+            if proposal.time_only and (dated or not time_only) and not proposal.at_start:
                 continue
             cand = self._add(proposal.layout, proposal.time_only)
             if cand is not None:

@@ -42,6 +42,7 @@ _AMPM = {"AM", "PM", "am", "pm"}
 class Proposal(NamedTuple):
     layout: str
     time_only: bool
+    at_start: bool = True  # the time (of a time-only layout) begins the line, after blanks or "["
 
 
 class _Tok(NamedTuple):
@@ -59,7 +60,7 @@ def propose(line: str) -> list[Proposal]:
         if tok.kind != "d":
             continue
         time = _time_at(toks, i)
-        if time is not None and ":%f" in time and _three_parts(toks, i) \
+        if time is not None and toks[i + 1].text == ":" and _three_parts(toks, i) \
                 and "%S" in (_time_at(toks, i + 2) or ""):
             time = None  # "01-01-00:12:00:00": the 00 ends a date, the time starts at 12
         if time is not None:
@@ -68,7 +69,8 @@ def propose(line: str) -> list[Proposal]:
                 return [Proposal(date + time, False) for date in dates]
             if not digits_before and not time_only and ":" in time and "%S" in time \
                     and (i == 0 or toks[i - 1].text not in (".", ":", "-", "/")):
-                time_only.append(Proposal(time, True))
+                before = "".join(t.text for t in toks[:i])
+                time_only.append(Proposal(time, True, before.strip(" \t[") == ""))
         digits_before = True
     return time_only
 
