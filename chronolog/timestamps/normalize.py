@@ -71,9 +71,20 @@ class Normalizer:
 
     @property
     def cached(self) -> Format | None:
-        """The source's current format (a family, the learned or the declared one), if any:
-        what a caller stamping a whole buffer may try first (`Format.find`)."""
+        """The source's current format (a family, the learned or the declared one), if any.
+
+        A caller stamping a whole buffer may run it itself: ``cached.pattern`` (compiled) over
+        each line, ``cached.read(match, resolver, read_us)`` for the instant (None: not a time
+        after all), honouring ``cached.not_after`` and ``cached.anchored`` as `Format.find`
+        does. It must then set ``resolver.last_us`` to the last instant read (a time of day
+        alone takes its date from it) and send every line the format does not read through
+        `normalize`, which runs detection and the layout learner and may change ``cached``."""
         return self._cached
+
+    @property
+    def resolver(self) -> Resolver:
+        """The source's zone, future tolerance and last instant (see `cached`)."""
+        return self._resolver
 
     def learned_layouts(self) -> list[str]:
         """The learner's candidate layouts standing (one when settled): the state to save."""

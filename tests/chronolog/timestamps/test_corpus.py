@@ -130,7 +130,8 @@ def test_the_second_parser_agrees_with_the_programs_own_clock(name: str) -> None
 
 def test_the_corpus_has_the_programs_and_layouts_it_promises() -> None:
     programs = {s.split("_")[0] for s in SETS if not s.startswith("layout_")}
-    assert {"nginx", "apache2", "redis", "postgresql", "mariadb", "java", "node", "go"} <= programs
+    assert {"nginx", "apache2", "redis", "postgresql", "mariadb", "java", "node", "go", "haproxy", "squid",
+            "exim4"} <= programs
     assert len([s for s in SETS if s.startswith("layout_")]) >= 25
 
 

@@ -483,13 +483,116 @@ def collections(tmp: Path) -> Capture:
     return out
 
 
+def haproxy(tmp: Path) -> Capture:
+    start, zone = "2026-11-27 09:14:03", "Europe/Paris"
+    port = free_port()
+    conf = tmp / "haproxy.cfg"
+    conf.write_text(f"""
+global
+  log stdout format rfc3164 local0
+defaults
+  mode http
+  log global
+  option httplog
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend fe
+  bind 127.0.0.1:{port}
+  default_backend be
+backend be
+  server s1 127.0.0.1:{free_port()}
+""")
+    prefix, env = faked(start, zone)
+    out = tmp / "haproxy.out"
+    with out.open("wb") as f, daemon([*prefix, "haproxy", "-f", str(conf), "-db"], env, stdout=f):
+        wait_port(port)
+        for i in range(20):
+            get(f"http://127.0.0.1:{port}/item/{i}")
+        time.sleep(0.5)
+    return {"haproxy": (read(out), {"program": version(["haproxy", "-v"]), "zone": zone, "start": start,
+                                    "command": "haproxy -db (log stdout format rfc3164, option httplog)",
+                                    "oracle": {"regex": r"^<\d+>(\w{3} [ \d]\d \d\d:\d\d:\d\d)",
+                                               "layout": "%b %d %H:%M:%S", "year": start[:4]}})}
+
+
+def squid(tmp: Path) -> Capture:
+    start, zone = "2026-11-27 09:14:03", "Asia/Tokyo"
+    port = free_port()
+    conf = tmp / "squid.conf"
+    conf.write_text(f"""
+http_port 127.0.0.1:{port}
+pid_filename {tmp}/squid.pid
+cache_log {tmp}/cache.log
+access_log stdio:{tmp}/access.log squid
+coredump_dir {tmp}
+cache deny all
+cache_effective_user proxy
+http_access allow localhost
+http_access deny all
+shutdown_lifetime 1 seconds
+""")
+    shutil.chown(tmp, "proxy", "proxy")
+    prefix, env = faked(start, zone)
+    with daemon([*prefix, "squid", "-N", "-f", str(conf)], env):
+        wait_port(port, 60)
+        for i in range(20):
+            get(f"http://127.0.0.1:{free_port()}/item/{i}", proxy=f"http://127.0.0.1:{port}")
+        time.sleep(1)
+    run = {"program": version(["squid", "-v"]), "zone": zone, "start": start}
+    return {
+        "squid_cache": (read(tmp / "cache.log"), {**run, "command": "squid -N (cache_log)",
+                        "oracle": {"regex": r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)", "layout": "%Y/%m/%d %H:%M:%S"}}),
+        "squid_access": (read(tmp / "access.log"), {**run, "command": "squid -N (access_log, native squid format)",
+                         "oracle": {"regex": r"^(\d{10}\.\d{3}) ", "epoch": "1"}}),
+    }
+
+
+def exim4(tmp: Path) -> Capture:
+    import smtplib
+    # Without keep_environment and timezone, exim purges TZ and logs in UTC after its first line.
+    start, zone = "2026-11-27 09:14:03", "America/Sao_Paulo"
+    port = free_port()
+    (tmp / "spool").mkdir()
+    conf = tmp / "exim.conf"
+    conf.write_text(f"""
+keep_environment = TZ
+timezone = {zone}
+log_file_path = {tmp}/%slog
+spool_directory = {tmp}/spool
+daemon_smtp_ports = {port}
+local_interfaces = 127.0.0.1
+exim_user = root
+exim_group = root
+never_users =
+acl_smtp_rcpt = acl_rcpt
+begin acl
+acl_rcpt:
+  deny message = relay not permitted
+begin routers
+begin transports
+""")
+    prefix, env = faked(start, zone)
+    with daemon([*prefix, "exim4", "-C", str(conf), "-bdf"], env):
+        wait_port(port)
+        for i in range(10):
+            with contextlib.suppress(smtplib.SMTPException, OSError), smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+                s.sendmail("a@example.org", [f"b{i}@example.org"], "Subject: x\n\nhi\n")
+        time.sleep(0.5)
+    return {"exim4": (read(tmp / "mainlog") + read(tmp / "rejectlog"),
+                      {"program": version(["exim4", "-C", str(conf), "-bV"]), "zone": zone, "start": start,
+                       "command": "exim4 -bdf (mainlog and rejectlog)",
+                       "oracle": {"regex": r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", "layout": "%Y-%m-%d %H:%M:%S"}})}
+
+
 def read(path: Path) -> list[str]:
     return path.read_text(errors="backslashreplace").splitlines()
 
 
 SETS: dict[str, Callable[[Path], Capture]] = {
     "nginx": nginx, "apache2": apache2, "redis": redis, "postgresql": postgresql, "mariadb": mariadb,
-    "java": java, "node": node, "go": go, "collections": collections,
+    "java": java, "node": node, "go": go, "haproxy": haproxy, "squid": squid, "exim4": exim4,
+    "collections": collections,
 }
 
 
