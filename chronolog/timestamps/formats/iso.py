@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import re
 
+from chronolog.timestamps.abbreviations import ABBREVIATION_PATTERN
 from chronolog.timestamps.event import EventTime
 from chronolog.timestamps.formats.base import DIGITS, Format, fraction_us, offset_seconds, read_zoned
 from chronolog.timestamps.resolve import Resolver, wall_seconds
 
 __all__ = ["DB2", "ISO_8601", "ISO_8601_BASIC"]
 
-# An offset, or after a blank a word of capitals: a zone abbreviation (JST, CET; see
-# `abbreviations`) or a word the reader leaves out of ts_raw (INFO).
+# An offset, or after a blank a zone abbreviation (JST, CET; see `abbreviations`). Only the
+# known ones: a word such as INFO is cheaper to pass over here than in the reader.
 _ZONE = (r"(Z|z|[+-]\d\d(?::?\d\d)?| ?(?:UTC|GMT)(?:[+-]\d\d(?::?\d\d)?)?| [+-]\d\d:?\d\d"
-         r"| [A-Z]{2,5}(?![A-Za-z]))?")
+         r"| " + ABBREVIATION_PATTERN + ")?")
 
 # The first group is the text up to the minute: the key of the minute cache below.
 _EXTENDED = re.compile(
