@@ -145,3 +145,14 @@ def test_a_timestamp_cut_by_the_search_window_is_read_whole() -> None:
     line = "x" * 483 + " 2026-11-27T00:14:03.123456789Z"  # the window ends inside the fraction
     event = Normalizer("Asia/Tokyo").normalize(line, READ)
     assert (to_rfc3339(event.ts, "UTC"), event.source) == ("2026-11-27T00:14:03.123456+00:00", "explicit")
+
+
+def test_a_known_layout_is_found_past_the_first_512_characters() -> None:
+    normalizer = Normalizer("UTC")
+    normalizer.normalize("2026-11-27T00:14:02Z first line: the source writes ISO 8601", READ)
+    event = normalizer.normalize("x" * 600 + " 2026-11-27T00:14:03Z after a long prefix", READ)
+    assert (event.source, event.raw) == ("explicit", "2026-11-27T00:14:03Z")
+    learned = Normalizer("UTC")
+    learned.normalize("[11.27 00:14:02] proxy open", READ)
+    event = learned.normalize("[" + "y" * 700 + "] [11.27 00:14:03] proxy close", READ)
+    assert (event.raw, event.flags) == ("11.27 00:14:03", ("learned",))
