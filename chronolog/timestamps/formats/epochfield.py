@@ -50,6 +50,8 @@ _DAY_US = 86400 * _US
 
 def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
     line, start, end = m.string, m.start(), m.end()
+    if start >= WINDOW:
+        return None  # searched further as the source's known format: still an early field only
     if start and line[start - 1] not in _BEFORE:
         return None
     if end < len(line) and line[end] not in _AFTER:

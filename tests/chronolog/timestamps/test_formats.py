@@ -248,3 +248,11 @@ def test_a_yearless_time_reads_back_in_its_year(
 def test_every_detected_format_has_a_sample_and_a_round_trip() -> None:
     from chronolog.timestamps.formats import DETECTED
     assert {f.name for f in DETECTED} == {s[4] for s in SAMPLES}
+
+
+def test_an_epoch_field_is_only_taken_early_in_the_line() -> None:
+    normalizer = Normalizer("UTC")
+    assert normalizer.normalize("134681 node-246 unix.hw state 1795739643 1 x", READ).source == "explicit"
+    # Known for the source now, but a count past the first fields is still no time.
+    late = "a " * 100 + "1795739643 " + "1795739643 " * 5000
+    assert normalizer.normalize(late, READ).source == "read_time"
