@@ -56,3 +56,26 @@ def iter_batches(total_lines: int, lines_per_batch: int, hosts: int = 8, span_us
         seqs[h] += n
         produced += n
         made += 1
+
+
+def iter_day(total_lines: int, hosts: int = 50, chunk_lines: int = 100, span_us: int = DAY_US,
+             seed: int = 1) -> Iterator[Batch]:
+    """A day of lines from ``hosts`` agents, interleaved in time as real hosts write: line ``g``
+    of the day is host ``g % hosts``'s, at ``T0 + g * step``. One batch per host per round,
+    each a chunk of ``chunk_lines`` consecutive lines of that host."""
+    rng = random.Random(seed)
+    step = max(1, span_us // total_lines)
+    per_host = -(-total_lines // hosts)
+    clock = ClockView(offset=0.0004, bound=0.003, synced=True, status="ok", source="audit")
+    for start in range(0, per_host, chunk_lines):
+        for h in range(hosts):
+            end = min(start + chunk_lines, per_host)
+            seqs = [s for s in range(start, end) if s * hosts + h < total_lines]
+            if not seqs:
+                continue
+            host = f"web-{h}"
+            ts = [T0 + (s * hosts + h) * step for s in seqs]
+            chunk = Chunk(f"file:/var/log/app-{h}.log", seqs[0], ts[-1], clock,
+                          [make_line(rng, host, s) for s in seqs], ts, ["explicit"] * len(seqs),
+                          [None] * len(seqs))
+            yield Batch(f"agent-{h}", host, "Asia/Tokyo", ts[-1], [chunk])

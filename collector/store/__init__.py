@@ -8,7 +8,8 @@ administrative ones in `collector.admin.ops.AdminStore`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,7 +18,8 @@ from chronolog.wire import Batch
 if TYPE_CHECKING:
     from collector.store.lines import LineBlock
 
-__all__ = ["AppendResult", "Store", "StoreEvents", "StoreUnavailable", "StreamReport"]
+__all__ = ["AppendResult", "DamagedPart", "Part", "Store", "StoreEvents", "StoreReader", "StoreUnavailable",
+           "StreamReport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,49 @@ class StreamReport:
     gaps: list[tuple[int, int]]
 
 
+class DamagedPart(Exception):
+    """A part of the store that cannot be read (its tag fails, it is cut short, its key is
+    gone). ``where`` names it for the reader; the store has already reported it."""
+
+    def __init__(self, where: str, detail: str) -> None:
+        super().__init__(f"{where}: {detail}")
+        self.where = where
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A piece of stored lines a query may read: a segment block or a WAL file. ``min_ts`` and
+    ``max_ts`` bound its lines' event times, so a reader can order and skip parts unread.
+    ``ordered``: its lines come back in timeline order. `load` raises `DamagedPart`."""
+
+    name: str
+    min_ts: int
+    max_ts: int
+    ordered: bool
+    _load: Callable[[str | None], LineBlock | None]
+
+    def load(self, contains: str | None = None) -> LineBlock | None:
+        """The part's lines; None when ``contains`` is given and no message of the part can
+        hold it (a hint: a part returned may still have no such line). Blocking IO."""
+        return self._load(contains)
+
+
+class StoreReader(Protocol):
+    """One consistent view of a tenant's lines, held while a query runs: a seal or a
+    retention run at the same time neither hides nor doubles a line, whatever is asked."""
+
+    def parts(self, since: int, until: int, hosts: frozenset[str] = frozenset(),
+              streams: frozenset[str] = frozenset()) -> list[Part]:
+        """Parts that may hold lines with ``since <= ts < until`` from ``hosts`` and ``streams``
+        (empty: any), ordered by ``min_ts``. Blocking IO."""
+        ...
+
+    def holds(self, agent: str, stream: str, seq: int) -> bool:
+        """Whether the store holds line ``seq`` of ``(agent, stream)`` (received, not a gap)."""
+        ...
+
+
 class StoreUnavailable(Exception):
     """The store cannot make this write durable; the caller must not acknowledge it."""
 
@@ -54,6 +99,10 @@ class Store(Protocol):
         ``hosts`` (empty: any host) whose message contains ``contains``. Every filter is a
         hint to skip what cannot match: a block may hold other lines too, and the caller
         filters line by line. Blocking IO: call it from a worker thread."""
+        ...
+
+    def reader(self, tenant: str) -> AbstractContextManager[StoreReader]:
+        """A consistent view of the tenant's lines until the context ends."""
         ...
 
     def streams(self, tenant: str) -> list[StreamReport]:

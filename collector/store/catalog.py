@@ -19,7 +19,7 @@ from typing import Any
 from collector.store.chain import GENESIS
 from collector.store.segment import BuiltSegment
 
-__all__ = ["BlockRef", "Catalog", "Hold", "SegmentRow"]
+__all__ = ["BlockRef", "BlockSpan", "Catalog", "Hold", "SegmentRow"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -35,6 +35,7 @@ CREATE INDEX IF NOT EXISTS blocks_time ON blocks (min_ts, max_ts);
 CREATE TABLE IF NOT EXISTS block_hosts (segment INTEGER, block INTEGER, host TEXT);
 CREATE INDEX IF NOT EXISTS block_hosts_host ON block_hosts (host, segment, block);
 CREATE TABLE IF NOT EXISTS block_streams (segment INTEGER, block INTEGER, stream TEXT);
+CREATE INDEX IF NOT EXISTS block_streams_stream ON block_streams (stream, segment, block);
 CREATE TABLE IF NOT EXISTS seq_runs (segment INTEGER, agent TEXT, stream TEXT, start INTEGER, "end" INTEGER);
 CREATE TABLE IF NOT EXISTS sealed_wal (file TEXT PRIMARY KEY, segment INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS holds (
@@ -68,6 +69,16 @@ class SegmentRow:
 class BlockRef:
     segment: int
     block: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockSpan:
+    """A block and the event-time range of its lines."""
+
+    segment: int
+    block: int
+    min_ts: int
+    max_ts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +168,26 @@ class Catalog:
             args += sorted(hosts)
         sql += " ORDER BY b.segment, b.block"
         return [BlockRef(*r) for r in self._rows(sql, tuple(args))]
+
+    def block_spans(self, since: int, until: int, hosts: frozenset[str] = frozenset(),
+                    streams: frozenset[str] = frozenset(), up_to: int | None = None) -> list[BlockSpan]:
+        """Blocks of live segments numbered up to ``up_to`` that may hold lines with
+        ``since <= ts < until`` from ``hosts`` and ``streams`` (empty: any), by ``min_ts``."""
+        sql = ("SELECT b.segment, b.block, b.min_ts, b.max_ts FROM blocks b JOIN segments s "
+               "ON s.number = b.segment WHERE s.state = 'live' AND b.max_ts >= ? AND b.min_ts < ?")
+        args: list[Any] = [since, until]
+        if up_to is not None:
+            sql += " AND b.segment <= ?"
+            args.append(up_to)
+        # Only placeholders are formatted in; names are bound parameters.
+        for table, column, names in (("block_hosts", "host", hosts), ("block_streams", "stream", streams)):
+            if names:
+                marks = ",".join("?" * len(names))
+                sql += (f" AND EXISTS (SELECT 1 FROM {table} x WHERE x.segment = b.segment "  # noqa: S608
+                        f"AND x.block = b.block AND x.{column} IN ({marks}))")
+                args += sorted(names)
+        sql += " ORDER BY b.min_ts, b.segment, b.block"
+        return [BlockSpan(*r) for r in self._rows(sql, tuple(args))]
 
     def seq_runs(self) -> Iterator[tuple[str, str, int, int]]:
         for r in self._rows('SELECT agent, stream, start, "end" FROM seq_runs'):

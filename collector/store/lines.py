@@ -8,16 +8,21 @@ returns it.
 
 from __future__ import annotations
 
+import array
 import dataclasses
+import itertools
+import struct
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import zstandard
 
 from chronolog.wire import Batch, ClockView
 
-__all__ = ["CLOCK_FIELDS", "LineBlock", "Origin", "seq_runs"]
+__all__ = ["CLOCK_FIELDS", "FORMAT_2", "LineBlock", "Origin", "seq_runs"]
 
 CLOCK_FIELDS = tuple(f.name for f in dataclasses.fields(ClockView))
 
@@ -50,18 +55,30 @@ class LineBlock:
     """Lines in columns; ``origin[i]`` indexes ``origins``. Sparse attributes are dicts by line.
 
     ``ordered`` is true when the lines are in timeline order: (ts, host, stream, seq).
+
+    A block read back from a segment (`decode`) keeps its numeric columns as arrays and its
+    messages as one UTF-8 text; messages, origins, ``src`` and ``raw`` become Python objects
+    only when asked for, so a query pays for the lines it returns, not for the block.
     """
 
-    __slots__ = ("fields", "line_flags", "msg", "ordered", "origin", "origins", "raw", "seq", "src",
-                 "ts", "ts_flags")
+    __slots__ = ("_ends", "_msg", "_origin_rows", "_origins", "_raw", "_src", "_src_codes", "_src_table",
+                 "_text", "fields", "line_flags", "ordered", "origin", "seq", "ts", "ts_flags")
 
-    def __init__(self, origins: list[Origin], origin: list[int], seq: list[int], ts: list[int],
+    def __init__(self, origins: list[Origin], origin: Sequence[int], seq: Sequence[int], ts: Sequence[int],
                  msg: list[str], src: list[str], raw: list[str | None],
                  ts_flags: dict[int, list[str]] | None = None,
                  line_flags: dict[int, list[str]] | None = None,
                  fields: dict[int, dict[str, Any]] | None = None, ordered: bool = False) -> None:
-        self.origins, self.origin, self.seq, self.ts = origins, origin, seq, ts
-        self.msg, self.src, self.raw = msg, src, raw
+        self._origins: list[Origin] | None = origins
+        self._origin_rows: list[list[Any]] | None = None
+        self.origin, self.seq, self.ts = origin, seq, ts
+        self._msg: list[str] | None = msg
+        self._text: bytes | None = None
+        self._ends: Sequence[int] | None = None
+        self._src: list[str] | None = src
+        self._src_codes: bytes = b""
+        self._src_table: list[str] = []
+        self._raw: list[str | None] | None = raw
         self.ts_flags = ts_flags or {}
         self.line_flags = line_flags or {}
         self.fields = fields or {}
@@ -70,6 +87,70 @@ class LineBlock:
     def __len__(self) -> int:
         return len(self.ts)
 
+    # ---- columns built on demand ------------------------------------------------------------
+
+    @property
+    def msg(self) -> list[str]:
+        if self._msg is None:
+            self._msg = [self.message(i) for i in range(len(self.ts))]
+        return self._msg
+
+    @property
+    def origins(self) -> list[Origin]:
+        if self._origins is None:
+            assert self._origin_rows is not None
+            self._origins = [Origin.from_list(o) for o in self._origin_rows]
+        return self._origins
+
+    @property
+    def src(self) -> list[str]:
+        if self._src is None:
+            self._src = list(map(self._src_table.__getitem__, self._src_codes))
+        return self._src
+
+    @property
+    def raw(self) -> list[str | None]:
+        if self._raw is None:
+            self._raw = [None] * len(self.ts)
+        return self._raw
+
+    def message(self, i: int) -> str:
+        """Line ``i``'s text (decoded alone when the block holds its messages as one text)."""
+        if self._msg is not None:
+            return self._msg[i]
+        assert self._text is not None and self._ends is not None
+        return self._text[self._ends[i - 1] + 1 if i else 0:self._ends[i]].decode()
+
+    def source(self, i: int) -> str:
+        """Line ``i``'s ``ts_source``."""
+        return self._src[i] if self._src is not None else self._src_table[self._src_codes[i]]
+
+    def origin_count(self) -> int:
+        return len(self._origins) if self._origins is not None else len(self._origin_rows or ())
+
+    def origin_key(self, k: int) -> tuple[str, str, str]:
+        """``(host, stream, agent)`` of origin ``k``, without building the `Origin`."""
+        if self._origins is not None:
+            o = self._origins[k]
+            return o.host, o.stream, o.agent
+        assert self._origin_rows is not None
+        row = self._origin_rows[k]
+        return row[1], row[2], row[0]
+
+    def text(self) -> tuple[bytes, Sequence[int]]:
+        """The messages as one UTF-8 text, each followed by a newline but the last, and where
+        each ends (exclusive): message ``i`` is ``text[ends[i-1] + 1:ends[i]]``."""
+        if self._text is None:
+            msg = self.msg
+            joined = "\n".join(msg)
+            self._text = joined.encode()
+            sizes = map(len, msg) if len(self._text) == len(joined) else (len(m.encode()) for m in msg)
+            self._ends = array.array("q", (e - 1 for e in itertools.accumulate(n + 1 for n in sizes)))
+        assert self._ends is not None
+        return self._text, self._ends
+
+    # ---- building ---------------------------------------------------------------------------
+
     @classmethod
     def empty(cls) -> LineBlock:
         return cls([], [], [], [], [], [], [], ordered=True)
@@ -77,20 +158,26 @@ class LineBlock:
     @classmethod
     def from_batches(cls, batches: Iterable[tuple[int, Batch]]) -> LineBlock:
         """The lines of ``(received, batch)`` pairs, in arrival order."""
-        out = cls.empty()
-        out.ordered = False
+        origins: list[Origin] = []
+        origin: list[int] = []
+        seq: list[int] = []
+        ts: list[int] = []
+        msg: list[str] = []
+        src: list[str] = []
+        raw: list[str | None] = []
+        out = cls(origins, origin, seq, ts, msg, src, raw)
         for received, batch in batches:
             for chunk in batch.chunks:
-                base = len(out.ts)
+                base = len(ts)
                 n = len(chunk.msg)
-                out.origin.extend([len(out.origins)] * n)
-                out.origins.append(Origin(batch.agent, batch.host, chunk.stream, batch.tz, batch.sent,
-                                          received, chunk.read, chunk.clock))
-                out.seq.extend(range(chunk.seq, chunk.seq + n))
-                out.ts.extend(chunk.ts)
-                out.msg.extend(chunk.msg)
-                out.src.extend(chunk.src)
-                out.raw.extend(chunk.raw)
+                origin.extend([len(origins)] * n)
+                origins.append(Origin(batch.agent, batch.host, chunk.stream, batch.tz, batch.sent,
+                                      received, chunk.read, chunk.clock))
+                seq.extend(range(chunk.seq, chunk.seq + n))
+                ts.extend(chunk.ts)
+                msg.extend(chunk.msg)
+                src.extend(chunk.src)
+                raw.extend(chunk.raw)
                 out.ts_flags.update((base + i, v) for i, v in chunk.ts_flags)
                 out.line_flags.update((base + i, v) for i, v in chunk.line_flags)
                 out.fields.update((base + i, v) for i, v in chunk.fields)
@@ -129,8 +216,8 @@ class LineBlock:
             return {i - start: v for i, v in d.items() if start <= i < end}
 
         origin = list(map(remap.__getitem__, self.origin[start:end]))
-        return LineBlock([self.origins[o] for o in used], origin, self.seq[start:end], self.ts[start:end],
-                         self.msg[start:end], self.src[start:end],
+        return LineBlock([self.origins[o] for o in used], origin, list(self.seq[start:end]),
+                         list(self.ts[start:end]), self.msg[start:end], self.src[start:end],
                          self.raw[start:end], sparse(self.ts_flags), sparse(self.line_flags),
                          sparse(self.fields), self.ordered)
 
@@ -144,10 +231,79 @@ class LineBlock:
         """Message bytes held (the 'raw log' a user would count; characters, for ASCII logs)."""
         return sum(map(len, self.msg))
 
+    # ---- stored forms ---------------------------------------------------------------------
+
+    def encode(self, compressor: zstandard.ZstdCompressor) -> bytes:
+        """The block as a segment stores it (format 2): ``CLB2``, then the columns and the
+        messages as two zstd frames, so a search can read the messages alone::
+
+            "CLB2" | u32 n | zstd(columns) | zstd(messages: UTF-8, newline between)
+
+        columns = u32 m | JSON (origins, ts_source names, raw, sparse attributes, ordered; m
+        bytes) | ts (i64 x lines) | seq (i64) | origin (u32) | ts_source (u8, an index into
+        the names) | message ends (i64). Integers little-endian.
+        """
+        n = len(self.ts)
+        table = sorted(set(self.src))
+        code = {name: i for i, name in enumerate(table)}
+        text, ends = self.text()
+        raw = self.raw
+        doc = orjson.dumps({
+            "o": [o.to_list() for o in self.origins], "src": table,
+            "raw": raw if any(r is not None for r in raw) else None,
+            "tf": list(self.ts_flags.items()), "lf": list(self.line_flags.items()),
+            "f": list(self.fields.items()), "ord": self.ordered,
+        })
+        columns = b"".join([
+            _U32.pack(len(doc)), doc, _le(array.array("q", self.ts)), _le(array.array("q", self.seq)),
+            _le(array.array("I", self.origin)), bytes(map(code.__getitem__, self.src)),
+            _le(array.array("q", ends)),
+        ])
+        assert len(columns) == 4 + len(doc) + n * 29
+        packed = compressor.compress(columns)
+        return b"".join([FORMAT_2, _U32.pack(len(packed)), packed, compressor.compress(text)])
+
+    @classmethod
+    def decode(cls, plain: bytes, needle: bytes | None = None) -> LineBlock | None:
+        """A block `encode` wrote; None when ``needle`` (UTF-8) is given and in no message."""
+        if plain[:4] != FORMAT_2 or len(plain) < 8:
+            raise ValueError("not a format 2 line block")
+        (size,) = _U32.unpack_from(plain, 4)
+        unzstd = zstandard.ZstdDecompressor()
+        text = unzstd.decompress(plain[8 + size:])
+        if needle is not None and needle not in text:
+            return None
+        columns = unzstd.decompress(plain[8:8 + size])
+        (m,) = _U32.unpack_from(columns, 0)
+        d = orjson.loads(columns[4:4 + m])
+        at = 4 + m
+        n = (len(columns) - at) // 29
+
+        def column(code: str, width: int) -> array.array[int]:
+            nonlocal at
+            out = array.array(code)
+            out.frombytes(columns[at:at + n * width])
+            at += n * width
+            if sys.byteorder == "big":
+                out.byteswap()
+            return out
+
+        ts, seq, origin = column("q", 8), column("q", 8), column("I", 4)
+        codes = columns[at:at + n]
+        at += n
+        ends = column("q", 8)
+        block = cls([], origin, seq, ts, [], [], [], dict(d["tf"]), dict(d["lf"]), dict(d["f"]), d["ord"])
+        block._origins, block._origin_rows = None, d["o"]
+        block._msg, block._text, block._ends = None, text, ends
+        block._src, block._src_codes, block._src_table = None, codes, d["src"]
+        block._raw = d["raw"]
+        return block
+
     def to_json(self) -> bytes:
+        """Format 1 (every column in one JSON document): segments sealed before format 2."""
         return orjson.dumps({
-            "o": [o.to_list() for o in self.origins], "oi": self.origin, "seq": self.seq,
-            "ts": self.ts, "msg": self.msg, "src": self.src, "raw": self.raw,
+            "o": [o.to_list() for o in self.origins], "oi": list(self.origin), "seq": list(self.seq),
+            "ts": list(self.ts), "msg": self.msg, "src": self.src, "raw": self.raw,
             "tf": list(self.ts_flags.items()), "lf": list(self.line_flags.items()),
             "f": list(self.fields.items()), "ord": self.ordered,
         })
@@ -157,6 +313,16 @@ class LineBlock:
         d = orjson.loads(data)
         return cls([Origin.from_list(o) for o in d["o"]], d["oi"], d["seq"], d["ts"], d["msg"],
                    d["src"], d["raw"], dict(d["tf"]), dict(d["lf"]), dict(d["f"]), d["ord"])
+
+
+FORMAT_2 = b"CLB2"
+_U32 = struct.Struct("<I")
+
+
+def _le(a: array.array[int]) -> bytes:
+    if sys.byteorder == "big":
+        a.byteswap()
+    return a.tobytes()
 
 
 def seq_runs(ranges: Iterable[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:

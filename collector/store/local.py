@@ -31,7 +31,7 @@ from pydantic import Field
 from chronolog.config_loading import StrictModel
 from chronolog.timefmt import now_us
 from chronolog.wire import Batch
-from collector.store import AppendResult, StoreEvents, StoreUnavailable, StreamReport
+from collector.store import AppendResult, Part, StoreEvents, StoreReader, StoreUnavailable, StreamReport
 from collector.store.backup import write_backup
 from collector.store.catalog import Hold
 from collector.store.chain import signed
@@ -189,6 +189,15 @@ class LocalStore:
         found = self._tenants.get(tenant)
         return found.scan(since, until, hosts, contains) if found is not None else iter(())
 
+    @contextlib.contextmanager
+    def reader(self, tenant: str) -> Iterator[StoreReader]:
+        found = self._tenants.get(tenant)
+        if found is None:
+            yield _NoLines()
+            return
+        with found.reader() as reader:
+            yield reader
+
     def streams(self, tenant: str) -> list[StreamReport]:
         found = self._tenants.get(tenant)
         return found.streams() if found is not None else []
@@ -323,6 +332,17 @@ class LocalStore:
                 self._sealer, erase_tenant, t, self.keys, self.master)
         finally:
             self._erasing.discard(tenant)
+
+
+class _NoLines:
+    """The reader of a tenant that has stored nothing."""
+
+    def parts(self, since: int, until: int, hosts: frozenset[str] = frozenset(),
+              streams: frozenset[str] = frozenset()) -> list[Part]:
+        return []
+
+    def holds(self, agent: str, stream: str, seq: int) -> bool:
+        return False
 
 
 class UnknownTenant(LookupError):

@@ -13,9 +13,11 @@ Layout::
   before it (chain.py), when it was sealed, the nonce prefix, and totals.
 - The **index** gives per block its offset and length (relative to the first block), line
   count, raw message bytes, event-time range, hosts and streams: the catalog copies it.
-- **Block i** is ``AES-256-GCM(zstd(LineBlock JSON))`` with the nonce ``prefix || i`` and the
-  associated data ``SHA-256(header, index) || i``: a block cannot be altered, moved or paired
-  with another header or index without failing its tag.
+- **Block i** is ``AES-256-GCM(LineBlock.encode())`` (format 2: the columns and the messages
+  as two zstd frames, named by the header's ``block_format``; format 1, in segments sealed
+  before it, is ``zstd(LineBlock JSON)``) with the nonce ``prefix || i`` and the associated
+  data ``SHA-256(header, index) || i``: a block cannot be altered, moved or paired with
+  another header or index without failing its tag.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
+import os
 import struct
 from dataclasses import dataclass
 from typing import IO, Any
@@ -33,9 +36,10 @@ import zstandard
 from collector.store.crypto import Sealer, Unreadable, new_key, new_nonce_prefix, sha256, unwrap_key, wrap_key
 from collector.store.lines import LineBlock
 
-__all__ = ["MAGIC", "BuiltSegment", "SegmentHead", "build_segment", "segment_name"]
+__all__ = ["BLOCK_FORMAT", "MAGIC", "BuiltSegment", "SegmentHead", "build_segment", "segment_name"]
 
 MAGIC = b"CLS1"
+BLOCK_FORMAT = 2  # how blocks are encoded (lines.py); a header without it means 1
 _LEN = struct.Struct(">I")
 _BLOCK = struct.Struct(">Q")
 _MAX_PART = 64 << 20
@@ -73,9 +77,11 @@ def _cut(lines: LineBlock, block_bytes: int) -> list[tuple[int, int]]:
 def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, sealed: int,
                   wal_files: list[str], tenant_key_id: str, tenant_key: bytes,
                   runs: list[tuple[str, str, int, int]], level: int = 3,
-                  block_bytes: int = 1 << 20) -> BuiltSegment:
+                  block_bytes: int = 1 << 20, block_format: int = BLOCK_FORMAT) -> BuiltSegment:
     """Seal ``lines`` (in timeline order, at least one) as segment ``number`` of the chain;
-    ``runs`` are the seq ranges the lines hold (`collector.store.lines.seq_runs`)."""
+    ``runs`` are the seq ranges the lines hold (`collector.store.lines.seq_runs`).
+    ``block_format`` 1 writes blocks as segments sealed before format 2 hold them (for the
+    tests that keep those readable)."""
     assert lines.ordered and len(lines) > 0
     dek, prefix = new_key(), new_nonce_prefix()
     compressor = zstandard.ZstdCompressor(level=level)
@@ -84,7 +90,7 @@ def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, se
     offset = 0
     for start, end in _cut(lines, block_bytes):
         block = lines.slice(start, end)
-        compressed = compressor.compress(block.to_json())
+        compressed = block.encode(compressor) if block_format == 2 else compressor.compress(block.to_json())
         plain_blocks.append(compressed)
         length = len(compressed) + 16  # the GCM tag
         index.append({"offset": offset, "length": length, "lines": len(block),
@@ -93,6 +99,7 @@ def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, se
         offset += length
     header = {"v": 1, "tenant": tenant, "number": number, "prev": prev.hex(), "sealed": sealed,
               "wal": wal_files, "nonce_prefix": prefix.hex(), "compression": "zstd",
+              **({"block_format": block_format} if block_format != 1 else {}),
               "lines": len(lines), "raw": sum(b["raw"] for b in index),
               "min_ts": lines.ts[0], "max_ts": lines.ts[-1], "blocks": len(index)}
     header_bytes, index_bytes = orjson.dumps(header), orjson.dumps(index)
@@ -155,12 +162,23 @@ class SegmentHead:
         """The block's compressed plaintext; raises `Unreadable` if its tag fails."""
         return sealer.open(block, sealed, self.binding + _BLOCK.pack(block))
 
-    def read_block(self, f: IO[bytes], sealer: Sealer, block: int,
-                   needle: bytes | None = None) -> LineBlock | None:
-        """The block's lines; None when ``needle`` is given and not in its plaintext."""
-        compressed = self.open_block(sealer, block, self.read_sealed(f, block))
-        plain = zstandard.ZstdDecompressor().decompress(compressed)
-        if needle is not None and needle not in plain:
+    def load_block(self, fd: int, sealer: Sealer, block: int,
+                   contains: str | None = None) -> LineBlock | None:
+        """The block's lines, read with ``pread`` (threads may share ``fd``); None when
+        ``contains`` is given and in none of its messages. Raises `Unreadable`."""
+        entry = self.index[block]
+        sealed = os.pread(fd, entry["length"], self.blocks_start + entry["offset"])
+        if len(sealed) != entry["length"]:
+            raise Unreadable(f"block {block} is cut short")
+        plain = self.open_block(sealer, block, sealed)
+        if self.header.get("block_format", 1) == 2:
+            try:
+                return LineBlock.decode(plain, contains.encode() if contains else None)
+            except (ValueError, zstandard.ZstdError) as e:
+                raise Unreadable(f"block {block} does not decode: {e}") from None
+        plain = zstandard.ZstdDecompressor().decompress(plain)
+        # Format 1 is JSON: the text as it appears inside a JSON string.
+        if contains and orjson.dumps(contains)[1:-1] not in plain:
             return None
         return LineBlock.from_json(plain)
 

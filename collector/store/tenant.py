@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
+import functools
 import logging
 import os
 import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -37,10 +37,10 @@ import orjson
 from chronolog.fsutil import fsync_dir
 from chronolog.timefmt import now_us
 from chronolog.wire import Batch, Chunk, slice_chunk
-from collector.store import AppendResult, StoreEvents, StoreUnavailable, StreamReport
+from collector.store import AppendResult, DamagedPart, Part, StoreEvents, StoreUnavailable, StreamReport
 from collector.store.catalog import Catalog, SegmentRow
 from collector.store.chain import CheckpointLog, link, signature_ok, signed
-from collector.store.crypto import Unreadable
+from collector.store.crypto import Sealer, Unreadable
 from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.sealing import SealJob, SealRunner, build_from_wal
@@ -66,6 +66,31 @@ class SealSettings:
     zstd_level: int = 3
 
 
+@dataclass(slots=True)
+class WalSpan:
+    """What one WAL file holds, as a hint for readers: event-time range, hosts, streams."""
+
+    min_ts: int = 2**63
+    max_ts: int = -1
+    hosts: set[str] = field(default_factory=set)
+    streams: set[str] = field(default_factory=set)
+
+    def add(self, batch: Batch) -> None:
+        for chunk in batch.chunks:
+            self.min_ts = min(self.min_ts, min(chunk.ts))
+            self.max_ts = max(self.max_ts, max(chunk.ts))
+            self.streams.add(chunk.stream)
+        self.hosts.add(batch.host)
+
+    def copy(self) -> WalSpan:
+        return WalSpan(self.min_ts, self.max_ts, set(self.hosts), set(self.streams))
+
+    def may_hold(self, since: int, until: int, hosts: frozenset[str], streams: frozenset[str]) -> bool:
+        return (self.max_ts >= since and self.min_ts < until
+                and (not hosts or not hosts.isdisjoint(self.hosts))
+                and (not streams or not streams.isdisjoint(self.streams)))
+
+
 class TenantStore:
     def __init__(self, name: str, directory: Path, keys: TenantKeys, signer: Signer,
                  settings: SealSettings, events: StoreEvents, runner: SealRunner = build_from_wal) -> None:
@@ -82,13 +107,14 @@ class TenantStore:
         # The writer side, touched by one flush at a time.
         self._writer: WalWriter | None = None
         self._next_wal = 1
-        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._pending: list[tuple[bytes, Batch, asyncio.Future[None]]] = []
         self._last: asyncio.Future[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._io_lock: asyncio.Lock | None = None
         # What readers see; guarded by _view.
         self._view = threading.Lock()
         self._closed: list[Path] = []  # WAL files waiting to be sealed, oldest first
+        self._spans: dict[Path, WalSpan] = {}  # what each unsealed WAL file holds
         self._readers = 0
         self._seal_lock = threading.Lock()
         self._highest_file = 0  # an unrecorded segment file: never overwritten
@@ -210,12 +236,15 @@ class TenantStore:
             with open(path, "r+b") as f:
                 f.truncate(contents.valid_end)
                 os.fsync(f.fileno())
+        span = WalSpan()
         for record in contents.records:
             _, batch = decode_record(record)
+            span.add(batch)
             for chunk in batch.chunks:
                 self._seqset(batch.agent, chunk.stream).add(chunk.seq, chunk.seq + len(chunk))
         if contents.records:
             self._closed.append(path)
+            self._spans[path] = span
         else:
             path.unlink()
 
@@ -239,7 +268,7 @@ class TenantStore:
             return AppendResult(0, duplicates)
         stored = Batch(batch.agent, batch.host, batch.tz, batch.sent, new_chunks)
         try:
-            await self._write(encode_record(received, stored))
+            await self._write(encode_record(received, stored), stored)
         except BaseException:
             for key, start, end in added:
                 self.seqs[key].remove(start, end)
@@ -266,9 +295,9 @@ class TenantStore:
             self._io_lock = asyncio.Lock()
         return self._io_lock
 
-    async def _write(self, record: bytes) -> None:
+    async def _write(self, record: bytes, batch: Batch) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((record, future))
+        self._pending.append((record, batch, future))
         self._last = future
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
@@ -280,21 +309,28 @@ class TenantStore:
             group, self._pending = self._pending, []
             try:
                 async with self._lock():
-                    await loop.run_in_executor(None, self._write_sync, [r for r, _ in group])
+                    await loop.run_in_executor(None, self._write_sync, [r for r, _, _ in group],
+                                               [b for _, b, _ in group])
             except Exception as e:
                 log.error("store write failed", extra={"tenant": self.name, "error": str(e)})
-                for _, future in group:
+                for _, _, future in group:
                     if not future.done():
                         future.set_exception(StoreUnavailable(f"write failed: {e}"))
                 continue
-            for _, future in group:
+            for _, _, future in group:
                 if not future.done():
                     future.set_result(None)
 
-    def _write_sync(self, records: list[bytes]) -> None:
+    def _write_sync(self, records: list[bytes], batches: list[Batch]) -> None:
         writer = self._writer
         if writer is None or writer.size >= self.settings.segment_max_bytes:
             writer = self._next_writer()
+        # The span grows before the file does: a reader's snapshot may see the span cover a
+        # record not yet written (a hint too wide), never a record outside its span.
+        with self._view:
+            span = self._spans.setdefault(writer.path, WalSpan())
+            for batch in batches:
+                span.add(batch)
         writer.append(records)
 
     def _next_writer(self) -> WalWriter:
@@ -315,6 +351,7 @@ class TenantStore:
             if writer.frames:
                 self._closed.append(writer.path)
         if not writer.frames:
+            self._spans.pop(writer.path, None)
             writer.path.unlink(missing_ok=True)
 
     def wal_age(self) -> float:
@@ -377,6 +414,8 @@ class TenantStore:
         else:
             with self._view:
                 self._closed = [p for p in self._closed if p not in paths]
+                for p in paths:
+                    self._spans.pop(p, None)
         for path in paths:
             path.unlink()
         fsync_dir(self.wal_dir)
@@ -394,6 +433,8 @@ class TenantStore:
             with self._view:
                 self.catalog.add_segment(built, name, chained, size)
                 self._closed = [p for p in self._closed if p not in paths]
+                for p in paths:
+                    self._spans.pop(p, None)
         except BaseException:
             final.unlink(missing_ok=True)
             fsync_dir(self.segment_dir)
@@ -411,25 +452,34 @@ class TenantStore:
              contains: str | None = None) -> Iterator[LineBlock]:
         """Blocks that may hold lines with ``since <= ts < until`` from ``hosts`` whose message
         holds ``contains`` (blocking IO; see `collector.store.Store.scan`)."""
-        # Blocks and records are JSON; the text as it appears inside a JSON string. A block
-        # whose plaintext lacks it is skipped before it is parsed.
-        needle = orjson.dumps(contains)[1:-1] if contains else None
+        with self.reader() as reader:
+            for part in reader.parts(since, until, hosts):
+                with contextlib.suppress(DamagedPart):  # reported by the part
+                    found = part.load(contains)
+                    if found is not None:
+                        yield found
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[TenantReader]:
+        """A snapshot for reading (`collector.store.StoreReader`): the segments recorded now
+        and descriptors of the WAL files not yet sealed, taken together under the view lock
+        so that a seal running meanwhile neither hides nor doubles a line."""
         with self._view:
-            refs = self.catalog.blocks(since, until, hosts)
-            wal: list[tuple[int, int | None]] = []
+            up_to = self.catalog.last()[0]
+            wal: list[_WalSnapshot] = []
             for path in self._closed:
-                wal.append((os.open(path, os.O_RDONLY), None))
-            if self._writer is not None and self._writer.frames:
-                wal.append((os.open(self._writer.path, os.O_RDONLY), self._writer.size))
+                wal.append(_WalSnapshot(path.name, os.open(path, os.O_RDONLY), None,
+                                        self._spans.get(path, WalSpan(-(2**63), 2**63)).copy()))
+            w = self._writer
+            if w is not None and w.frames:
+                wal.append(_WalSnapshot(w.path.name, os.open(w.path, os.O_RDONLY), w.size,
+                                        self._spans.get(w.path, WalSpan(-(2**63), 2**63)).copy()))
             self._readers += 1
+        reader = TenantReader(self, up_to, wal)
         try:
-            for number, group in itertools.groupby(refs, key=lambda r: r.segment):
-                yield from self._segment_blocks(number, [r.block for r in group], needle)
-            for fd, size in wal:
-                yield from self._wal_lines(fd, size, needle)
+            yield reader
         finally:
-            for fd, _ in wal:
-                os.close(fd)
+            reader.close()
             with self._view:
                 self._readers -= 1
 
@@ -451,33 +501,9 @@ class TenantStore:
             with self._view:
                 self._readers -= 1
 
-    def _segment_blocks(self, number: int, blocks: list[int], needle: bytes | None) -> Iterator[LineBlock]:
-        name = segment_name(number)
-        try:
-            with open(self.segment_dir / name, "rb") as f:
-                head = SegmentHead.read(f)
-                sealer = head.sealer(self.keys.key(self.name, head.keyslot["tenant_key"]))
-                for block in blocks:
-                    try:
-                        found = head.read_block(f, sealer, block, needle)
-                    except Unreadable as e:
-                        self.events.damage_found(self.name, f"{name} block {block}", str(e))
-                        continue
-                    if found is not None:
-                        yield found
-        except (OSError, Unreadable) as e:
-            self.events.damage_found(self.name, name, str(e))
-
-    def _wal_lines(self, fd: int, size: int | None, needle: bytes | None) -> Iterator[LineBlock]:
-        if size is None:
-            size = os.fstat(fd).st_size
-        data = os.pread(fd, size, 0)
-        try:
-            contents = read_wal(data, self.keys)
-        except Unreadable:
-            return  # reported once, at open
-        yield LineBlock.from_batches(decode_record(r) for r in contents.records
-                                     if needle is None or needle in r)
+    def holds(self, agent: str, stream: str, seq: int) -> bool:
+        found = self.seqs.get((agent, stream))
+        return found is not None and not found.missing(seq, seq + 1)
 
     def streams(self) -> list[StreamReport]:
         return [
@@ -511,3 +537,88 @@ class TenantStore:
             self._writer = None
         with contextlib.suppress(Exception):
             self.catalog.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _WalSnapshot:
+    name: str
+    fd: int
+    size: int | None  # bytes to read (the file being written); None: the whole file
+    span: WalSpan
+
+
+class TenantReader:
+    """`collector.store.StoreReader` over one snapshot of a tenant (see `TenantStore.reader`).
+    Segment files are opened once per reader and read with ``pread``, so several threads
+    may load parts at once."""
+
+    def __init__(self, tenant: TenantStore, up_to: int, wal: list[_WalSnapshot]) -> None:
+        self._tenant = tenant
+        self._up_to = up_to
+        self._wal = wal
+        self._open: dict[int, tuple[int, SegmentHead, Sealer]] = {}
+        self._lock = threading.Lock()
+
+    def parts(self, since: int, until: int, hosts: frozenset[str] = frozenset(),
+              streams: frozenset[str] = frozenset()) -> list[Part]:
+        t = self._tenant
+        found = [Part(f"{segment_name(b.segment)} block {b.block}", b.min_ts, b.max_ts, True,
+                      functools.partial(self._block, b.segment, b.block))
+                 for b in t.catalog.block_spans(since, until, hosts, streams, self._up_to)]
+        found += [Part(w.name, w.span.min_ts, w.span.max_ts, False, functools.partial(self._wal_lines, w))
+                  for w in self._wal if w.span.may_hold(since, until, hosts, streams)]
+        found.sort(key=lambda p: p.min_ts)
+        return found
+
+    def holds(self, agent: str, stream: str, seq: int) -> bool:
+        return self._tenant.holds(agent, stream, seq)
+
+    def _segment(self, number: int) -> tuple[int, SegmentHead, Sealer]:
+        with self._lock:
+            found = self._open.get(number)
+            if found is None:
+                t = self._tenant
+                name = segment_name(number)
+                try:
+                    fd = os.open(t.segment_dir / name, os.O_RDONLY)
+                except OSError as e:
+                    raise self._damaged(name, e.strerror or str(e)) from None
+                try:
+                    with open(fd, "rb", closefd=False) as f:
+                        head = SegmentHead.read(f)
+                    sealer = head.sealer(t.keys.key(t.name, head.keyslot["tenant_key"]))
+                except (OSError, Unreadable, KeyError) as e:
+                    os.close(fd)
+                    raise self._damaged(name, str(e)) from None
+                found = self._open[number] = (fd, head, sealer)
+            return found
+
+    def _block(self, number: int, block: int, contains: str | None) -> LineBlock | None:
+        fd, head, sealer = self._segment(number)
+        try:
+            return head.load_block(fd, sealer, block, contains)
+        except (OSError, Unreadable) as e:
+            raise self._damaged(f"{segment_name(number)} block {block}", str(e)) from None
+
+    def _wal_lines(self, w: _WalSnapshot, contains: str | None) -> LineBlock | None:
+        size = w.size if w.size is not None else os.fstat(w.fd).st_size
+        data = os.pread(w.fd, size, 0)
+        try:
+            contents = read_wal(data, self._tenant.keys)
+        except Unreadable as e:
+            raise DamagedPart(w.name, str(e)) from None  # reported once, at open
+        # Records are JSON: the text as it appears inside a JSON string.
+        needle = orjson.dumps(contains)[1:-1] if contains else None
+        return LineBlock.from_batches(decode_record(r) for r in contents.records
+                                      if needle is None or needle in r)
+
+    def _damaged(self, where: str, detail: str) -> DamagedPart:
+        self._tenant.events.damage_found(self._tenant.name, where, detail)
+        return DamagedPart(where, detail)
+
+    def close(self) -> None:
+        for fd, _, _ in self._open.values():
+            os.close(fd)
+        self._open.clear()
+        for w in self._wal:
+            os.close(w.fd)
