@@ -39,15 +39,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import orjson
 from _data import DAY_US, LINE_BYTES, T0, iter_day
 
-from collector.query.engine import QuerySpec, run_query
+from chronolog.timefmt import now_us
+from collector.config import QueryConfig
+from collector.query.engine import Run
+from collector.query.render import Renderer
+from collector.query.spec import Page, QuerySpec, TextFilter
 from collector.store.keys import FileMasterKeys
 from collector.store.local import LocalStore, StoreConfig
 
 NEEDLE = "req=000"
 MINUTE_US = 60_000_000
 TENANT = "bench"
+ZONE = "Asia/Tokyo"
 
 
 def store_format() -> str:
@@ -93,14 +99,16 @@ def prepare(root: Path, lines: int, hosts: int) -> float:
 
 def chronolog_query(store: LocalStore, since: int, until: int, hosts: frozenset[str],
                     grep: str | None) -> tuple[float, int, int]:
-    """Seconds, rows and NDJSON bytes for one query, rendered as the API renders it."""
+    """Seconds, rows and NDJSON bytes for one query, run and rendered as the API does (with
+    the default skew margin and no time budget to stop it)."""
     t0 = time.perf_counter()
-    spec = QuerySpec(since, until, hosts=hosts, grep=grep, limit=10_000_000)
-    result = run_query(store.scan(TENANT, since, until, hosts, grep), spec)
-    import orjson
-
-    body = b"\n".join(orjson.dumps(row.record("Asia/Tokyo")) for row in result.rows)
-    return time.perf_counter() - t0, len(result.rows), len(body)
+    text = TextFilter(grep=(grep,)) if grep else TextFilter()
+    spec = QuerySpec(since, until, hosts=hosts, text=text, limit=10_000_000, zone=ZONE)
+    renderer = Renderer(ZONE)
+    with store.reader(TENANT) as reader:
+        run = Run(reader, Page(spec, None, 3600.0), now_us(), QueryConfig().skew_margin)
+        body = b"\n".join(orjson.dumps(renderer.record(row)) for row in run)
+    return time.perf_counter() - t0, run.summary.hits, len(body)
 
 
 def peer_grep(zst: Path) -> tuple[float, int]:

@@ -39,7 +39,7 @@ from collector.http import (
     json_response,
 )
 from collector.ingest.push import MAX_BODY, STORE, handle_push
-from collector.query.http import MAX_RESULTS, QUERY_ZONE, handle_query, handle_streams
+from collector.query.http import QUERY_LIMITS, SKEW_MARGIN, handle_query, handle_streams
 from collector.store import Store
 from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
 from collector.store.local import LocalStore, StoreLocked
@@ -115,8 +115,8 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app[TELEMETRY] = telemetry
     app[AUDIT] = audit
     app[MAX_BODY] = config.api.max_body_bytes
-    app[QUERY_ZONE] = config.query.zone
-    app[MAX_RESULTS] = config.query.max_results
+    app[QUERY_LIMITS] = config.query.limits()
+    app[SKEW_MARGIN] = config.query.skew_margin
     app.router.add_post("/v1/push", handle_push)
     app.router.add_get("/v1/query", handle_query)
     app.router.add_get("/v1/streams", handle_streams)

@@ -12,6 +12,7 @@ from chronolog.daemon import Listen, is_loopback, split_listen
 from chronolog.timefmt import valid_zone
 from chronolog.tls import Level
 from collector.auth.sessions import AdminConfig
+from collector.query.spec import Limits
 from collector.store.keys import KeysConfig
 from collector.store.local import StoreConfig
 
@@ -66,7 +67,19 @@ class MetricsConfig(StrictModel):
 
 class QueryConfig(StrictModel):
     zone: Zone = Field("Asia/Tokyo", description="Zone results are shown in unless the query names one.")
-    max_results: int = Field(10_000, ge=1, le=1_000_000, description="Most lines one query returns.")
+    max_results: int = Field(10_000, ge=1, le=1_000_000,
+                             description="Most hits one page of a query returns; a cursor gives the rest.")
+    time_budget: float = Field(
+        10.0, gt=0, le=600, description="Seconds a page of a query may run; then it returns what it "
+        "found, marked incomplete, with a cursor that continues it.")
+    max_context: int = Field(100, ge=0, le=10_000,
+                             description="Most context lines a query may ask before or after a hit.")
+    skew_margin: float = Field(
+        300.0, ge=0, le=86_400, description="Seconds either side of a query's window read for lines "
+        "that only their host's clock correction brings into it (a host ahead or behind by up to this).")
+
+    def limits(self) -> Limits:
+        return Limits(self.zone, self.max_results, self.time_budget, self.max_context)
 
 
 class CollectorConfig(StrictModel):

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import ssl
 import sys
 from pathlib import Path
-from typing import Any
 
 from chronolog.cli import session
 from chronolog.cli.admin import add_admin_parser, run_admin
 from chronolog.cli.audit import add_audit_parser, run_audit
 from chronolog.cli.client import ApiClient
-from chronolog.cli.timerange import parse_when
+from chronolog.cli.query import add_query_parser, run_query
 from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
-from chronolog.timefmt import BadTime, now_us, to_rfc3339, valid_zone
 from chronolog.tls import LEVELS, client_context, profile_path, reexec_under_policy
 
 PROG = "chronolog"
@@ -45,17 +42,7 @@ def _parser() -> ArgumentParser:
                    "$XDG_RUNTIME_DIR/chronolog/session or ~/.cache/chronolog/session)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    q = sub.add_parser("query", help="print lines in event-time order across hosts")
-    q.add_argument("--since", required=True, help="start: 'now', an age (15m, 2h), RFC 3339, or "
-                   "'YYYY-MM-DD HH:MM' in --zone")
-    q.add_argument("--until", default="now", help="end, exclusive (same forms; default now)")
-    q.add_argument("--host", action="append", default=[], help="only this host (repeatable)")
-    q.add_argument("--grep", help="only lines containing this text")
-    q.add_argument("--zone", default=os.environ.get("CHRONOLOG_ZONE", "Asia/Tokyo"),
-                   help="zone for times without an offset and for the output (default Asia/Tokyo)")
-    q.add_argument("--limit", type=int, default=10_000, help="at most this many lines (default 10000)")
-    q.add_argument("--json", action="store_true", help="one JSON record per line")
-
+    add_query_parser(sub)
     sub.add_parser("streams", help="per stream: lines held, highest sequence number, gaps")
     add_audit_parser(sub)
     add_admin_parser(sub)
@@ -106,46 +93,6 @@ def _admin_client(args: argparse.Namespace, login: bool = False) -> ApiClient:
                      "admin --client-cert/--client-key together with an admin --token-file")
 
 
-def _query(args: argparse.Namespace) -> int:
-    try:
-        zone = valid_zone(args.zone)
-        now = now_us()
-        since, notes = parse_when(args.since, now, zone)
-        until, more = parse_when(args.until, now, zone)
-    except BadTime as e:
-        raise UsageError(str(e)) from None
-    if until <= since:
-        raise UsageError(f"--until ({to_rfc3339(until, zone)}) must be after --since "
-                         f"({to_rfc3339(since, zone)})")
-    if args.limit < 1:
-        raise UsageError("--limit must be at least 1")
-    for note in notes + more:
-        print(f"# {note}", file=sys.stderr)
-    params = [("since", to_rfc3339(since, "UTC")), ("until", to_rfc3339(until, "UTC")),
-              ("zone", zone), ("limit", str(args.limit))]
-    params += [("host", h) for h in args.host]
-    if args.grep:
-        params.append(("grep", args.grep))
-    summary: dict[str, Any] | None = None
-    out = sys.stdout
-    for item in _client(args).get_ndjson("/v1/query", params):
-        if "summary" in item:
-            summary = item["summary"]
-        elif args.json:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-        else:
-            out.write(f"{item.get('ts')} {item.get('host')} {item.get('stream')}: {item.get('msg')}\n")
-    if summary is None:
-        raise Failure("the collector's answer ended before its summary line: "
-                      "what was shown may be incomplete")
-    print(f"# {summary.get('count', 0)} lines from {to_rfc3339(since, zone)} to "
-          f"{to_rfc3339(until, zone)}, times in {zone}", file=sys.stderr)
-    if summary.get("truncated"):
-        print(f"# {summary['matched']} lines matched; only the first {summary['count']} are "
-              "shown: narrow the range or raise --limit", file=sys.stderr)
-    return 0
-
-
 def _streams(args: argparse.Namespace) -> int:
     for s in _client(args).get_json("/v1/streams")["streams"]:
         gaps = ", ".join(f"{a}-{b - 1}" for a, b in s["gaps"]) or "none"
@@ -164,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "audit":
             kept = session.load(_session_path(args), args.url)
             return run_audit(_admin_client(args) if kept is not None else _client(args), args)
-        return _query(args) if args.command == "query" else _streams(args)
+        return run_query(_client(args), args) if args.command == "query" else _streams(args)
 
     return run_command(PROG, body)
 

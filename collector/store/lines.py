@@ -137,6 +137,16 @@ class LineBlock:
         row = self._origin_rows[k]
         return row[1], row[2], row[0]
 
+    def origin_brief(self, k: int) -> tuple[str, str, str, int, tuple[Any, ...]]:
+        """``(host, stream, agent, received, clock)`` of origin ``k``, ``clock`` as the
+        values of `ClockView` in field order, without building the `Origin`."""
+        if self._origins is not None:
+            o = self._origins[k]
+            return o.host, o.stream, o.agent, o.received, tuple(getattr(o.clock, f) for f in CLOCK_FIELDS)
+        assert self._origin_rows is not None
+        row = self._origin_rows[k]
+        return row[1], row[2], row[0], row[5], tuple(row[7])
+
     def text(self) -> tuple[bytes, Sequence[int]]:
         """The messages as one UTF-8 text, each followed by a newline but the last, and where
         each ends (exclusive): message ``i`` is ``text[ends[i-1] + 1:ends[i]]``."""
@@ -264,15 +274,14 @@ class LineBlock:
         return b"".join([FORMAT_2, _U32.pack(len(packed)), packed, compressor.compress(text)])
 
     @classmethod
-    def decode(cls, plain: bytes, needle: bytes | None = None) -> LineBlock | None:
-        """A block `encode` wrote; None when ``needle`` (UTF-8) is given and in no message."""
+    def decode(cls, plain: bytes) -> LineBlock:
+        """A block `encode` wrote. (Its text is not searched here: a query searches it anyway,
+        and once is cheaper than twice.)"""
         if plain[:4] != FORMAT_2 or len(plain) < 8:
             raise ValueError("not a format 2 line block")
         (size,) = _U32.unpack_from(plain, 4)
         unzstd = zstandard.ZstdDecompressor()
         text = unzstd.decompress(plain[8 + size:])
-        if needle is not None and needle not in text:
-            return None
         columns = unzstd.decompress(plain[8:8 + size])
         (m,) = _U32.unpack_from(columns, 0)
         d = orjson.loads(columns[4:4 + m])

@@ -164,8 +164,9 @@ class SegmentHead:
 
     def load_block(self, fd: int, sealer: Sealer, block: int,
                    contains: str | None = None) -> LineBlock | None:
-        """The block's lines, read with ``pread`` (threads may share ``fd``); None when
-        ``contains`` is given and in none of its messages. Raises `Unreadable`."""
+        """The block's lines, read with ``pread`` (threads may share ``fd``). ``contains`` is a
+        hint: a block of format 1 (JSON) without it is skipped (None) before it is parsed.
+        Raises `Unreadable`."""
         entry = self.index[block]
         sealed = os.pread(fd, entry["length"], self.blocks_start + entry["offset"])
         if len(sealed) != entry["length"]:
@@ -173,7 +174,7 @@ class SegmentHead:
         plain = self.open_block(sealer, block, sealed)
         if self.header.get("block_format", 1) == 2:
             try:
-                return LineBlock.decode(plain, contains.encode() if contains else None)
+                return LineBlock.decode(plain)
             except (ValueError, zstandard.ZstdError) as e:
                 raise Unreadable(f"block {block} does not decode: {e}") from None
         plain = zstandard.ZstdDecompressor().decompress(plain)

@@ -31,9 +31,11 @@ async def test_every_investigator_read_is_recorded_with_its_parameters_and_line_
     assert await query(admin, "city-investigator", grep="s 1", host="web-1") == 200
     assert await query(admin, "city-investigator", limit="0") == 400
     assert (await admin.get("/v1/streams", token="city-investigator"))[0] == 200
-    [done, refused] = admin.audit("query")
+    [started, done, refused] = admin.audit("query")
     assert (done["name"], done["role"], done["tenant"]) == ("ivan", "investigator", "city")
-    assert done["outcome"] == "done"
+    # One entry before the first line leaves, one with how many left.
+    assert (started["outcome"], done["outcome"]) == ("started", "done")
+    assert started["details"]["params"] == done["details"]["params"]
     assert done["details"]["params"]["grep"] == ["s 1"] and done["details"]["params"]["host"] == ["web-1"]
     assert done["details"]["lines"] == 11  # "s 1", "s 10" ... "s 19"
     assert refused["outcome"] == "refused" and refused["details"]["status"] == 400
@@ -47,7 +49,7 @@ async def test_an_investigator_sees_its_own_tenants_entries_without_the_chain(ad
     status, body = await admin.get("/v1/audit", token="city-investigator")
     assert status == 200 and body["scope"] == "city"
     assert {e["tenant"] for e in body["entries"]} == {"city"}
-    assert [e["action"] for e in body["entries"]] == ["query"]
+    assert [(e["action"], e["outcome"]) for e in body["entries"]] == [("query", "started"), ("query", "done")]
     assert all("n" not in e and "sig" not in e and "prev" not in e for e in body["entries"])
     assert b"other" not in orjson.dumps(body) and b"oscar" not in orjson.dumps(body)
     status, body = await admin.get("/v1/audit", token="city-investigator", tenant="other")
@@ -75,7 +77,7 @@ async def test_verify_names_a_tampered_entry_and_a_tenant_learns_only_what_is_it
     assert body["verify"]["clean"] is True and body["verify"]["head"]["n"] == body["verify"]["entries"]
     path = audit_path(admin.config)
     lines = path.read_bytes().split(b"\n")[:-1]
-    index = next(i for i, x in enumerate(lines) if b'"tenant":"other"' in x and b'"action":"query"' in x)
+    index = next(i for i, x in enumerate(lines) if b'"tenant":"other"' in x and b'"lines":20' in x)
     lines[index] = lines[index].replace(b'"lines":20', b'"lines":2')
     path.write_bytes(b"".join(x + b"\n" for x in lines))
     _, body = await admin.get("/v1/audit", verify="1")
