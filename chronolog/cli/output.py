@@ -18,7 +18,7 @@ __all__ = ["FORMATS", "Printer", "marks", "seconds"]
 
 FORMATS = ("table", "plain", "json", "csv")
 CSV_COLUMNS = ("ts", "host", "stream", "seq", "agent", "kind", "ts_source", "clock_status", "corrected",
-               "error", "flags", "msg")
+               "error_bound", "flags", "msg")
 
 
 def marks(record: dict[str, Any]) -> list[str]:
@@ -65,7 +65,7 @@ class Printer:
 
     def _time(self, r: dict[str, Any]) -> str:
         if self.corrected:
-            return f"{r.get('corrected') or r['ts']} {seconds(r.get('error'))}"
+            return f"{r.get('corrected') or r['ts']} {seconds(r.get('error_bound'))}"
         return str(r["ts"])
 
     def _text(self, r: dict[str, Any]) -> None:
@@ -89,7 +89,7 @@ class Printer:
             self._csv.writerow(CSV_COLUMNS)
             self._header = True
         clock = r.get("clock") or {}
+        bound = r.get("error_bound")
         self._csv.writerow([r["ts"], r["host"], r["stream"], r["seq"], r["agent"], r.get("kind", "hit"),
                             r["ts_source"], clock.get("status") or "", r.get("corrected") or "",
-                            "" if r.get("error") is None else r["error"], " ".join(r.get("flags", [])),
-                            r["msg"]])
+                            "" if bound is None else bound, " ".join(r.get("flags", [])), r["msg"]])

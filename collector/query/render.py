@@ -28,7 +28,9 @@ class Renderer:
         second, micros = divmod(ts, US)
         found = self._seconds.get(second)
         if found is None:
-            text = to_rfc3339(second * US, self.zone)  # "...T09:14:03.000000+09:00"
+            text = to_rfc3339(second * US, self.zone)  # "2026-11-27T09:14:03.000000+09:00"
+            if len(text) != 32 or text[19] != ".":  # beyond year 9999: not cut the usual way
+                return to_rfc3339(ts, self.zone)
             found = (text[:19], text[26:])
             if len(self._seconds) > 100_000:
                 self._seconds.clear()
@@ -54,7 +56,7 @@ class Renderer:
             "received": received,
             "clock": clock,
             "corrected": self.time(ts - c.offset_us) if c is not None else None,
-            "error": round(c.error, 6) if c is not None else None,
+            "error_bound": round(c.error, 6) if c is not None else None,
             "correction": c.source if c is not None else None,
             "flags": row.flags,
             "msg": b.message(i),

@@ -194,6 +194,15 @@ async def test_a_revoked_token_stops_working_without_a_restart(api: Api, tmp_pat
     ({"limit": "many"}, "limit"),
     ({"zone": "Mars/Olympus"}, "IANA"),
     ({"colour": "red"}, "unknown parameter"),
+    ({"regex": "(unclosed"}, "regular expression '(unclosed'"),
+    ({"not_regex": r"(a)\1"}, "RE2"),
+    ({"order": "alphabetical"}, "'order' must be one of event, corrected"),
+    ({"context": "101"}, "'context' must be an integer from 0 to 100"),
+    ({"budget": "0"}, "'budget' must be seconds"),
+    ({"i": "yes"}, "'i'"),
+    ({"grep": ""}, "'grep' must be 1 to 1000 characters"),
+    ({"cursor": "not-a-cursor", "since": None, "until": None}, "not a cursor this collector gave"),
+    ({"cursor": "eJzLSM3JyVcozy/KSQEAGgQEXQ"}, "a cursor carries its query"),
 ])
 async def test_bad_query_parameters_are_400_with_the_reason(api: Api, params: dict[str, str],
                                                             detail: str) -> None:
@@ -231,18 +240,25 @@ async def test_a_stored_instant_the_zone_cannot_show_does_not_blind_the_query(
     assert lines[-1]["summary"]["count"] == 2
 
 
-async def test_a_query_that_fails_after_its_headers_ends_with_an_error_line(
+async def test_a_failure_after_the_headers_ends_the_stream_with_an_error_record(
         api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure once the answer has started is said in the stream, not by a cut connection
-    (a fault injected into rendering: nothing real is left that fails there)."""
-    import collector.query.engine as engine
+    """A failure once lines have left is said in the stream, not by a cut connection (a fault
+    injected into rendering: nothing real is left that fails there)."""
+    from collector.query.engine import Row
+    from collector.query.render import Renderer
 
-    def failing(ts: int, zone: str) -> str:
-        raise RuntimeError("injected")
+    await api.push(batch("web-1", chunk("s", 0, [1, 2, 3])))
+    real = Renderer.record
 
-    monkeypatch.setattr(engine, "to_rfc3339", failing)
-    await api.push(batch("web-1", chunk("s", 0, [1])))
+    def fails_on_the_second(self: Renderer, row: Row) -> dict[str, Any]:
+        if row.key[4] == 1:
+            raise OverflowError("date value out of range")
+        return real(self, row)
+
+    monkeypatch.setattr(Renderer, "record", fails_on_the_second)
     status, lines = await api.query()
-    assert status == 200
-    assert lines == [{"error": "internal",
-                      "detail": "the answer failed part way and is incomplete; see the collector log"}]
+    assert status == 200 and [r["seq"] for r in lines[:-1]] == [0]
+    # The shape of every API error; what failed stays in the collector's log.
+    assert lines[-1] == {"error": "internal",
+                         "detail": "the answer failed part way and is incomplete; see the collector log"}
+    assert not any("summary" in x for x in lines)

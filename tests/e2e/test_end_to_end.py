@@ -27,10 +27,15 @@ def test_lines_written_on_two_hosts_come_back_as_one_timeline(fleet: Fleet) -> N
     fleet.wait_for_lines(4)
 
     out = fleet.query("--since", "2026-11-27 09:10", "--until", "2026-11-27 09:11")
+    # The agents here reach no NTP server: every line says its clock is unknown; the line
+    # without an offset says its zone was assumed.
     assert out.splitlines() == [
-        f"2026-11-27T09:10:03.500000+09:00 web-1 file:{web.log}: 2026-11-27T00:10:03.500Z GET /login 200",
-        f"2026-11-27T09:10:04.250000+09:00 db-2 file:{db.log}: 2026-11-27T09:10:04.250+09:00 SELECT 1",
-        f"2026-11-27T09:10:05.000000+09:00 web-1 file:{web.log}: 2026-11-27T09:10:05,000 GET /home 200",
+        f"2026-11-27T09:10:03.500000+09:00 web-1 file:{web.log}: [clock_unknown] "
+        "2026-11-27T00:10:03.500Z GET /login 200",
+        f"2026-11-27T09:10:04.250000+09:00 db-2 file:{db.log}: [clock_unknown] "
+        "2026-11-27T09:10:04.250+09:00 SELECT 1",
+        f"2026-11-27T09:10:05.000000+09:00 web-1 file:{web.log}: [assumed_zone clock_unknown] "
+        "2026-11-27T09:10:05,000 GET /home 200",
     ]
     records = [json.loads(x) for x in fleet.query("--since", "1h", "--json", "--host", "db-2").splitlines()]
     assert [(r["msg"], r["ts_source"]) for r in records] == [("no timestamp in this one", "read_time")]
