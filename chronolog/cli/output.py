@@ -52,7 +52,7 @@ class Printer:
         self.out, self.fmt, self.corrected, self.context = out, fmt, corrected, context
         self._csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
         self._header = False
-        self._previous: tuple[str, str, str, int] | None = None
+        self._previous: tuple[Any, Any, Any, int] | None = None
         self._widths = [0, 0, 0]
 
     def record(self, r: dict[str, Any]) -> None:
@@ -65,11 +65,11 @@ class Printer:
 
     def _time(self, r: dict[str, Any]) -> str:
         if self.corrected:
-            return f"{r.get('corrected') or r['ts']} {seconds(r.get('error_bound'))}"
-        return str(r["ts"])
+            return f"{r.get('corrected') or r.get('ts')} {seconds(r.get('error_bound'))}"
+        return str(r.get("ts"))
 
     def _text(self, r: dict[str, Any]) -> None:
-        here = (r["host"], r["stream"], r["agent"], int(r["seq"]))
+        here = (r.get("host"), r.get("stream"), r.get("agent"), int(r.get("seq") or 0))
         if self.context and self._previous is not None and (
                 here[:3] != self._previous[:3] or here[3] != self._previous[3] + 1):
             self.out.write("--\n")
@@ -77,11 +77,11 @@ class Printer:
         sep = ":" if r.get("kind", "hit") == "hit" else "-"
         words = marks(r)
         tag = f"[{' '.join(words)}] " if words else ""
-        cells = [self._time(r), r["host"], f"{r['stream']}{sep}"]
+        cells = [self._time(r), str(r.get("host")), f"{r.get('stream')}{sep}"]
         if self.fmt == "table":
             self._widths = [max(w, len(c)) for w, c in zip(self._widths, cells, strict=True)]
             cells = [c.ljust(w) for c, w in zip(cells, self._widths, strict=True)]
-        self.out.write(f"{' '.join(cells)} {tag}{r['msg']}\n")
+        self.out.write(f"{' '.join(cells)} {tag}{r.get('msg')}\n")
 
     def _csv_row(self, r: dict[str, Any]) -> None:
         assert self._csv is not None

@@ -171,13 +171,11 @@ def _page(api: ApiClient, params: list[tuple[str, str]], printer: Printer) -> di
     for item in api.get_ndjson("/v1/query", params):
         if "summary" in item:
             summary = item["summary"]
-        elif "error" in item:
-            sys.stdout.flush()
-            raise Failure(f"the collector stopped the query: {item.get('detail') or item['error']}")
-        else:
+        else:  # an error line is the client's Failure
             printer.record(item)
     if summary is None:
-        raise Failure("the collector's answer ended without its summary: what was printed may be incomplete")
+        raise Failure("the collector's answer ended before its summary line: "
+                      "what was shown may be incomplete")
     return summary
 
 
