@@ -28,10 +28,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.query.clocks import Correction, from_values, from_view
+from collector.query.clocks import ClockHistory, Correction, from_values, from_view
 from collector.query.context import ContextFinder
 from collector.query.match import Matcher
 from collector.query.spec import Cursor, Page
+from collector.query.timeline import OrderMarker, load_histories, released
 from collector.store import DamagedPart, Part, StoreReader
 from collector.store.lines import LineBlock
 
@@ -54,6 +55,7 @@ class Row:
     correction: Correction | None
     flags: list[str] = field(default_factory=list)
     kind: str = "hit"
+    shown: bool = True  # False: read before the cursor, only to decide the order of others
 
     @property
     def ts(self) -> int:
@@ -115,6 +117,14 @@ class Run:
         self.summary = Summary(as_of=self.as_of)
         self.context = ContextFinder(reader, self._row, self._is_hit)
         self._after: Key | None = page.cursor.key if page.cursor is not None else None
+        self.corrected = spec.order == "corrected"
+        self.histories: dict[str, ClockHistory] = {}
+        self.shift = 0  # how far (us) correction may move a line earlier or later
+        if self.corrected:
+            self.histories = load_histories(reader, spec.since, self.window.until, spec.hosts, self.as_of)
+            largest = max((h.largest_offset() for h in self.histories.values()), default=0.0)
+            self.shift = max(self.window.margin, round(largest * US))
+            self.window = Window(self.window.since, self.window.until, self.shift)
 
     # ---- the page -------------------------------------------------------------------------
 
@@ -130,7 +140,13 @@ class Run:
     def _page(self, merged: _Merge) -> Iterator[Row]:
         spec, summary = self.spec, self.summary
         last = self._after
-        for row in merged:
+        marker = None
+        rows: Iterator[Row] = iter(merged)
+        if self.corrected:
+            floor = max((s.radius for h in self.histories.values() for s in h.samples), default=0.0)
+            marker = OrderMarker(floor)
+            rows = (r for r in released(marker, merged) if r.shown)
+        for row in rows:
             if summary.hits == spec.limit:
                 summary.stopped = "limit"
                 break
@@ -147,8 +163,10 @@ class Run:
         else:
             if merged.interrupted:
                 summary.stopped = "time_budget"
-                # Everything before the earliest line not yet read is done.
-                frontier: Key = (merged.remaining_from(), "", "", "", -1)
+                # Everything before the earliest line not yet read (or held to be ordered) is done.
+                held = marker.held_from() if marker is not None else None
+                earliest = min(merged.remaining_from(), NEVER if held is None else held)
+                frontier: Key = (earliest, "", "", "", -1)
                 last = frontier if last is None else max(last, frontier)
         if summary.stopped is not None and last is not None:
             summary.cursor = Cursor(spec.selection(), self.as_of, last).encode()
@@ -173,18 +191,19 @@ class Run:
 
     def _merged(self, pool: ThreadPoolExecutor) -> _Merge:
         w = self.window
-        lo = w.read_from
+        lo, hi = w.read_from, w.read_until
         if self._after is not None:
-            lo = max(lo, self._after[0])
-        parts = [p for p in self.reader.parts(lo, w.read_until, self.spec.hosts, self.spec.streams)
-                 if p.max_ts >= lo]
+            # Resuming: from the last line given (in corrected order, from as far back as a
+            # line may sort after it, and a little more, to order the first lines again).
+            lo = max(lo, self._after[0] - 3 * self.shift if self.corrected else self._after[0])
+        parts = [p for p in self.reader.parts(lo, hi, self.spec.hosts, self.spec.streams) if p.max_ts >= lo]
 
         def stop() -> bool:
             # Every page moves on: it gives a hit, or reads past where it started, before
             # its time budget may end it.
             return (self.summary.hits > 0 or merge.remaining_from() > lo) and self._overdue()
 
-        merge = _Merge(parts, self._rows, stop, pool)
+        merge = _Merge(parts, self._rows, stop, pool, self.shift)
         return merge
 
     def _rows(self, part: Part) -> list[Row]:
@@ -197,7 +216,7 @@ class Run:
         if block is None:
             return []
         rows = list(self._block_rows(block, part.ordered))
-        if not part.ordered:
+        if not part.ordered or self.corrected:
             rows.sort(key=lambda r: r.key)
         return rows
 
@@ -216,12 +235,28 @@ class Run:
                 continue
             correction, host, stream, agent = entry
             t = ts[i]
-            key = (t, host, stream, agent, seq[i])
-            if after is not None and key <= after:
+            if self.corrected:
+                correction = self._correction(host, t, correction)
+            key = (self._sort_time(t, correction), host, stream, agent, seq[i])
+            shown = after is None or key > after
+            if not shown and not self.corrected:
                 continue
             flags = self._flags(t, correction)
             if flags is not None:
-                yield Row(key, block, i, correction, flags)
+                yield Row(key, block, i, correction, flags, shown=shown)
+
+    def _correction(self, host: str, t: int, own: Correction | None) -> Correction | None:
+        """The host's clock history at ``t`` when there is one; else the line's own view."""
+        history = self.histories.get(host)
+        found = history.at(t) if history else None
+        return found or own
+
+    def _sort_time(self, t: int, correction: Correction | None) -> int:
+        """The time a line sorts by: its own, or in corrected order its corrected time (its own
+        when its clock is unknown or off by more than correction may move it here)."""
+        if not self.corrected or correction is None or abs(correction.offset_us) > self.shift:
+            return t
+        return t - correction.offset_us
 
     def _flags(self, t: int, correction: Correction | None) -> list[str] | None:
         """The flags of a line stamped ``t``; None when it is outside the window."""
@@ -258,13 +293,16 @@ class Run:
         o = block.origins[block.origin[i]]
         if o.received >= self.as_of:
             return None
-        correction = from_view(o.clock)
         t = block.ts[i]
+        correction = from_view(o.clock)
+        if self.corrected:
+            correction = self._correction(o.host, t, correction)
         flags = self._flags(t, correction) or []
         if not self.window.holds(t) and "corrected_in_window" not in flags:
             flags = [f for f in self._flags(self.window.since, correction) or [] if f.startswith("clock_")]
             flags += ["future"] if t > self.as_of else []
-        return Row((t, o.host, o.stream, o.agent, block.seq[i]), block, i, correction, flags)
+        key = (self._sort_time(t, correction), o.host, o.stream, o.agent, block.seq[i])
+        return Row(key, block, i, correction, flags)
 
     def _is_hit(self, block: LineBlock, i: int) -> bool:
         """Whether a line is a hit of this query (then it is never given as context)."""
@@ -281,8 +319,11 @@ class _Merge:
     threads (decompression runs outside the GIL: two cores scan at once)."""
 
     def __init__(self, parts: list[Part], rows: Callable[[Part], list[Row]], stop: Callable[[], bool],
-                 pool: ThreadPoolExecutor | None = None) -> None:
-        self._pending = sorted(parts, key=lambda p: p.min_ts, reverse=True)  # pop() takes the earliest
+                 pool: ThreadPoolExecutor | None = None, shift: int = 0) -> None:
+        # A part's rows sort from ``min_ts - shift`` on (``shift``: how far correction may
+        # move a line earlier). pop() takes the earliest.
+        self._shift = shift
+        self._pending = sorted(parts, key=lambda p: p.min_ts, reverse=True)
         self._rows = rows
         self._stop = stop
         self._pool = pool
@@ -296,7 +337,7 @@ class _Merge:
         heap = self._heap
         while True:
             # Admit every part that may hold a line before the next row in hand.
-            while self._pending and (not heap or self._pending[-1].min_ts <= heap[0][0][0]):
+            while self._pending and (not heap or self._pending[-1].min_ts - self._shift <= heap[0][0][0]):
                 if self._stop():
                     self.interrupted = True
                     return
@@ -338,7 +379,7 @@ class _Merge:
         """The earliest time a row not yet given may have."""
         times = [self._heap[0][0][0]] if self._heap else []
         if self._pending:
-            times.append(self._pending[-1].min_ts)
+            times.append(self._pending[-1].min_ts - self._shift)
         return min(times, default=NEVER)
 
 

@@ -280,3 +280,90 @@ async def test_a_damaged_block_is_skipped_and_named(tmp_path: Path) -> None:
     assert damaged["where"].startswith(segment.name) and "block" in damaged["where"]
     assert 0 < len(rows) < 300 and not run.summary.complete
     store.close()
+
+
+# ---- the clock-aware timeline ------------------------------------------------------------------
+
+S = 1_000_000
+
+
+def clock_chunk(seq: int, samples: list[tuple[int, float, float]]) -> Chunk:
+    """The agent's ``clock`` stream: audit samples (made at ``ts`` by the host's clock)."""
+    n = len(samples)
+    return Chunk("clock", seq, samples[-1][0], OK, ["clock sample"] * n, [t for t, _, _ in samples],
+                 ["explicit"] * n, [None] * n,
+                 fields=[(i, {"kind": "sample", "offset": o, "bound": b, "status": "ok" if b < 0.1 else
+                              "over_budget"}) for i, (_, o, b) in enumerate(samples)])
+
+
+async def test_corrected_order_puts_lines_in_true_order_and_marks_what_the_bounds_cannot_order(
+        tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    # True times: web-1 at 10.0 s, db-1 (clock 3 s ahead) at 10.2 s, web-2 at 10.4 s, then web-1
+    # and db-1 only 1 ms apart at 10.6 s and 10.601 s, within their 2 ms bounds.
+    ahead = ClockView(offset=3.0, bound=3.002, synced=True, status="over_budget", source="audit")
+    hosts = {"web-1": (0.0, OK), "web-2": (0.0, OK), "db-1": (3.0, ahead)}
+    true = [("web-1", 10.0, "a"), ("db-1", 10.2, "b"), ("web-2", 10.4, "c"), ("web-1", 10.6, "d"),
+            ("db-1", 10.601, "e")]
+    for host, (offset, view) in hosts.items():
+        lines = [(round((t + offset) * S), m) for h, t, m in true if h == host]
+        chunk = Chunk(f"file:/{host}", 0, lines[-1][0], view, [m for _, m in lines], [t for t, _ in lines],
+                      ["explicit"] * len(lines), [None] * len(lines))
+        samples = [(round((t + offset) * S), offset, offset + 0.002) for t in (9.0, 11.0)]
+        await store.append("city", Batch(host, host, "UTC", 0, [chunk, clock_chunk(0, samples)]), 1)
+    spec = QuerySpec(9 * S, 12 * S, streams=frozenset({"file:/web-1", "file:/web-2", "file:/db-1"}),
+                     order="corrected")
+    rows, _ = run_all(store, spec)
+    assert [r.block.message(r.index) for r in rows] == ["a", "b", "c", "d", "e"]
+    by_msg = {r.block.message(r.index): r for r in rows}
+    b = by_msg["b"]
+    assert b.correction is not None and b.correction.source == "clock_stream"
+    assert b.key[0] == round(10.2 * S) and 0.002 <= b.correction.error < 0.0021
+    assert [("order_undecidable" in r.flags) for r in rows] == [False, False, False, True, True]
+    assert "corrected_in_window" in b.flags  # as stamped, 13.2 s, it is outside [9, 12)
+    # By event time as stamped, it sorts after every other line.
+    stamped, _ = run_all(store, QuerySpec(0, None, streams=spec.streams))
+    assert [r.block.message(r.index) for r in stamped] == ["a", "c", "d", "b", "e"]
+    store.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(1, 7), min_size=1, max_size=5))
+def test_corrected_pages_at_any_cursor_return_every_line_once_with_the_same_marks(
+        corrected_store: LocalStore, limits: list[int]) -> None:
+    spec = QuerySpec(0, None, order="corrected")
+    whole, _ = run_all(corrected_store, spec)
+    got: list[Row] = []
+    cursor = None
+    for page in itertools.count():
+        limit = limits[page % len(limits)]
+        rows, run = run_all(corrected_store, QuerySpec(**{**_fields(spec), "limit": limit}), cursor)
+        got += rows
+        if run.summary.cursor is None:
+            break
+        cursor = Cursor.decode(run.summary.cursor)
+    assert [(r.key, r.flags) for r in got] == [(r.key, r.flags) for r in whole]
+
+
+@pytest.fixture(scope="module")
+def corrected_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStore]:
+    """Three hosts, one 0.5 s ahead, lines about 1 ms to 1 s apart with 5 ms bounds."""
+    rng = random.Random(3)
+    store = make_store(tmp_path_factory.mktemp("corrected"), block_bytes=4096)
+
+    async def fill() -> None:
+        for host, offset in (("web-1", 0.0), ("web-2", 0.0), ("db-1", 0.5)):
+            t = 0.0
+            times = []
+            for _ in range(40):
+                t += rng.choice([0.001, 0.003, 0.2, 1.0])
+                times.append(round((t + offset) * S))
+            chunk = Chunk("s", 0, times[-1], OK, [f"{host} {i}" for i in range(40)], times,
+                          ["explicit"] * 40, [None] * 40)
+            samples = [(round((x + offset) * S), offset, offset + 0.005) for x in (0.0, 20.0, 40.0)]
+            await store.append("city", Batch(host, host, "UTC", 0, [chunk, clock_chunk(0, samples)]), 1)
+        await store.seal("city")
+
+    asyncio.run(fill())
+    yield store
+    store.close()
