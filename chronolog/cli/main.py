@@ -12,7 +12,14 @@ from chronolog.cli import session
 from chronolog.cli.admin import add_admin_parser, run_admin
 from chronolog.cli.audit import add_audit_parser, run_audit
 from chronolog.cli.client import ApiClient
-from chronolog.cli.query import add_query_parser, run_query
+from chronolog.cli.query import (
+    add_count_parser,
+    add_query_parser,
+    add_tail_parser,
+    run_count,
+    run_query,
+    run_tail,
+)
 from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
 from chronolog.tls import LEVELS, client_context, profile_path, reexec_under_policy
 
@@ -43,6 +50,8 @@ def _parser() -> ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     add_query_parser(sub)
+    add_tail_parser(sub)
+    add_count_parser(sub)
     sub.add_parser("streams", help="per stream: lines held, highest sequence number, gaps")
     add_audit_parser(sub)
     add_admin_parser(sub)
@@ -111,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "audit":
             kept = session.load(_session_path(args), args.url)
             return run_audit(_admin_client(args) if kept is not None else _client(args), args)
-        return run_query(_client(args), args) if args.command == "query" else _streams(args)
+        commands = {"query": run_query, "tail": run_tail, "count": run_count}
+        if args.command in commands:
+            return commands[args.command](_client(args), args)
+        return _streams(args)
 
     return run_command(PROG, body)
 

@@ -10,6 +10,7 @@ that continues exactly where it stopped (``--cursor``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any
@@ -20,7 +21,8 @@ from chronolog.cli.timerange import parse_when
 from chronolog.cliutil import Failure, UsageError
 from chronolog.timefmt import BadTime, now_us, to_rfc3339, valid_zone
 
-__all__ = ["add_filter_arguments", "add_query_parser", "filter_params", "output_format", "run_query"]
+__all__ = ["add_count_parser", "add_filter_arguments", "add_query_parser", "add_tail_parser", "filter_params",
+           "output_format", "run_count", "run_query", "run_tail"]
 
 PAGE = 1000  # hits asked per page
 
@@ -64,7 +66,30 @@ def add_query_parser(sub: Any) -> None:
     q.add_argument("--cursor", help="continue the query a previous page stopped (printed with it)")
     q.add_argument("--budget", type=float, default=None,
                    help="seconds each page may take at the collector (default: its own limit)")
+    q.add_argument("--follow", action="store_true",
+                   help="after the lines so far, keep printing new ones as they arrive (as tail)")
     output_arguments(q)
+
+
+def add_tail_parser(sub: Any) -> None:
+    t = sub.add_parser("tail", help="new lines of every host as they arrive, with the query's filters")
+    t.add_argument("--since", help="first the lines from then (same forms as query --since; default: "
+                   "only what arrives from now on)")
+    add_filter_arguments(t)
+    output_arguments(t)
+
+
+def add_count_parser(sub: Any) -> None:
+    c = sub.add_parser("count", help="lines per time step and host (when did it start, on which hosts)")
+    c.add_argument("--since", required=True, help="start (same forms as query --since)")
+    c.add_argument("--until", default="now", help="end, exclusive (default now)")
+    c.add_argument("--step", required=True, help="bucket size: 30s, 1m, 5m, 1h, 1d, or seconds")
+    add_filter_arguments(c)
+    c.add_argument("--order", choices=("event", "corrected"), default="event",
+                   help="count each line at its own time (default) or its corrected time")
+    c.add_argument("--format", choices=("table", "json", "csv"), default=None,
+                   help="table (default), json (one count per line), csv")
+    c.add_argument("--json", action="store_true", help="same as --format json")
 
 
 def output_arguments(q: argparse.ArgumentParser) -> None:
@@ -99,13 +124,14 @@ def _zone(args: argparse.Namespace) -> str:
         raise UsageError(str(e)) from None
 
 
-def _selection(args: argparse.Namespace, zone: str) -> list[tuple[str, str]]:
-    if args.since is None:
+def _window(since_text: str | None, until_text: str, zone: str) -> list[tuple[str, str]]:
+    """``since`` and ``until`` parameters (``until`` left out for now: open-ended)."""
+    if since_text is None:
         raise UsageError("--since is required (or --cursor to continue a query)")
     try:
         now = now_us()
-        since, notes = parse_when(args.since, now, zone)
-        until, more = (None, []) if args.until == "now" else parse_when(args.until, now, zone)
+        since, notes = parse_when(since_text, now, zone)
+        until, more = (None, []) if until_text == "now" else parse_when(until_text, now, zone)
     except BadTime as e:
         raise UsageError(str(e)) from None
     if until is not None and until <= since:
@@ -116,6 +142,11 @@ def _selection(args: argparse.Namespace, zone: str) -> list[tuple[str, str]]:
     params = [("since", to_rfc3339(since, "UTC"))]
     if until is not None:
         params.append(("until", to_rfc3339(until, "UTC")))
+    return params
+
+
+def _selection(args: argparse.Namespace, zone: str) -> list[tuple[str, str]]:
+    params = _window(args.since, args.until, zone)
     before = args.before if args.before is not None else args.context
     after = args.after if args.after is not None else args.context
     if min(before, after) < 0:
@@ -163,7 +194,103 @@ def run_query(api: ApiClient, args: argparse.Namespace) -> int:
             break
     sys.stdout.flush()
     _report(first, summary, totals, damaged, cursor if remaining <= 0 else None)
+    if args.follow:
+        if args.until != "now" or args.cursor is not None:
+            raise UsageError("--follow goes on from now: it takes no --until or --cursor")
+        return _follow(api, [("zone", zone), *filter_params(args)], printer)
     return 0
+
+
+def run_tail(api: ApiClient, args: argparse.Namespace) -> int:
+    zone = _zone(args)
+    params = [("zone", zone), *filter_params(args)]
+    if args.since is not None:
+        params += _window(args.since, "now", zone)
+    return _follow(api, params, Printer(sys.stdout, output_format(args)))
+
+
+def _follow(api: ApiClient, params: list[tuple[str, str]], printer: Printer) -> int:
+    print("# following; Ctrl-C to stop", file=sys.stderr)
+    for item in api.get_ndjson("/v1/tail", params):
+        if "heartbeat" in item:
+            continue
+        if "lost" in item:
+            print(f"# WARNING: {item.get('detail')}", file=sys.stderr)
+            continue
+        printer.record(item)
+        sys.stdout.flush()
+    return 0
+
+
+_STEP = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _step(text: str) -> int:
+    unit = text[-1:] if text[-1:] in _STEP else "s"
+    number = text[:-1] if text[-1:] in _STEP else text
+    if not number.isdigit() or int(number) < 1:
+        raise UsageError(f"--step {text!r}: expected a length such as 30s, 1m, 5m, 1h, 1d")
+    return int(number) * _STEP[unit]
+
+
+def run_count(api: ApiClient, args: argparse.Namespace) -> int:
+    zone = _zone(args)
+    step = _step(args.step)
+    params = [("zone", zone), ("step", str(step)), ("order", args.order), *filter_params(args)]
+    selection = _window(args.since, args.until, zone)
+    counts: dict[tuple[str, str], int] = {}
+    cursor = None
+    first: dict[str, Any] | None = None
+    damaged: list[dict[str, str]] = []
+    while True:
+        page = params + ([("cursor", cursor)] if cursor else selection)
+        if cursor:
+            page = [p for p in page if p[0] not in ("order", "host", "stream", "grep", "regex", "not",
+                                                      "not_regex", "i")]
+        summary = None
+        for item in api.get_ndjson("/v1/count", page):
+            if "summary" in item:
+                summary = item["summary"]
+            else:
+                key = (item["bucket"], item["host"])
+                counts[key] = counts.get(key, 0) + int(item["count"])
+        if summary is None:
+            raise Failure("the collector's answer ended before its summary line: "
+                          "the counts may be incomplete")
+        first = first or summary
+        damaged += summary.get("damaged") or []
+        cursor = summary.get("cursor")
+        if cursor is None:
+            break
+    fmt = "json" if args.json else args.format or "table"
+    _print_counts(counts, fmt)
+    total = sum(counts.values())
+    print(f"# {total} lines from {first.get('since')} to {first.get('until') or 'now'} in steps of "
+          f"{args.step}, times in {zone}", file=sys.stderr)
+    for d in damaged:
+        print(f"# WARNING: damaged and skipped, its lines are not counted: {d['where']}: {d['detail']}",
+              file=sys.stderr)
+    return 0
+
+
+def _print_counts(counts: dict[tuple[str, str], int], fmt: str) -> None:
+    rows = sorted(counts.items())
+    if fmt == "json":
+        for (bucket, host), n in rows:
+            print(json.dumps({"bucket": bucket, "host": host, "count": n}))
+        return
+    if fmt == "csv":
+        print("bucket,host,count")
+        for (bucket, host), n in rows:
+            print(f"{bucket},{host},{n}")
+        return
+    hosts = sorted({h for _, h in counts})
+    buckets = sorted({b for b, _ in counts})
+    widths = [max(len(h), 6) for h in hosts]
+    print(" ".join(["step".ljust(32), *(h.rjust(w) for h, w in zip(hosts, widths, strict=True)), "total"]))
+    for b in buckets:
+        cells = [str(counts.get((b, h), 0)).rjust(w) for h, w in zip(hosts, widths, strict=True)]
+        print(" ".join([b.ljust(32), *cells, str(sum(counts.get((b, h), 0) for h in hosts))]))
 
 
 def _page(api: ApiClient, params: list[tuple[str, str]], printer: Printer) -> dict[str, Any]:

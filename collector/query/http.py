@@ -34,7 +34,8 @@ from collector.query.match import Matcher
 from collector.query.render import Renderer
 from collector.query.spec import BadQuery, Limits, Page, from_params
 
-__all__ = ["QUERY_LIMITS", "SKEW_MARGIN", "handle_query", "handle_streams"]
+__all__ = ["QUERY_LIMITS", "SKEW_MARGIN", "Outcome", "handle_query", "handle_streams", "params_of",
+           "read_page", "refused", "stream_ndjson"]
 
 log = logging.getLogger("collector.query")
 
@@ -45,20 +46,22 @@ FLUSH_ROWS = 500
 FLUSH_SECONDS = 0.2
 
 
-def _params(request: web.Request) -> dict[str, list[str]]:
+def params_of(request: web.Request) -> dict[str, list[str]]:
     return {k: request.query.getall(k) for k in sorted(set(request.query))}
 
 
 async def refused(request: web.Request, principal: Principal, action: str, e: ApiError) -> ApiError:
     await request.app[AUDIT].record(principal, action, principal.tenant, "refused",
-                                    {"status": e.status, "reason": e.detail, "params": _params(request)})
+                                    {"status": e.status, "reason": e.detail, "params": params_of(request)})
     return e
 
 
-def read_page(request: web.Request) -> Page:
-    """The page a request asks for; `ApiError` 400 for a bad one."""
+def read_page(request: web.Request, params: dict[str, list[str]] | None = None,
+              extra: frozenset[str] = frozenset()) -> Page:
+    """The page a request asks for (``params``: its parameters, if not the request's own;
+    ``extra``: parameters the caller reads itself); `ApiError` 400 for a bad one."""
     try:
-        page = from_params(_params(request), request.app[QUERY_LIMITS])
+        page = from_params(params_of(request) if params is None else params, request.app[QUERY_LIMITS], extra)
         Matcher(page.spec.text)  # a bad pattern is refused before anything is sent
     except BadQuery as e:
         raise ApiError(400, "bad_query", str(e)) from None

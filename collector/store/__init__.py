@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from chronolog.wire import Batch
 
 if TYPE_CHECKING:
+    from collector.store.feed import Follower
     from collector.store.lines import LineBlock
 
 __all__ = ["AppendResult", "DamagedPart", "Part", "Store", "StoreEvents", "StoreReader", "StoreUnavailable",
@@ -103,6 +104,10 @@ class Store(Protocol):
 
     def reader(self, tenant: str) -> AbstractContextManager[StoreReader]:
         """A consistent view of the tenant's lines until the context ends."""
+        ...
+
+    def follow(self, tenant: str) -> AbstractContextManager[Follower]:
+        """The tenant's new lines as they become durable, until the context ends."""
         ...
 
     def streams(self, tenant: str) -> list[StreamReport]:

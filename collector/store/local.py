@@ -37,6 +37,7 @@ from collector.store.catalog import Hold
 from collector.store.chain import signed
 from collector.store.crypto import new_id
 from collector.store.erase import disk_usage, erase_tenant
+from collector.store.feed import Feed, Follower
 from collector.store.keys import KeyVersion, MasterKeys, Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
@@ -112,6 +113,7 @@ class LocalStore:
         self.config = config or StoreConfig()
         self.events: StoreEvents = events or LogEvents()
         self._tenants: dict[str, TenantStore] = {}
+        self.feed = Feed()
         self._erasing: set[str] = set()
         self._lock_fd: int | None = None
         self._sealer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
@@ -137,8 +139,10 @@ class LocalStore:
         return self
 
     def _open_tenant(self, name: str) -> TenantStore:
-        return TenantStore.open(name, self.root / "tenants" / name, self.keys, self.signer,
-                                self.config.seal_settings(), self.events, self._runner)
+        tenant = TenantStore.open(name, self.root / "tenants" / name, self.keys, self.signer,
+                                  self.config.seal_settings(), self.events, self._runner)
+        tenant.feed = self.feed
+        return tenant
 
     def close(self) -> None:
         self._sealer.shutdown(wait=True)
@@ -188,6 +192,9 @@ class LocalStore:
              contains: str | None = None) -> Iterator[LineBlock]:
         found = self._tenants.get(tenant)
         return found.scan(since, until, hosts, contains) if found is not None else iter(())
+
+    def follow(self, tenant: str) -> contextlib.AbstractContextManager[Follower]:
+        return self.feed.follow(tenant)
 
     @contextlib.contextmanager
     def reader(self, tenant: str) -> Iterator[StoreReader]:

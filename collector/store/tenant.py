@@ -41,6 +41,7 @@ from collector.store import AppendResult, DamagedPart, Part, StoreEvents, StoreU
 from collector.store.catalog import Catalog, SegmentRow
 from collector.store.chain import CheckpointLog, link, signature_ok, signed
 from collector.store.crypto import Sealer, Unreadable
+from collector.store.feed import Feed
 from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.sealing import SealJob, SealRunner, build_from_wal
@@ -104,6 +105,7 @@ class TenantStore:
         self.checkpoints = CheckpointLog(directory / "checkpoints.log")
         self.seqs: dict[StreamKey, SeqSet] = {}
         self.refusing: str | None = None  # why appends are refused (an erase in progress)
+        self.feed: Feed | None = None  # told of every new durable batch (followers)
         # The writer side, touched by one flush at a time.
         self._writer: WalWriter | None = None
         self._next_wal = 1
@@ -273,6 +275,8 @@ class TenantStore:
             for key, start, end in added:
                 self.seqs[key].remove(start, end)
             raise
+        if self.feed is not None:
+            self.feed.publish(self.name, received, stored)
         return AppendResult(sum(len(c) for c in new_chunks), duplicates)
 
     def _new_lines(self, batch: Batch) -> tuple[list[Chunk], list[tuple[StreamKey, int, int]], int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -262,3 +263,39 @@ async def test_a_failure_after_the_headers_ends_the_stream_with_an_error_record(
     assert lines[-1] == {"error": "internal",
                          "detail": "the answer failed part way and is incomplete; see the collector log"}
     assert not any("summary" in x for x in lines)
+
+
+async def test_a_tail_gives_the_lines_since_then_and_each_new_line_once_with_the_filters(api: Api) -> None:
+    await api.push(batch("web-1", chunk("s", 0, [1], text="GET"), chunk("t", 0, [2], text="POST")))
+    headers = {"Authorization": f"Bearer {api.tokens['investigator']}"}
+    response = await api.client.get("/v1/tail", headers=headers,
+                                     params={"since": "2026-11-27T00:00:00+09:00", "grep": "GET"})
+    assert response.status == 200
+
+    async def next_record() -> dict[str, Any]:
+        while True:
+            line = await asyncio.wait_for(response.content.readline(), 20)
+            record = orjson.loads(line)
+            if "heartbeat" not in record:
+                return dict(record)
+
+    assert (await next_record())["msg"] == "GET s 0"  # from before the tail began
+    await api.push(batch("web-1", chunk("s", 0, [1], text="GET"), chunk("s", 1, [3], text="POST"),
+                         chunk("s", 2, [4], text="GET")))  # a resend of seq 0, a miss, a hit
+    record = await next_record()
+    assert (record["msg"], record["seq"], record["kind"]) == ("GET s 2", 2, "hit")
+    response.close()
+
+
+async def test_count_gives_lines_per_step_and_host(api: Api) -> None:
+    await api.push(batch("web-1", chunk("s", 0, [1, 1, 2, 5])))
+    await api.push(batch("db-2", chunk("s", 0, [2]), agent="a2"))
+    headers = {"Authorization": f"Bearer {api.tokens['investigator']}"}
+    response = await api.client.get("/v1/count", headers=headers, params={
+        "since": "2026-11-27T09:00:00+09:00", "until": "2026-11-27T10:00:00+09:00", "step": "120"})
+    lines = [orjson.loads(x) for x in (await response.text()).splitlines()]
+    assert [(x["bucket"][11:16], x["host"], x["count"]) for x in lines[:-1]] == [
+        ("09:00", "web-1", 2), ("09:02", "db-2", 1), ("09:02", "web-1", 1), ("09:04", "web-1", 1)]
+    assert lines[-1]["summary"]["complete"] and lines[-1]["summary"]["hits"] == 5
+    bad = await api.client.get("/v1/count", headers=headers, params={"since": "2026-11-27T09:00:00+09:00"})
+    assert bad.status == 400 and "'step' is required" in (await bad.json())["detail"]
