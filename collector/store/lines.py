@@ -61,8 +61,8 @@ class LineBlock:
     only when asked for, so a query pays for the lines it returns, not for the block.
     """
 
-    __slots__ = ("_ends", "_msg", "_origin_rows", "_origins", "_raw", "_src", "_src_codes", "_src_table",
-                 "_text", "fields", "line_flags", "ordered", "origin", "seq", "ts", "ts_flags")
+    __slots__ = ("_ends", "_msg", "_origin_rows", "_origins", "_packed_text", "_raw", "_src", "_src_codes",
+                 "_src_table", "_text", "fields", "line_flags", "ordered", "origin", "seq", "ts", "ts_flags")
 
     def __init__(self, origins: list[Origin], origin: Sequence[int], seq: Sequence[int], ts: Sequence[int],
                  msg: list[str], src: list[str], raw: list[str | None],
@@ -74,6 +74,7 @@ class LineBlock:
         self.origin, self.seq, self.ts = origin, seq, ts
         self._msg: list[str] | None = msg
         self._text: bytes | None = None
+        self._packed_text: bytes | None = None  # zstd, until a message is asked for
         self._ends: Sequence[int] | None = None
         self._src: list[str] | None = src
         self._src_codes: bytes = b""
@@ -118,8 +119,8 @@ class LineBlock:
         """Line ``i``'s text (decoded alone when the block holds its messages as one text)."""
         if self._msg is not None:
             return self._msg[i]
-        assert self._text is not None and self._ends is not None
-        return self._text[self._ends[i - 1] + 1 if i else 0:self._ends[i]].decode()
+        text, ends = self.text()
+        return text[ends[i - 1] + 1 if i else 0:ends[i]].decode()
 
     def source(self, i: int) -> str:
         """Line ``i``'s ``ts_source``."""
@@ -150,6 +151,9 @@ class LineBlock:
     def text(self) -> tuple[bytes, Sequence[int]]:
         """The messages as one UTF-8 text, each followed by a newline but the last, and where
         each ends (exclusive): message ``i`` is ``text[ends[i-1] + 1:ends[i]]``."""
+        if self._text is None and self._packed_text is not None:
+            self._text = zstandard.ZstdDecompressor().decompress(self._packed_text)
+            self._packed_text = None
         if self._text is None:
             msg = self.msg
             joined = "\n".join(msg)
@@ -275,13 +279,13 @@ class LineBlock:
 
     @classmethod
     def decode(cls, plain: bytes) -> LineBlock:
-        """A block `encode` wrote. (Its text is not searched here: a query searches it anyway,
-        and once is cheaper than twice.)"""
+        """A block `encode` wrote. Its messages stay compressed until one is asked for: a
+        query that needs none of a block's lines (outside its window, other hosts) never
+        decompresses them."""
         if plain[:4] != FORMAT_2 or len(plain) < 8:
             raise ValueError("not a format 2 line block")
         (size,) = _U32.unpack_from(plain, 4)
         unzstd = zstandard.ZstdDecompressor()
-        text = unzstd.decompress(plain[8 + size:])
         columns = unzstd.decompress(plain[8:8 + size])
         (m,) = _U32.unpack_from(columns, 0)
         d = orjson.loads(columns[4:4 + m])
@@ -303,7 +307,7 @@ class LineBlock:
         ends = column("q", 8)
         block = cls([], origin, seq, ts, [], [], [], dict(d["tf"]), dict(d["lf"]), dict(d["f"]), d["ord"])
         block._origins, block._origin_rows = None, d["o"]
-        block._msg, block._text, block._ends = None, text, ends
+        block._msg, block._packed_text, block._ends = None, plain[8 + size:], ends
         block._src, block._src_codes, block._src_table = None, codes, d["src"]
         block._raw = d["raw"]
         return block

@@ -367,3 +367,13 @@ def corrected_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS
     asyncio.run(fill())
     yield store
     store.close()
+
+
+@given(st.binary(max_size=40), st.binary(min_size=1, max_size=3), st.data())
+def test_the_c_librarys_memmem_finds_what_bytes_find_finds(text: bytes, needle: bytes,
+                                                           data: st.DataObject) -> None:
+    from collector.query.match import _bytes_find, find
+
+    pos = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(pos, len(text)))
+    assert find(text, needle, pos, end) == _bytes_find(text, needle, pos, end)
