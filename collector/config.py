@@ -75,8 +75,9 @@ class QueryConfig(StrictModel):
     max_context: int = Field(100, ge=0, le=10_000,
                              description="Most context lines a query may ask before or after a hit.")
     skew_margin: float = Field(
-        300.0, ge=0, le=86_400, description="Seconds either side of a query's window read for lines "
-        "that only their host's clock correction brings into it (a host ahead or behind by up to this).")
+        60.0, ge=0, le=86_400, description="Seconds either side of a query's window read for lines "
+        "that only their host's clock correction brings into it (a host ahead or behind by up to this; "
+        "a host off by more is named in the summary).")
 
     def limits(self) -> Limits:
         return Limits(self.zone, self.max_results, self.time_budget, self.max_context)

@@ -321,6 +321,10 @@ def _report(first: dict[str, Any], last: dict[str, Any], totals: dict[str, int],
             "the clock of their host runs ahead")
     if totals["context_missing"]:
         say(f"{totals['context_missing']} context lines the collector holds were not found near their hit")
+    beyond = last.get("skew_beyond_margin") or first.get("skew_beyond_margin")
+    if beyond:
+        say(f"WARNING: the clock of {', '.join(beyond)} was off by more than the collector's skew margin: "
+            "some of its lines may belong in this window and are not shown (widen the window)")
     for d in damaged:
         say(f"WARNING: damaged and skipped, its lines are missing from this answer: {d['where']}: "
             f"{d['detail']}")

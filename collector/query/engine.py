@@ -75,6 +75,7 @@ class Summary:
     as_of: int = 0
     future: int = 0  # lines stamped after the collector's clock (as_of)
     context_missing: int = 0  # context lines the store holds but none were found near the hit
+    beyond_margin: set[str] = field(default_factory=set)  # hosts whose clock was off by more than the margin
 
     @property
     def complete(self) -> bool:
@@ -284,7 +285,11 @@ class Run:
             if (spec.hosts and host not in spec.hosts) or (spec.streams and stream not in spec.streams):
                 continue
             if received < self.as_of:
-                kept[k] = (from_values(clock), host, stream, agent)
+                correction = from_values(clock)
+                kept[k] = (correction, host, stream, agent)
+                if correction is not None and abs(correction.offset_us) > self.window.margin:
+                    # Its lines more than the margin away were not read: say so.
+                    self.summary.beyond_margin.add(host)
         return kept
 
     def _row(self, block: LineBlock, i: int) -> Row | None:

@@ -71,6 +71,7 @@ class Renderer:
             "damaged": s.damaged, "context_missing": s.context_missing, "future": s.future,
             "since": self.time(since), "until": self.time(until) if until is not None else None,
             "as_of": self.time(s.as_of), "zone": self.zone, "order": order, "parts_read": s.parts,
+            "skew_beyond_margin": sorted(s.beyond_margin),
         }}
 
 

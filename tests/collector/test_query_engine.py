@@ -258,8 +258,9 @@ async def test_a_host_ahead_is_not_left_out_of_a_window_and_future_lines_are_fla
         assert [(r.key[1], r.flags) for r in rows] == [
             ("web-1", []), ("web-2", ["corrected_in_window", "future", "clock_over_budget"])]
         assert rows[1].correction is not None and rows[1].correction.offset_us == 3 * s
-        rows = list(Run(reader, Page(QuerySpec(10 * s, 11 * s), None, 60), now=12 * s, skew_margin=1.0))
-        assert [r.key[1] for r in rows] == ["web-1"]  # beyond the margin: not read
+        run = Run(reader, Page(QuerySpec(10 * s, 11 * s), None, 60), now=12 * s, skew_margin=1.0)
+        assert [r.key[1] for r in run] == ["web-1"]  # beyond the margin: not read, but named
+        assert run.summary.beyond_margin == {"web-2"}
         rows = list(Run(reader, Page(QuerySpec(0, None), None, 60), now=12 * s, skew_margin=0.0))
         assert [("future" in r.flags) for r in rows] == [False, True]
     store.close()
