@@ -295,7 +295,7 @@ class Run:
     def _row(self, block: LineBlock, i: int) -> Row | None:
         """Any line as a row of this page (a context line), flagged; None when the page's
         snapshot does not hold it."""
-        o = block.origins[block.origin[i]]
+        o = block.origin_at(block.origin[i])
         if o.received >= self.as_of:
             return None
         t = block.ts[i]
@@ -311,7 +311,7 @@ class Run:
 
     def _is_hit(self, block: LineBlock, i: int) -> bool:
         """Whether a line is a hit of this query (then it is never given as context)."""
-        o = block.origins[block.origin[i]]
+        o = block.origin_at(block.origin[i])
         if (self.spec.hosts and o.host not in self.spec.hosts) or o.received >= self.as_of:
             return False
         return (self._flags(block.ts[i], from_view(o.clock)) is not None

@@ -40,7 +40,7 @@ class Renderer:
     def record(self, row: Row) -> dict[str, Any]:
         b, i = row.block, row.index
         ts = b.ts[i]
-        agent, read_time, received, clock = _origin_fields(b.origins[b.origin[i]], self.zone)
+        agent, read_time, received, clock = _origin_fields(b.origin_at(b.origin[i]), self.zone)
         c = row.correction
         return {
             "kind": row.kind,

@@ -70,7 +70,7 @@ class LineBlock:
                  line_flags: dict[int, list[str]] | None = None,
                  fields: dict[int, dict[str, Any]] | None = None, ordered: bool = False) -> None:
         self._origins: list[Origin] | None = origins
-        self._origin_rows: list[list[Any]] | None = None
+        self._origin_rows: list[Any] | None = None  # stored lists, each made an Origin when asked for
         self.origin, self.seq, self.ts = origin, seq, ts
         self._msg: list[str] | None = msg
         self._text: bytes | None = None
@@ -100,7 +100,7 @@ class LineBlock:
     def origins(self) -> list[Origin]:
         if self._origins is None:
             assert self._origin_rows is not None
-            self._origins = [Origin.from_list(o) for o in self._origin_rows]
+            self._origins = [o if isinstance(o, Origin) else Origin.from_list(o) for o in self._origin_rows]
         return self._origins
 
     @property
@@ -126,6 +126,16 @@ class LineBlock:
         """Line ``i``'s ``ts_source``."""
         return self._src[i] if self._src is not None else self._src_table[self._src_codes[i]]
 
+    def origin_at(self, k: int) -> Origin:
+        """Origin ``k`` alone (the others stay unbuilt)."""
+        if self._origins is not None:
+            return self._origins[k]
+        assert self._origin_rows is not None
+        row = self._origin_rows[k]
+        if not isinstance(row, Origin):
+            row = self._origin_rows[k] = Origin.from_list(row)
+        return row
+
     def origin_count(self) -> int:
         return len(self._origins) if self._origins is not None else len(self._origin_rows or ())
 
@@ -136,6 +146,8 @@ class LineBlock:
             return o.host, o.stream, o.agent
         assert self._origin_rows is not None
         row = self._origin_rows[k]
+        if isinstance(row, Origin):
+            return row.host, row.stream, row.agent
         return row[1], row[2], row[0]
 
     def origin_brief(self, k: int) -> tuple[str, str, str, int, tuple[Any, ...]]:
@@ -146,6 +158,9 @@ class LineBlock:
             return o.host, o.stream, o.agent, o.received, tuple(getattr(o.clock, f) for f in CLOCK_FIELDS)
         assert self._origin_rows is not None
         row = self._origin_rows[k]
+        if isinstance(row, Origin):
+            return (row.host, row.stream, row.agent, row.received,
+                    tuple(getattr(row.clock, f) for f in CLOCK_FIELDS))
         return row[1], row[2], row[0], row[5], tuple(row[7])
 
     def text(self) -> tuple[bytes, Sequence[int]]:
