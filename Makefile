@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Most tests wait on real processes, so more workers than cores still shortens the run.
+TEST_WORKERS ?= 3
 
 .PHONY: venv run test lint system-deps bench clean
 
@@ -22,7 +24,7 @@ run: venv
 
 ## test: lint, type-check and the whole suite (installs the Debian packages tests need, as root)
 test: venv system-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check .

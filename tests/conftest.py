@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# No timing assertions, in property tests either: a loaded machine makes any deadline flaky.
+settings.register_profile("chronolog", deadline=None)
+settings.load_profile("chronolog")
 
 
 def _load_support() -> None:

@@ -49,16 +49,15 @@ def test_copytruncate_under_load_recovers_from_the_copy(
     # logrotate itself loses what is written between its copy and its truncate; the agent must
     # deliver exactly what still exists on disk, in the copies and the live file.
     on_disk = ids_on_disk(web.log.parent, "app.log", "copytrunc")
-    lost_by_logrotate = writer.written - len(on_disk)
     wait_for(lambda: fleet.stream_lines() >= len(on_disk), "every line on disk at the collector",
              timeout=120)
     time.sleep(1)  # a late duplicate would arrive now
     received = ids(fleet.messages(), "copytrunc")
-    assert_exactly_once(received, on_disk)
-    # How much logrotate loses depends on the machine's load, not on the agent: only check
-    # that it did rotate by copying, so the recovery path ran.
-    assert len(list(web.log.parent.glob("app.log.*.gz"))) >= 1
-    assert 0 <= lost_by_logrotate < writer.written
+    # What logrotate lost exists nowhere on disk, but the agent may have read some of it before
+    # the truncate (how much depends on the machine's load): that may arrive, once; nothing else.
+    read_before_the_truncate = set(received) & (set(range(writer.written)) - on_disk)
+    assert_exactly_once(received, on_disk | read_before_the_truncate)
+    assert len(list(web.log.parent.glob("app.log.*.gz"))) >= 1  # it did rotate by copying
     assert "recovered from" in web.daemon.log.read_text()
 
 
