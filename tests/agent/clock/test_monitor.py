@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from support.ntp import AHEAD, Chronyd, reply_packet
 
-from agent.clock.daemon import DaemonConfig
+from agent.clock.daemon import DaemonConfig, DaemonReader
 from agent.clock.events import ClockReading, read_clocks
 from agent.clock.monitor import ClockConfig, ClockMonitor
+from agent.clock.readers import ReaderError
 from agent.clock.records import ClockRecord
 from agent.telemetry import Telemetry
 from chronolog.config_loading import ConfigError, validate_section
@@ -87,11 +88,20 @@ async def test_a_daemon_that_disagrees_with_the_audit_is_an_event(
     monitor = ClockMonitor(config(f"127.0.0.1:{chronyd}", daemon=daemon), telemetry,
                            record=records.append)
 
-    for _ in range(300):  # up to 30 s for the client to select its server
-        await monitor.read_daemon()
-        if monitor.view().synced:
+    async def has_measured_its_server() -> bool:
+        # Selected is not enough: on a loaded machine chrony can report synchronised before
+        # its first measurement of the server 250 ms ahead has moved its offset.
+        try:
+            seen = await DaemonReader(daemon).read()
+        except ReaderError:
+            return False
+        return bool(seen.synced) and seen.offset is not None and abs(abs(seen.offset) - AHEAD) < 0.01
+
+    for _ in range(900):  # up to 90 s for the client to select and measure its server
+        if await has_measured_its_server():
             break
         await asyncio.sleep(0.1)
+    await monitor.read_daemon()
     await monitor.audit()
     view = monitor.view()
     assert view.synced is True and view.source == "audit" and view.bound is not None and view.bound < 0.01
