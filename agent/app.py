@@ -34,6 +34,7 @@ from chronolog.cliutil import Failure
 from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
 from chronolog.fsutil import atomic_write
 from chronolog.tls import client_context
+from chronolog.tool import VERSION
 
 __all__ = ["agent_id", "serve"]
 
@@ -92,13 +93,16 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
     stop = stop_event()
     telemetry = Telemetry()
     identity = Identity(agent_id(config), config.host_name(), config.zone)
+    telemetry.identify(identity.agent, identity.host, VERSION)
     try:
         checkpoints = Checkpoints(config.state_dir / "checkpoints.json", telemetry.ledger).load()
     except ValueError as e:
         raise Failure(str(e)) from None
     queue = BatchQueue(config.batch.max_bytes, config.batch.max_delay, config.batch.queue_bytes)
     clock = ClockMonitor(config.clock, telemetry)
-    recorder = ClockRecorder(queue, checkpoints, clock.view, telemetry) if config.clock.record else None
+    # Heartbeats are clock records too: the recorder runs when either is wanted.
+    wanted = config.clock.record or config.clock.heartbeat > 0
+    recorder = ClockRecorder(queue, checkpoints, clock.view, telemetry) if wanted else None
     if recorder is not None:
         clock.record = recorder.add
     spool = _spool(config, telemetry)
@@ -106,6 +110,7 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
         sender = await stack.enter_async_context(_sender(config))
         shipper = Shipper(identity, queue, sender, checkpoints, telemetry,
                           config.collector.retry_initial, config.collector.retry_max, spool)
+        telemetry.watch_delivery(lambda: queue.queued_bytes, shipper.oldest_unacked)
         info: dict[str, Any] = {"agent": identity.agent}
         if config.metrics.enabled:
             def snapshot(now: float) -> AgentStatus:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from agent.app import serve
 from agent.clock import command as clock_command
-from agent.clock.servers import parse_server
 from agent.config import load_config
 from agent.parse import parse_lines
 from agent.status import fetch_status, render_status
 from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
+from chronolog.clock.servers import parse_server
 from chronolog.logs import setup_logging
 from chronolog.timefmt import BadTime, now_us, parse_rfc3339, resolve_zone, valid_zone
 from chronolog.timestamps import DEFAULT_FUTURE_TOLERANCE, MAX_FUTURE_TOLERANCE, FormatError, Normalizer

@@ -20,9 +20,9 @@ from agent.delivery.spool import SpoolReport
 from chronolog.wire import ClockView
 
 if TYPE_CHECKING:
-    from agent.clock.audit import BurstResult
     from agent.clock.events import ClockEvent
     from agent.clock.readers import DaemonView
+    from chronolog.clock.audit import BurstResult
 
 __all__ = ["Telemetry"]
 
@@ -58,6 +58,28 @@ class Telemetry:
         self._offset.set(float("nan"))
         self._bound.set(float("nan"))
         self._clock_metrics(r)
+
+    def identify(self, agent: str, host: str, version: str) -> None:
+        """The info metric a central Prometheus joins on: which host this agent is for."""
+        Gauge("chronolog_agent_info", "Always 1: the agent's id, the host name on its records and "
+              "its version.", ["agent", "host", "version"], registry=self.registry
+              ).labels(agent, host, version).set(1)
+
+    def watch_delivery(self, queued_bytes: Callable[[], int],
+                       oldest_unacked: Callable[[], int | None]) -> None:
+        """Serve the in-memory queue's size and the shipping lag, read at scrape time."""
+        r = self.registry
+        Gauge("chronolog_agent_queue_bytes", "Bytes of lines in the in-memory queue, waiting to be "
+              "shipped.", registry=r).set_function(queued_bytes)
+
+        def lag() -> float:
+            oldest = oldest_unacked()
+            return 0.0 if oldest is None else max(0.0, time.time() - oldest / 1e6)
+
+        Gauge("chronolog_agent_shipping_lag_seconds",
+              "How long the oldest line not yet acknowledged by the collector has waited since it "
+              "was read, in memory or in the spool (0: everything read is acknowledged).",
+              registry=r).set_function(lag)
 
     def lines_read(self, stream: str, n: int, truncated: int = 0) -> None:
         self.ledger.add(stream, "read", n)
@@ -145,7 +167,17 @@ class Telemetry:
                              "1 for the current clock status (ok, warn, over_budget, unknown).",
                              ["status"], registry=r)
         self._last_audit = Gauge("chronolog_agent_clock_last_good_audit_timestamp_seconds",
-                                 "When an NTP server last gave a good sample (0: never).", registry=r)
+                                 "When an NTP server last gave a good sample (0: never), by this "
+                                 "host's clock.", registry=r)
+        self._last_audit_mono: float | None = None
+
+        def audit_age() -> float:
+            last = self._last_audit_mono
+            return nan if last is None else time.monotonic() - last
+
+        Gauge("chronolog_agent_clock_audit_age_seconds",
+              "Seconds since an NTP server last gave a good sample, on the monotonic clock (a step "
+              "of the wall clock does not change it; NaN: never).", registry=r).set_function(audit_age)
 
         def per_server(name: str, text: str) -> Gauge:
             return Gauge(f"chronolog_agent_clock_server_{name}", text, ["server"], registry=r)
@@ -189,8 +221,9 @@ class Telemetry:
                 self._status.labels(name).set(1 if name == status else 0)
             self._status_now = status
 
-    def clock_audited(self, wall_time: float) -> None:
+    def clock_audited(self, wall_time: float, monotonic: float) -> None:
         self._last_audit.set(wall_time)
+        self._last_audit_mono = monotonic
 
     def clock_burst(self, server: str, result: BurstResult) -> None:
         self._requests.labels(server).inc(result.requests)

@@ -3,7 +3,7 @@
 Two real chronyd -x servers: one serving this machine's clock, one serving it +250 ms
 (SOCK reference clock, as in the tests). Per round and per server, each client measures:
 
-- chronolog's exchange (``agent.clock.sntp``: asyncio, kernel receive timestamps);
+- chronolog's exchange (``chronolog.clock.sntp``: asyncio, kernel receive timestamps);
 - ntplib 0.4.0 (the library the project names; blocking, user-space timestamps);
 - ``chronyd -Q`` (chrony's own client: "System clock wrong by X seconds").
 
@@ -45,7 +45,7 @@ def worker(kind: str, port: int, queries: int) -> None:
     offsets: list[float] = []
     delays: list[float] = []
     if kind == "ours":
-        from agent.clock.sntp import exchange, resolve
+        from chronolog.clock.sntp import exchange, resolve
 
         async def run() -> float:
             # As in a burst: resolve once, then one exchange after another.
@@ -133,17 +133,17 @@ def view_cost() -> float:
     """Microseconds per `ClockMonitor.view()`, which every chunk of every input calls."""
     import timeit
 
-    from agent.clock.bound import Interval
     from agent.clock.daemon import DaemonConfig
     from agent.clock.monitor import ClockConfig, ClockMonitor
     from agent.telemetry import Telemetry
+    from chronolog.clock.bound import Interval
 
     config = ClockConfig(servers=["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"],
                          daemon=DaemonConfig(read="none"))
     monitor = ClockMonitor(config, Telemetry())
-    for server in monitor._servers:  # as after an audit of three servers that agree
+    for server in monitor.auditor.servers:  # as after an audit of three servers that agree
         server.interval = Interval(-0.001, 0.002, time.monotonic())
-    monitor._audited = True
+    monitor.auditor.audited = True
     n = 20000
     return timeit.timeit(monitor.view, number=n) / n * 1e6
 

@@ -3,16 +3,19 @@
 - Under ``CI=true`` a skipped test fails: a skip there hides a missing install step.
 - ``require_program`` skips a test whose Debian package is missing, naming it.
 - ``daemons`` starts real chronolog processes (collector, agent) and stops them afterwards.
+- ``chronyd`` is a real NTP server on loopback; ``scripted`` a FAKE one for replies no real
+  server can be made to send.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +42,15 @@ def _load_support() -> None:
 
 _load_support()
 
-from support.ntp import start_true_server  # noqa: E402 (after the loader)
-from support.processes import Daemon, wait_for  # noqa: E402
+from support.ntp import (  # noqa: E402 (after the loader)
+    AHEAD,
+    Chronyd,
+    ScriptedServer,
+    SockFeeder,
+    start_true_server,
+    synchronised,
+)
+from support.processes import Daemon, free_udp_port, wait_for  # noqa: E402
 
 CI = os.environ.get("CI") == "true"
 
@@ -100,6 +110,32 @@ def chronyd(tmp_path: Path, require_program: Callable[[str, str], str]) -> Itera
 
 
 @pytest.fixture
+def chronyd_binary(require_program: Callable[[str, str], str]) -> str:
+    return require_program("chronyd", "chrony")
+
+
+@pytest.fixture
+def chronyd_ahead(tmp_path: Path, chronyd_binary: str) -> Iterator[Chronyd]:
+    """A real chronyd serving time 250 ms ahead of this machine's clock.
+
+    Its SOCK reference clock is fed "true time = system time + 0.250"; with ``-x`` chronyd keeps
+    that correction to itself and serves the corrected time, receive timestamps included (so,
+    unlike chronyd under libfaketime, it shows the whole offset: research/peers.md).
+    """
+    server = Chronyd(chronyd_binary, tmp_path / "ahead",
+                     "allow 127.0.0.1\nbindaddress 127.0.0.1\n"
+                     "refclock SOCK {refclock} refid FAKE poll 0 filter 4", cmdport=free_udp_port())
+    feeder = SockFeeder(server.refclock, AHEAD)
+    feeder.start()
+    try:
+        wait_for(lambda: synchronised(server.port, b"FAKE"), "chronyd to serve +250 ms", timeout=30)
+        yield server
+    finally:
+        feeder.stop()
+        server.stop()
+
+
+@pytest.fixture
 def daemons() -> Iterator[Callable[[str, Path, Path], Daemon]]:
     """Make real daemons (``program, config, workdir``); any still running are killed after."""
     started: list[Daemon] = []
@@ -113,3 +149,20 @@ def daemons() -> Iterator[Callable[[str, Path, Path], Daemon]]:
     for daemon in reversed(started):
         if daemon.running:
             daemon.kill()
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[Callable[[Callable[[bytes], bytes | None]], Any]]:
+    """Make a scripted server; returns its port (and the server, as ``.server``)."""
+    transports = []
+
+    async def make(reply: Callable[[bytes], bytes | None]) -> tuple[int, ScriptedServer]:
+        loop = asyncio.get_running_loop()
+        transport, protocol = await loop.create_datagram_endpoint(lambda: ScriptedServer(reply),
+                                                                  local_addr=("127.0.0.1", 0))
+        transports.append(transport)
+        return int(transport.get_extra_info("sockname")[1]), protocol
+
+    yield make
+    for t in transports:
+        t.close()

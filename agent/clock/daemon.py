@@ -17,7 +17,7 @@ from agent.clock.readers import DaemonView, ReaderError
 from agent.clock.readers.chrony import read_chronyc, read_cmdmon
 from agent.clock.readers.ntpd import read_mode6
 from agent.clock.readers.timesyncd import read_busctl
-from agent.clock.servers import parse_server
+from chronolog.clock.servers import parse_server
 from chronolog.config_loading import StrictModel
 
 __all__ = ["DAEMONS", "DaemonConfig", "DaemonReader"]

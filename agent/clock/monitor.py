@@ -16,23 +16,22 @@ import collections
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from agent.clock.audit import MIN_SPACING, BurstResult, Politeness, burst
-from agent.clock.bound import Interval, combine
 from agent.clock.daemon import DaemonConfig, DaemonReader
 from agent.clock.events import ClockEvent, ClockReading, Summary, changes, jumps, read_clocks
 from agent.clock.readers import DaemonView, ReaderError
 from agent.clock.readers.adjtimex import KernelView, read_kernel
 from agent.clock.records import ClockRecord
-from agent.clock.servers import parse_server
-from agent.clock.sntp import KISS_BACK_OFF, KISS_STOP, MAX_ROOT_DISTANCE, Sample
 from agent.clock.view import Evidence, compose
 from agent.telemetry import Telemetry
-from chronolog.config_loading import StrictModel
+from chronolog.clock.auditor import AuditConfig, Auditor, ServerState
+from chronolog.clock.bound import Interval
+from chronolog.clock.servers import parse_server
+from chronolog.clock.sntp import KISS_BACK_OFF, KISS_STOP, Sample
 from chronolog.timefmt import now_us
 from chronolog.wire import ClockView
 
@@ -43,29 +42,10 @@ RECENT_EVENTS = 50
 MAX_REASON = 1000  # characters; the wire's limit
 
 
-class ClockConfig(StrictModel):
-    servers: list[str] = Field(
-        ["ntp.nict.jp"], description="NTP servers to audit the clock against (HOST or HOST:PORT)."
-    )
-    interval: float = Field(
-        64.0, ge=MIN_SPACING, le=86400.0,
-        description="Seconds between audits of a server; at least 16 x burst (NICT's rule).",
-    )
-    burst: int = Field(
-        4, ge=1, le=8, description="Requests per server per audit; the least-delay one counts."
-    )
-    burst_spacing: float = Field(
-        2.0, ge=0.01, le=16.0, description="Seconds between the requests of a burst."
-    )
-    timeout: float = Field(2.0, gt=0, le=30, description="Seconds to wait for each reply.")
-    max_root_distance: float = Field(
-        MAX_ROOT_DISTANCE, gt=0, le=16,
-        description="Reject a server whose own distance to UTC (root delay/2 + dispersion) is larger.",
-    )
-    drift_ppm: float = Field(
-        50.0, ge=0, le=1000,
-        description="Assumed worst-case drift of the local clock since the last measurement.",
-    )
+class ClockConfig(AuditConfig):
+    """The audit's settings (`chronolog.clock.auditor.AuditConfig`, shared with the
+    collector's audit of its own clock) and what the agent does with the result."""
+
     budget: float = Field(0.100, gt=0, le=3600, description="Seconds of clock error allowed.")
     warn: float = Field(0.050, gt=0, le=3600, description="Seconds of clock error that warn.")
     step_threshold: float = Field(
@@ -74,36 +54,19 @@ class ClockConfig(StrictModel):
     record: bool = Field(
         True, description="Ship every audit sample and clock event as records of the stream 'clock'."
     )
+    heartbeat: float = Field(
+        20.0, ge=0, le=3600,
+        description="Seconds without any clock record after which a heartbeat record (the current "
+        "view) is shipped, so the collector hears from an idle host (its fleet view calls a host "
+        "silent after 60 s by default); 0: never.",
+    )
     daemon: DaemonConfig = DaemonConfig()
 
-    @field_validator("servers")
-    @classmethod
-    def _servers(cls, servers: list[str]) -> list[str]:
-        for server in servers:
-            parse_server(server)
-        return servers
-
     @model_validator(mode="after")
-    def _polite(self) -> ClockConfig:
-        if self.interval < MIN_SPACING * self.burst:
-            raise ValueError(
-                f"interval {self.interval:g} s with burst {self.burst} would ask each server more "
-                f"than once per {MIN_SPACING:g} s on average; use interval >= {MIN_SPACING * self.burst:g}"
-            )
+    def _budget(self) -> ClockConfig:
         if self.warn > self.budget:
             raise ValueError(f"warn ({self.warn:g} s) must not exceed budget ({self.budget:g} s)")
         return self
-
-
-@dataclass(slots=True)
-class _Server:
-    name: str
-    host: str
-    port: int
-    politeness: Politeness
-    last: BurstResult | None = None
-    best: Sample | None = None
-    interval: Interval | None = None  # from ``best``, shifted by any step since
 
 
 class ClockMonitor:
@@ -112,8 +75,7 @@ class ClockMonitor:
         self.config = config
         self.telemetry = telemetry
         self.record = record
-        self._servers = [_Server(name, *parse_server(name), Politeness(config.interval))
-                         for name in config.servers]
+        self.auditor = Auditor(config)
         self._daemon_reader = DaemonReader(config.daemon)
         self._daemon: DaemonView | None = None
         self._daemon_error: str | None = None
@@ -121,10 +83,8 @@ class ClockMonitor:
         self._daemon_read_at = 0.0
         self._kernel: KernelView | None = None
         self._kernel_error: str | None = None
-        self._audited = False
         self._audit_note: str | None = None  # overrides the audit reason (after a suspend)
-        self._last_good_audit: float | None = None  # wall clock
-        self._jumped_at = float("-inf")  # monotonic time of the last step or suspend
+        self._last_record = time.monotonic()  # when the last clock record was made
         self._reading: ClockReading = read_clocks()
         self._summary = Summary()
         self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_EVENTS)
@@ -146,9 +106,7 @@ class ClockMonitor:
 
     def _evidence(self, now: float) -> Evidence:
         c = self.config
-        max_age = 4 * c.interval
-        fresh = [s for s in self._servers if s.interval is not None and now - s.interval.at <= max_age]
-        combined = combine([s.interval.grown(now, c.drift_ppm) for s in fresh if s.interval])
+        combined, audited_by = self.auditor.combined(now)
         daemon_iv = None
         daemon_reason = self._daemon_error
         if self._daemon is not None:
@@ -160,73 +118,41 @@ class ClockMonitor:
                 daemon_reason = f"{self._daemon.daemon} is not synchronised"
             else:
                 daemon_reason = f"{self._daemon.daemon} does not report what a bound needs"
-        return Evidence(combined, None if combined else self._audit_reason(now),
-                        tuple(s.name for s in fresh), self._daemon, daemon_iv, daemon_reason)
-
-    def _audit_reason(self, now: float) -> str:
-        if not self._servers:
-            return "no NTP server configured"
-        if self._audit_note:
-            return self._audit_note
-        if not self._audited:
-            return "not measured yet"
-        failures = "; ".join(f"{s.name}: {s.last.error}" for s in self._servers
-                             if s.last is not None and s.last.error)
-        if any(s.best is not None for s in self._servers):
-            return f"no audit in the last {4 * self.config.interval:.0f} s" + (
-                f" ({failures})" if failures else "")
-        return f"no NTP server answered ({failures})" if failures else "no NTP server answered"
+        no_audit = None if combined else (
+            self._audit_note if self.auditor.servers and self._audit_note else self.auditor.reason())
+        return Evidence(combined, no_audit, audited_by, self._daemon, daemon_iv, daemon_reason)
 
     # -- the audit --------------------------------------------------------------------------
 
     async def audit(self, force: bool = False) -> None:
         """One round: a burst to every server that may be asked now (all with ``force``)."""
-        c = self.config
-        started = time.monotonic()
-        due = [s for s in self._servers if force or s.politeness.due(started)]
-        if not due:
+        results = await self.auditor.round(force)
+        if not results:
             return
-        results = await asyncio.gather(*(
-            burst(s.name, s.host, s.port, c.burst, c.burst_spacing, c.timeout, c.max_root_distance)
-            for s in due))
-        ended = time.monotonic()
-        for server, result in zip(due, results, strict=True):
-            self._take(server, result, started, ended)
-        self._audited = True
-        if any(r.samples for r in results):
+        for server, result in results:
+            self.telemetry.clock_burst(server.name, result)
+            if result.kiss in KISS_BACK_OFF | KISS_STOP:
+                action = "stopped asking it for a day" if result.kiss in KISS_STOP else "asking it less often"
+                message = f"{server.name} sent kiss-o'-death {result.kiss}: {action}"
+                detail = {"server": server.name, "code": result.kiss}
+                self._event(ClockEvent("kiss_of_death", message, detail))
+        if any(result.samples for _, result in results):
             self._audit_note = None
-            self._last_good_audit = time.time()
-            self.telemetry.clock_audited(self._last_good_audit)
+            assert self.auditor.last_good is not None and self.auditor.last_good_mono is not None
+            self.telemetry.clock_audited(self.auditor.last_good, self.auditor.last_good_mono)
         self._refresh(sample=True)
-
-    def _take(self, server: _Server, result: BurstResult, started: float, ended: float) -> None:
-        server.politeness.after(started, ended, result)
-        server.last = result
-        # Samples taken before a step or suspend measured a clock that no longer exists.
-        samples = [s for s in result.samples if s.mono > self._jumped_at]
-        best = min(samples, key=lambda s: s.delay) if samples else None
-        if best is not None:
-            server.best = best
-            server.interval = Interval.around(best.offset, best.radius, best.mono)
-        self.telemetry.clock_burst(server.name, result)
-        if result.kiss in KISS_BACK_OFF | KISS_STOP:
-            action = "stopped asking it for a day" if result.kiss in KISS_STOP else "asking it less often"
-            message = f"{server.name} sent kiss-o'-death {result.kiss}: {action}"
-            self._event(ClockEvent("kiss_of_death", message, {"server": server.name, "code": result.kiss}))
 
     async def _audit_loop(self) -> None:
         while True:
             await self.audit()
             now = time.monotonic()
-            wait = min((s.politeness.next_at for s in self._servers), default=now + 3600) - now
+            wait = (self.auditor.next_due() or now + 3600) - now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hurry.wait(), max(0.05, wait))
             self._hurry.clear()
 
     def _audit_soon(self) -> None:
-        now = time.monotonic()
-        for s in self._servers:
-            s.politeness.hurry(now)
+        self.auditor.hurry(time.monotonic())
         self._hurry.set()
 
     # -- the daemon and the kernel ----------------------------------------------------------
@@ -260,17 +186,13 @@ class ClockMonitor:
         """Compare the clocks (``reading``: now) with the last reading; re-judge the view."""
         reading = reading or read_clocks()
         for event in jumps(self._reading, reading, self.config.step_threshold):
-            self._jumped_at = reading.monotonic
             if event.kind == "step":
                 step = float(event.detail["seconds"])
-                for s in self._servers:
-                    if s.interval is not None:
-                        s.interval = s.interval.shifted(step)
+                self.auditor.stepped(step, reading.monotonic)
                 if self._daemon_iv is not None:
                     self._daemon_iv = self._daemon_iv.shifted(step)
             else:  # suspend: the wall clock was re-read from the RTC; nothing measured holds
-                for s in self._servers:
-                    s.interval = None
+                self.auditor.resumed(reading.monotonic)
                 self._daemon_iv = None
                 self._audit_note = f"resumed after {event.detail['seconds']:.0f} s suspended; re-auditing"
             self._event(event)
@@ -278,6 +200,7 @@ class ClockMonitor:
             self._daemon_wake.set()
         self._reading = reading
         self._refresh()
+        self._heartbeat(reading.monotonic)
 
     async def _watch_loop(self) -> None:
         while True:
@@ -288,7 +211,7 @@ class ClockMonitor:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._watch_loop())
             tasks.create_task(self._daemon_loop())
-            if self._servers:
+            if self.auditor.servers:
                 tasks.create_task(self._audit_loop())
 
     # -- events, records, report ------------------------------------------------------------
@@ -296,34 +219,51 @@ class ClockMonitor:
     def _refresh(self, sample: bool = False) -> None:
         view, summary = self._compose(time.monotonic())
         self.telemetry.clock_view(view)
-        if self._servers and not self._audited:
+        if self.auditor.servers and not self.auditor.audited:
             return  # judge changes from the first audit on, not the half-known start
         for event in changes(self._summary, summary):
             self._event(event)
         self._summary = summary
-        if sample and self.record is not None and self.config.record:
-            self.record(ClockRecord(now_us(), _sample_line(view), {"kind": "sample", **self._state(view)}))
+        if sample and self.config.record:
+            self._record(_view_line("sample", view), {"kind": "sample", **self._state(view)})
 
     def _event(self, event: ClockEvent) -> None:
         self.telemetry.clock_event(event)
         entry = {"kind": event.kind, "message": event.message, "at": time.time(), **event.detail}
         self._events.append(entry)
-        if self.record is not None and self.config.record:
-            self.record(ClockRecord(now_us(), f"clock {event.kind}: {event.message}",
-                                    {"kind": event.kind, **event.detail}))
+        if self.config.record:
+            self._record(f"clock {event.kind}: {event.message}", {"kind": event.kind, **event.detail})
+
+    def _heartbeat(self, now: float) -> None:
+        """A record of the current view when no other was made for ``heartbeat`` seconds:
+        the collector hears from an idle host, and the clock's history has no long holes."""
+        beat = self.config.heartbeat
+        if beat > 0 and now - self._last_record >= beat:
+            view = self._compose(now)[0]
+            daemon = self._daemon.daemon if self._daemon is not None else None
+            self._record(_view_line("heartbeat", view), {
+                "kind": "heartbeat", **asdict(view), "daemon": daemon,
+                "last_good_audit": self.auditor.last_good})
+
+    def _record(self, msg: str, fields: dict[str, Any]) -> None:
+        self._last_record = time.monotonic()
+        if self.record is not None:
+            self.record(ClockRecord(now_us(), msg, fields))
 
     def _state(self, view: ClockView) -> dict[str, Any]:
         summary = self._summary
         return {
             **asdict(view),
-            "servers": [self._server_state(s, s.name not in summary.falsetickers) for s in self._servers],
+            "last_good_audit": self.auditor.last_good,
+            "servers": [self._server_state(s, s.name not in summary.falsetickers)
+                        for s in self.auditor.servers],
             "daemon": (_daemon_state(self._daemon) if self._daemon is not None
                        else {"error": self._daemon_error} if self._daemon_error else None),
             "kernel": (asdict(self._kernel) if self._kernel is not None
                        else {"error": self._kernel_error} if self._kernel_error else None),
         }
 
-    def _server_state(self, s: _Server, truechimer: bool) -> dict[str, Any]:
+    def _server_state(self, s: ServerState, truechimer: bool) -> dict[str, Any]:
         state: dict[str, Any] = {"server": s.name}
         if s.best is not None:
             b = s.best
@@ -345,20 +285,19 @@ class ClockMonitor:
         the kernel, the limits and the recent events."""
         view = self.view()
         samples = {s.name: [_sample_state(x) for x in (s.last.samples if s.last else ())]
-                   for s in self._servers}
+                   for s in self.auditor.servers}
         state = self._state(view)
         for server in state["servers"]:
             server["samples"] = samples[server["server"]]
         return {**state, "budget": self.config.budget, "warn": self.config.warn,
-                "drift_ppm": self.config.drift_ppm, "last_good_audit": self._last_good_audit,
-                "events": list(self._events)}
+                "drift_ppm": self.config.drift_ppm, "events": list(self._events)}
 
 
-def _sample_line(view: ClockView) -> str:
+def _view_line(kind: str, view: ClockView) -> str:
     if view.bound is None:
-        return f"clock sample: unknown ({view.reason})"
+        return f"clock {kind}: unknown ({view.reason})"
     assert view.offset is not None
-    line = (f"clock sample: offset {view.offset:+.6f} s, bound {view.bound:.6f} s, "
+    line = (f"clock {kind}: offset {view.offset:+.6f} s, bound {view.bound:.6f} s, "
             f"{view.status} ({view.source})")
     return line + (f"; {view.reason}" if view.reason else "")
 

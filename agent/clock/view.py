@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.clock.bound import Combined, Interval, status_of
 from agent.clock.events import Summary
 from agent.clock.readers import DaemonView
+from chronolog.clock.bound import Combined, Interval, status_of
 from chronolog.wire import ClockView
 
 __all__ = ["Evidence", "compose"]

@@ -32,6 +32,10 @@ class BatchQueue:
     def __len__(self) -> int:
         return len(self._items)
 
+    def oldest_read(self) -> int | None:
+        """The read time of the chunk queued first (None when empty)."""
+        return self._items[0].chunk.read if self._items else None
+
     async def put(self, item: Pending) -> None:
         async with self._changed:
             # An item larger than the whole capacity still goes in once the queue is empty.

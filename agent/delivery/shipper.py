@@ -94,6 +94,15 @@ class Shipper:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sender
 
+    def oldest_unacked(self) -> int | None:
+        """When the oldest line read but not yet acknowledged was read (µs; None: there is
+        none): in the batch being shipped, the queue, or the spool."""
+        times = [p.chunk.read for p in self._current or ()]
+        times += [t for t in (self.queue.oldest_read(),) if t is not None]
+        if self.spool is not None and (spooled := self.spool.report().oldest_created) is not None:
+            times.append(spooled)
+        return min(times, default=None)
+
     async def drain(self) -> None:
         """After `run` was cancelled and the inputs stopped: ship the batch `run` was working
         on, then what is still queued, in order (commits must never overtake an unacked

@@ -4,6 +4,7 @@ reference clock that makes it serve time at a known offset."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import socket
@@ -12,7 +13,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from support.processes import free_udp_port, wait_for
 
@@ -124,3 +127,21 @@ def reply_packet(request: bytes, *, offset: float = 0.0, leap: int = 0, mode: in
     root = struct.pack(">II", 0, int(root_dispersion * 2**16))
     return (header + root + refid + ntp_bytes(now) + (origin or request[40:48])
             + ntp_bytes(now) + ntp_bytes(now))
+
+
+class ScriptedServer(asyncio.DatagramProtocol):
+    """FAKE NTP server: answers each request as ``reply(request) -> bytes`` says."""
+
+    def __init__(self, reply: Callable[[bytes], bytes | None]) -> None:
+        self.reply = reply
+        self.requests = 0
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.requests += 1
+        answer = self.reply(data)
+        if answer is not None and self.transport is not None:
+            self.transport.sendto(answer, addr)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.clock.bound import Interval
+from chronolog.clock.bound import Interval
 
 __all__ = ["LEAP_NAMES", "DaemonSource", "DaemonView", "ReaderError"]
 

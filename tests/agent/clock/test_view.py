@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.clock.bound import Interval, combine
 from agent.clock.readers import DaemonView
 from agent.clock.view import Evidence, compose
+from chronolog.clock.bound import Interval, combine
 
 CHRONY = DaemonView("chrony", synced=True, stratum=2, reference="192.0.2.1", offset=0.0005,
                     root_delay=0.002, root_dispersion=0.001, age=10.0)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.clock.bound import Interval, combine, status_of
+from chronolog.clock.bound import Interval, combine, status_of
 
 
 def test_the_bound_is_offset_plus_half_delay_plus_root_distance_plus_drift() -> None:

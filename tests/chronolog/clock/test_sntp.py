@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from support.ntp import AHEAD, Chronyd, reply_packet
 
-from agent.clock.sntp import SntpError, query
+from chronolog.clock.sntp import SntpError, query
 
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
@@ -141,7 +141,7 @@ async def test_a_clock_step_during_the_exchange_discards_the_sample(
     port, server = await one_shot_server(step_then_answer)
     env = {**os.environ, "LD_PRELOAD": FAKETIME_LIB, "FAKETIME_TIMESTAMP_FILE": str(offset_file),
            "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-    code = ("import asyncio\nfrom agent.clock.sntp import query, SntpError\n"
+    code = ("import asyncio\nfrom chronolog.clock.sntp import query, SntpError\n"
             f"try:\n    asyncio.run(query('127.0.0.1', {port}, timeout=5))\n    print('sample')\n"
             "except SntpError as e:\n    print(e.reason)\n")
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, env=env,

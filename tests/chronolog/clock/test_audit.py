@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.ntp import reply_packet
 
-from agent.clock.audit import MIN_SPACING, BurstResult, Politeness, best_of, burst, jitter_of
-from agent.clock.sntp import Sample
+from chronolog.clock.audit import MIN_SPACING, BurstResult, Politeness, best_of, burst, jitter_of
+from chronolog.clock.sntp import Sample
 
 
 def sample(offset: float, delay: float) -> Sample:

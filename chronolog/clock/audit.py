@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.clock.sntp import KISS_BACK_OFF, KISS_STOP, Sample, SntpError, exchange, resolve
+from chronolog.clock.sntp import KISS_BACK_OFF, KISS_STOP, Sample, SntpError, exchange, resolve
 
 __all__ = [
     "MIN_SPACING",
