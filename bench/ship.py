@@ -136,7 +136,7 @@ def run_agent(work: Path, data: Path, n: int, sink: str) -> dict[str, float]:
             cconf = work / "collector.toml"
             cconf.write_text(f'[collector]\ndata_dir = "{work / "store"}"\nlog_level = "warning"\n'
                              '[collector.api]\nlisten = "127.0.0.1:0"\n'
-                             '[collector.metrics]\nenabled = false\n'
+                             '[collector.metrics]\nenabled = false\n[collector.fleet.clock]\nservers = []\n'
                              f'[collector.keys]\nmaster_key_file = "{work / "master.key"}"\n')
             subprocess.run([BIN / "chronolog-collector", "keys", "-c", cconf, "init"],
                            check=True, capture_output=True)

@@ -8,6 +8,7 @@ the two in step.
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -29,8 +30,10 @@ from pydantic import (
 from chronolog.timestamps import TS_SOURCES
 
 __all__ = [
+    "ANSWERED_HEADER",
     "CONTENT_TYPE",
     "ENCODINGS",
+    "EXCHANGE_HEADER",
     "MAX_FIELDS_DEPTH",
     "MAX_INSTANT",
     "MAX_SEQ",
@@ -47,11 +50,18 @@ __all__ = [
     "decode_batch",
     "decompress",
     "encode_batch",
+    "format_answered",
+    "parse_answered",
     "slice_chunk",
 ]
 
 WIRE_VERSION = 1
 CONTENT_TYPE = "application/vnd.chronolog.batch+json"
+# The collector's cross-check of host clocks (docs/wire.md): the reply names the exchange, and
+# the agent's next push says when, by its clock, that reply arrived.
+EXCHANGE_HEADER = "Chronolog-Exchange"
+ANSWERED_HEADER = "Chronolog-Answered"
+_EXCHANGE_ID = re.compile(r"[0-9a-f]{1,32}")
 ENCODINGS = ("zstd", "gzip", "identity")
 
 TsSource = Literal["explicit", "assumed_zone", "inferred_year", "inferred_date", "read_time"]
@@ -359,3 +369,18 @@ def batch_from_trusted(doc: dict[str, Any]) -> Batch:
         for c in doc["chunks"]
     ]
     return Batch(doc["agent"], doc["host"], doc["tz"], doc["sent"], chunks)
+
+
+def format_answered(exchange: str, arrived_us: int) -> str:
+    """The ``Chronolog-Answered`` value: which reply, and when (µs, the agent's clock) it arrived."""
+    return f"{exchange} {arrived_us}"
+
+
+def parse_answered(text: str | None) -> tuple[str, int] | None:
+    """``Chronolog-Answered`` as (exchange id, µs), or None if absent or malformed (it only
+    ever narrows a cross-check: a bad one is ignored, never an error)."""
+    parts = (text or "").split()
+    if len(parts) != 2 or not _EXCHANGE_ID.fullmatch(parts[0]) or not parts[1].isdigit():
+        return None
+    arrived = int(parts[1])
+    return (parts[0], arrived) if arrived < 2**63 else None

@@ -31,6 +31,9 @@ from collector.auth.credentials import CredentialStore
 from collector.auth.login import LoginGate
 from collector.auth.sessions import SessionStore
 from collector.config import CollectorConfig
+from collector.fleet.http import add_fleet_routes
+from collector.fleet.metrics import FleetMetrics
+from collector.fleet.service import Fleet
 from collector.http import (
     CREDENTIALS,
     TELEMETRY,
@@ -46,8 +49,8 @@ from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
 from collector.store.local import LocalStore, StoreLocked
 from collector.telemetry import Telemetry
 
-__all__ = ["admins_path", "audit_path", "build_app", "credentials_path", "open_audit", "open_store", "serve",
-           "server_tls"]
+__all__ = ["admins_path", "audit_path", "build_app", "credentials_path", "fleet_path", "open_audit",
+           "open_store", "serve", "server_tls"]
 
 log = logging.getLogger("collector")
 
@@ -104,8 +107,14 @@ def open_store(config: CollectorConfig, telemetry: Telemetry | None = None) -> L
         raise Failure(str(e)) from None
 
 
+def fleet_path(config: CollectorConfig) -> Path:
+    return config.data_dir / "fleet"
+
+
 def build_app(config: CollectorConfig, store: Store, credentials: CredentialStore,
-              telemetry: Telemetry, audit: AuditTrail, admin: AdminStore | None = None) -> web.Application:
+              telemetry: Telemetry, audit: AuditTrail, admin: AdminStore | None = None,
+              fleet: Fleet | None = None) -> web.Application:
+    """The API. Without ``fleet``, a fleet registry in memory only (for tests)."""
     middlewares: list[Middleware] = [error_middleware]
     if config.tls.enabled:
         middlewares.append(cipher_guard(config.tls.level))
@@ -124,6 +133,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app.router.add_get("/v1/tail", handle_tail)
     app.router.add_get("/v1/count", handle_count)
     app.router.add_get("/healthz", _healthz)
+    add_fleet_routes(app, fleet or Fleet(config.fleet, store), config.query.zone)
     if admin is not None:
         accounts = AdminAccounts(admins_path(config), admin.master)
         app[ACCOUNTS] = accounts
@@ -152,7 +162,11 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         credentials = CredentialStore(credentials_path(config))
         audit = await asyncio.to_thread(open_audit, config, store.signer, telemetry)
         await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
-        app = build_app(config, store, credentials, telemetry, audit, admin=store)
+        fleet = await asyncio.to_thread(Fleet(config.fleet, store, fleet_path(config)).load)
+        telemetry.registry.register(FleetMetrics(fleet))
+        fleet_task = asyncio.create_task(fleet.run())
+        stack.push_async_callback(_cancel, fleet_task)  # after the API stops: its last save
+        app = build_app(config, store, credentials, telemetry, audit, admin=store, fleet=fleet)
         runner, api_url = await start_site(app, config.api.listen, server_tls(config))
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}

@@ -12,6 +12,7 @@ from chronolog.daemon import Listen, is_loopback, split_listen
 from chronolog.timefmt import valid_zone
 from chronolog.tls import Level
 from collector.auth.sessions import AdminConfig
+from collector.fleet.config import FleetConfig
 from collector.query.spec import Limits
 from collector.store.keys import KeysConfig
 from collector.store.local import StoreConfig
@@ -93,6 +94,7 @@ class CollectorConfig(StrictModel):
     keys: KeysConfig = KeysConfig()
     query: QueryConfig = QueryConfig()
     admin: AdminConfig = AdminConfig()
+    fleet: FleetConfig = FleetConfig()
 
     @model_validator(mode="after")
     def _loopback_until_tls(self) -> CollectorConfig:

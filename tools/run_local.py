@@ -80,7 +80,8 @@ def ntp_table() -> str:
     if NTP_SERVERS is None:
         return ""
     servers = ", ".join(f'"{s}"' for s in NTP_SERVERS)
-    return f"\n[agent.clock]\nservers = [{servers}]\ntimeout = 0.5\n"
+    return (f"\n[agent.clock]\nservers = [{servers}]\ntimeout = 0.5\n"
+            f"\n[collector.fleet.clock]\nservers = [{servers}]\ntimeout = 0.5\n")
 
 
 def issue_token(role: str, name: str, path: Path) -> None:
@@ -153,8 +154,8 @@ def main() -> int:
         procs.append(agent)
         threading.Thread(target=demo_writer, args=(stop,), daemon=True).start()
         rel = os.path.relpath
-        query = (f"{rel(BIN / 'chronolog')} --url {c_info['api']} "
-                 f"--token-file {rel(VAR / 'investigator.token')} query --since 10m")
+        cli = f"{rel(BIN / 'chronolog')} --url {c_info['api']} --token-file {rel(VAR / 'investigator.token')}"
+        query = f"{cli} query --since 10m"
         print(f"""
 chronolog is running (Ctrl-C stops it).
   collector API      {c_info['api']}
@@ -164,6 +165,9 @@ chronolog is running (Ctrl-C stops it).
 
 See your logs, as one timeline in Asia/Tokyo:
   {query}
+
+See the fleet (each host's state, lag, clock and the collector's cross-check of it):
+  {cli} hosts
 
 Administer it (password and TOTP code; docs/security.md):
   {rel(BIN / 'chronolog-collector')} admins add $USER --config {rel(CONFIG)}

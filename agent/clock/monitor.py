@@ -243,10 +243,10 @@ class ClockMonitor:
             daemon = self._daemon.daemon if self._daemon is not None else None
             self._record(_view_line("heartbeat", view), {
                 "kind": "heartbeat", **asdict(view), "daemon": daemon,
-                "last_good_audit": self.auditor.last_good})
+                "last_good_audit": self.auditor.last_good}, now)
 
-    def _record(self, msg: str, fields: dict[str, Any]) -> None:
-        self._last_record = time.monotonic()
+    def _record(self, msg: str, fields: dict[str, Any], now: float | None = None) -> None:
+        self._last_record = time.monotonic() if now is None else now
         if self.record is not None:
             self.record(ClockRecord(now_us(), msg, fields))
 

@@ -1,4 +1,8 @@
-"""One attempt at delivering a batch body over HTTP, and what the collector answered."""
+"""One attempt at delivering a batch body over HTTP, and what the collector answered.
+
+Each answer names its exchange (``Chronolog-Exchange``); the next push reports when, by this
+host's clock, that answer arrived (``Chronolog-Answered``), which is what the collector needs
+to cross-check this host's clock against its own (docs/wire.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from types import TracebackType
 import aiohttp
 import orjson
 
-from chronolog.wire import CONTENT_TYPE
+from chronolog.timefmt import now_us
+from chronolog.wire import ANSWERED_HEADER, CONTENT_TYPE, EXCHANGE_HEADER, format_answered
 
 __all__ = ["Ack", "HttpSender", "SendError", "read_token"]
 
@@ -62,6 +67,7 @@ class HttpSender:
         self._ssl = ssl_context
         self.encoding = encoding
         self._session: aiohttp.ClientSession | None = None
+        self._answered: str | None = None  # the last answer's exchange and arrival, to report
 
     async def __aenter__(self) -> HttpSender:
         connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl is not None else None
@@ -80,13 +86,18 @@ class HttpSender:
         headers = {"Content-Type": CONTENT_TYPE, "Content-Encoding": encoding or self.encoding}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
+        if self._answered is not None:
+            headers[ANSWERED_HEADER] = self._answered
         try:
             async with self._session.post(self._url, data=body, headers=headers) as response:
                 payload = await response.read()
+                arrived = now_us()
                 status = response.status
+                exchange = response.headers.get(EXCHANGE_HEADER)
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
             raise SendError("connection", True, f"{type(e).__name__}: {e}") from None
         if status == 200:
+            self._answered = format_answered(exchange, arrived) if exchange else None
             doc = orjson.loads(payload)
             return Ack(doc["accepted"], doc["duplicates"],
                        [(r["chunk"], r["reason"]) for r in doc["rejected"]])

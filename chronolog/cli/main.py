@@ -12,6 +12,7 @@ from chronolog.cli import session
 from chronolog.cli.admin import add_admin_parser, run_admin
 from chronolog.cli.audit import add_audit_parser, run_audit
 from chronolog.cli.client import ApiClient
+from chronolog.cli.fleet import add_fleet_parsers, run_hosts, run_streams
 from chronolog.cli.query import (
     add_count_parser,
     add_query_parser,
@@ -52,7 +53,7 @@ def _parser() -> ArgumentParser:
     add_query_parser(sub)
     add_tail_parser(sub)
     add_count_parser(sub)
-    sub.add_parser("streams", help="per stream: lines held, highest sequence number, gaps")
+    add_fleet_parsers(sub)
     add_audit_parser(sub)
     add_admin_parser(sub)
     return p
@@ -102,13 +103,6 @@ def _admin_client(args: argparse.Namespace, login: bool = False) -> ApiClient:
                      "admin --client-cert/--client-key together with an admin --token-file")
 
 
-def _streams(args: argparse.Namespace) -> int:
-    for s in _client(args).get_json("/v1/streams")["streams"]:
-        gaps = ", ".join(f"{a}-{b - 1}" for a, b in s["gaps"]) or "none"
-        print(f"{s['agent']}\t{s['stream']}\tlines={s['lines']}\tlast_seq={s['last_seq']}\tgaps={gaps}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         args = _parser().parse_args(argv)
@@ -123,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"query": run_query, "tail": run_tail, "count": run_count}
         if args.command in commands:
             return commands[args.command](_client(args), args)
-        return _streams(args)
+        if args.command == "hosts":
+            return run_hosts(_client(args), args)
+        return run_streams(_client(args))
 
     return run_command(PROG, body)
 

@@ -21,6 +21,7 @@ from collector.admin.disposal import disposal_report, render_text
 from collector.admin.endpoint import DATA_DIR, Body, admin_scope, confirmed, done, endpoint, read_body
 from collector.auth.access import ACCOUNTS, SESSIONS, require_admin
 from collector.auth.credentials import ALL_TENANTS, Principal
+from collector.fleet.http import FLEET
 from collector.http import CREDENTIALS, TELEMETRY, ApiError, json_response
 from collector.store.catalog import Hold
 from collector.store.keys import KeyVersion, MasterKeys
@@ -269,6 +270,7 @@ async def handle_erase(request: web.Request, principal: Principal, tenant: str,
     admins = request.app[ACCOUNTS].disable_scope(tenant)
     request.app[SESSIONS].end_for(set(admins))
     erased = await store.erase(tenant)
+    request.app[FLEET].forget(tenant)  # its hosts, streams and opaque id, in memory and on disk
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     report_id = f"disposal-{tenant}-{stamp}"
     report = disposal_report(report_id=report_id, plan=plan, erased=erased, credentials=revoked,

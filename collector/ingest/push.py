@@ -2,7 +2,8 @@
 
 The reply comes only after the store has made the new lines durable. A bad envelope is a
 typed 4xx; a bad chunk is listed in the reply while the valid chunks of the same batch are
-stored.
+stored. Every accepted push is also taken into the fleet registry, with the times the
+collector's cross-check of the host clock needs (collector/fleet/crosscheck.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from chronolog.timefmt import now_us
-from chronolog.wire import CONTENT_TYPE, WireError, decode_batch, decompress
+from chronolog.wire import (
+    ANSWERED_HEADER,
+    CONTENT_TYPE,
+    EXCHANGE_HEADER,
+    WireError,
+    decode_batch,
+    decompress,
+    parse_answered,
+)
+from collector.fleet.http import FLEET
 from collector.http import TELEMETRY, ApiError, json_response, require
 from collector.store import Store, StoreUnavailable
 
@@ -23,6 +33,7 @@ _STATUS = {"too_large": 413, "bad_encoding": 415}
 
 
 async def handle_push(request: web.Request) -> web.Response:
+    arrived = now_us()  # as early as possible: the cross-check's T2
     principal = require(request, "agent")
     telemetry = request.app[TELEMETRY]
     if request.content_type != CONTENT_TYPE:
@@ -46,8 +57,12 @@ async def handle_push(request: web.Request) -> web.Response:
             raise ApiError(503, "store_unavailable", str(e)) from None
         accepted, duplicates = result.accepted, result.duplicates
         telemetry.batch_stored(accepted, duplicates)
-    return json_response({
+    answer = json_response({
         "accepted": accepted,
         "duplicates": duplicates,
         "rejected": [{"chunk": i, "reason": r} for i, r in decoded.rejected],
     })
+    answered = parse_answered(request.headers.get(ANSWERED_HEADER))
+    answer.headers[EXCHANGE_HEADER] = request.app[FLEET].observe(
+        principal.tenant, decoded.batch, arrived, received, answered)
+    return answer

@@ -27,6 +27,7 @@ from aiohttp import web
 from chronolog.timefmt import now_us
 from collector.admin.audit import AUDIT
 from collector.auth.credentials import Principal
+from collector.fleet.http import FLEET
 from collector.http import TELEMETRY, ApiError, json_response, require
 from collector.ingest.push import STORE
 from collector.query.engine import Run, Summary
@@ -182,9 +183,13 @@ async def handle_streams(request: web.Request) -> web.Response:
         raise await refused(request, principal, "streams",
                             ApiError(400, "bad_query", "/v1/streams takes no parameters"))
     reports = request.app[STORE].streams(principal.tenant)
+    fleet = request.app[FLEET]
+    hosts = fleet.hosts_of_agents(principal.tenant)
+    zone = request.app[QUERY_LIMITS].zone
     await request.app[AUDIT].record(principal, "streams", principal.tenant, "done", {"streams": len(reports)})
     return json_response({"streams": [
-        {"agent": r.agent, "stream": r.stream, "lines": r.lines, "last_seq": r.last_seq,
-         "gaps": [list(g) for g in r.gaps]}
+        {"agent": r.agent, "host": hosts.get(r.agent), "stream": r.stream, "lines": r.lines,
+         "last_seq": r.last_seq, "gaps": [list(g) for g in r.gaps],
+         "last_seen": fleet.stream_last_seen(principal.tenant, hosts.get(r.agent), r.stream, zone)}
         for r in reports
     ]})

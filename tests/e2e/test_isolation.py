@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from support.admins import PASSWORD, Authenticator, enrol
 from support.fleet import Fleet
 from support.processes import BIN, Daemon, wait_for
@@ -165,7 +166,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 ROUTES = {("POST", "/v1/push"), ("GET", "/healthz")}
 ROUTES |= {("GET", p) for p in (
-    "/v1/query", "/v1/streams", "/v1/tail", "/v1/count", "/v1/audit", "/v1/admin/checkpoint",
+    "/v1/query", "/v1/streams", "/v1/tail", "/v1/count", "/v1/hosts", "/v1/audit", "/v1/admin/checkpoint",
     "/v1/admin/backup",
     "/v1/admin/retention", "/v1/admin/holds", "/v1/admin/keys", "/v1/admin/tenants", "/v1/admin/credentials")}
 ROUTES |= {("POST", p) for p in (
@@ -186,6 +187,7 @@ def attack(route: tuple[str, str], target: Tenant) -> Call:
             "/v1/query": {"since": "1970-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z", "tenant": t},
             "/v1/streams": {"tenant": t},
             "/v1/count": {"since": "1970-01-01T00:00:00Z", "step": "3600", "tenant": t},
+            "/v1/hosts": {"tenant": t},
             "/v1/audit": {"tenant": t, "verify": "1"},
             "/healthz": {},
         }.get(path, {"tenant": t})
@@ -275,8 +277,11 @@ def test_each_callers_own_answers_hold_its_tenant_only(world: World, attacker: T
     assert query.status == 200 and attacker.marker in query.body
     assert json.loads(query.body.splitlines()[-1])["summary"]["count"] == attacker.lines
     streams = json.loads(world.request("GET", "/v1/streams", reader).body)["streams"]
-    assert [(s["stream"], s["lines"]) for s in streams] == [(attacker.stream, attacker.lines)]
-    answers = [query, world.request("GET", "/v1/audit?verify=1", reader)]
+    assert [(s["stream"], s["lines"], s["host"]) for s in streams] == [(attacker.stream, attacker.lines,
+                                                                        attacker.host)]
+    hosts = world.request("GET", "/v1/hosts", reader)
+    assert [h["host"] for h in json.loads(hosts.body)["hosts"]] == [attacker.host]
+    answers = [query, hosts, world.request("GET", "/v1/audit?verify=1", reader)]
     for path in ("/v1/admin/tenants", "/v1/admin/credentials", "/v1/admin/keys", "/v1/admin/holds",
                  "/v1/admin/retention", "/v1/audit?verify=1"):
         answer = world.request("GET", path, admin)
@@ -287,7 +292,7 @@ def test_each_callers_own_answers_hold_its_tenant_only(world: World, attacker: T
     answers.append(verify)
     for answer in answers:
         assert_clean(_without_own_input(answer), victim, "own answer")
-    assert json.loads(answers[2].body) == {"tenants": [attacker.name]}
+    assert json.loads(answers[3].body) == {"tenants": [attacker.name]}
 
 
 def test_forged_tenant_fields_headers_and_path_tricks_reach_nothing_else(world: World) -> None:
@@ -340,6 +345,8 @@ def test_roles_hold_agents_do_not_read_investigators_do_not_write_or_administer(
 
 
 def test_nothing_is_readable_without_a_credential_and_metrics_name_no_tenant(world: World) -> None:
+    """The operator's metrics show each tenant's hosts and streams (the fleet view), under an
+    opaque id for the tenant, never its name, its lines or its people."""
     for method, path in sorted(ROUTES):
         answer = send(world, attack((method, path), CITY), None)
         if path == "/healthz":
@@ -353,9 +360,16 @@ def test_nothing_is_readable_without_a_credential_and_metrics_name_no_tenant(wor
     with urllib.request.urlopen(world.fleet.collector.info["metrics"], timeout=10) as response:
         metrics = response.read().decode()
     assert "chronolog_collector_lines_total" in metrics
-    assert 'tenant="' not in metrics
+    ids = {t.name: json.loads(world.request("GET", "/v1/hosts", t.tokens["investigator"]).body)["tenant_id"]
+           for t in (CITY, OTHER)}
+    assert set(re.findall(r'tenant="([^"]*)"', metrics)) == set(ids.values())
+    states = {(s.labels["tenant"], s.labels["host"]) for family in text_string_to_metric_families(metrics)
+              if family.name == "chronolog_fleet_host_state" for s in family.samples if s.value == 1}
+    assert states == {(ids[t.name], t.host) for t in (CITY, OTHER)}
     for t in (CITY, OTHER):
-        assert not t.leaks(metrics), t.leaks(metrics)
+        # Its host and stream names are there on purpose (the one here holds the tenant's name).
+        leaked = t.leaks(metrics.replace(t.host, "HOST").replace(t.stream, "STREAM"))
+        assert not leaked, leaked
 
 
 def test_revoked_credentials_and_ended_sessions_are_refused_everywhere(world: World) -> None:

@@ -52,7 +52,7 @@ def collector_config(directory: Path, pki: Pki, level: str, port: int, *, rsa: b
     config.write_text(
         f'[collector]\ndata_dir = "{directory / "store"}"\n'
         f'[collector.api]\nlisten = "127.0.0.1:{port}"\n'
-        "[collector.metrics]\nenabled = false\n"
+        "[collector.metrics]\nenabled = false\n[collector.fleet.clock]\nservers = []\n"
         f"{master_key_config(directory)}"
         f'[collector.tls]\ncert_file = "{cert}"\nkey_file = "{key}"\n'
         f'client_ca_file = "{pki.ca_file}"\nlevel = "{level}"\n{extra}'

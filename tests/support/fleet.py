@@ -48,14 +48,17 @@ class AgentHandle:
 class Fleet:
     """One collector (started at once) and agents, each tailing its own file, tenant "city";
     an administrator "root" of every tenant, enrolled and logged in (password and TOTP) when
-    first needed. ``extra_config`` is appended to its configuration.
+    first needed. ``extra_config`` is appended to its configuration; ``fleet_config`` replaces
+    its ``[collector.fleet...]`` tables (by default: no NTP server for its own clock, so no test
+    sends NTP traffic off this machine).
 
     With ``tls`` the collector serves https with a certificate from a private CA made here
     (and accepts client certificates from it); agents and the CLI pin that CA.
     """
 
     def __init__(self, root: Path, daemons: MakeDaemon, tls: bool = False,
-                 server_names: tuple[str, ...] = ("localhost", "127.0.0.1"), extra_config: str = "") -> None:
+                 server_names: tuple[str, ...] = ("localhost", "127.0.0.1"), extra_config: str = "",
+                 fleet_config: str = "[collector.fleet.clock]\nservers = []\n") -> None:
         self.root = root
         self.daemons = daemons
         self.tls = tls
@@ -68,7 +71,7 @@ class Fleet:
             f'[collector.api]\nlisten = "127.0.0.1:{port}"\n'
             f'[collector.metrics]\nlisten = "127.0.0.1:0"\n'
             "[collector.query]\nmax_results = 1000000\n"
-            f'[collector.keys]\nmaster_key_file = "{root / "master.key"}"\n{extra_config}'
+            f'[collector.keys]\nmaster_key_file = "{root / "master.key"}"\n{fleet_config}{extra_config}'
         )
         if tls:
             self.ca = make_ca(root / "store" / "ca")
@@ -113,7 +116,8 @@ class Fleet:
         """An agent tailing its own app.log (or the ``[[agent.files]]`` tables given as
         ``files``); with ``cert_dir`` it uses mutual TLS. ``clock`` replaces its
         ``[agent.clock]`` tables (by default: NTP to a closed loopback port, no daemon read, no
-        clock stream); ``extra`` TOML tables are appended; ``env`` is added to its environment."""
+        clock stream, no heartbeat); ``extra`` TOML tables are appended; ``env`` is added to its
+        environment."""
         workdir = self.root / host
         workdir.mkdir()
         log = workdir / "app.log"
@@ -135,7 +139,8 @@ class Fleet:
             f"[agent.batch]\nmax_delay = 0.2\nmax_bytes = {batch_max_bytes}\n"
             '[agent.metrics]\nlisten = "127.0.0.1:0"\n'
             + (clock or f'[agent.clock]\nservers = ["127.0.0.1:{free_udp_port()}"]\ntimeout = 0.2\n'
-                        'burst = 1\ninterval = 16\nrecord = false\n[agent.clock.daemon]\nread = "none"\n')
+                        'burst = 1\ninterval = 16\nrecord = false\nheartbeat = 0\n'
+                        '[agent.clock.daemon]\nread = "none"\n')
             + "[agent.journald]\nenabled = false\n"
             + files + extra
         )
@@ -188,10 +193,11 @@ class Fleet:
     def streams(self) -> list[dict[str, Any]]:
         rows = []
         for line in self.cli("streams").splitlines():
-            agent, stream, lines, last, gaps = line.split("\t")
-            rows.append({"agent": agent, "stream": stream, "lines": int(lines.split("=")[1]),
+            host, agent, stream, lines, last, gaps, seen = line.split("\t")
+            rows.append({"host": host, "agent": agent, "stream": stream, "lines": int(lines.split("=")[1]),
                          "last_seq": int(last.split("=")[1]),
-                         "gaps": [] if gaps == "gaps=none" else gaps.split("=")[1].split(", ")})
+                         "gaps": [] if gaps == "gaps=none" else gaps.split("=")[1].split(", "),
+                         "last_seen": seen.split("=", 1)[1]})
         return rows
 
     def records(self, *args: str) -> list[dict[str, Any]]:

@@ -159,3 +159,28 @@ async def test_a_step_moves_the_audit_and_a_suspend_voids_it(chronyd: int) -> No
     assert kinds == ["status", "step", "status", "suspend", "status"]
     assert [r.fields.get("to") for r in records if r.fields["kind"] == "status"] == \
         ["ok", "over_budget", "unknown"]
+
+
+def test_an_idle_monitor_sends_a_heartbeat_with_its_view_even_without_records() -> None:
+    records: list[ClockRecord] = []
+    monitor = ClockMonitor(config(heartbeat=20.0, record=False), Telemetry(), record=records.append)
+    start = read_clocks()
+    monitor.watch(later(start, real=5, mono=5, boot=5))
+    assert records == []  # 5 s: not yet
+    monitor.watch(later(start, real=21, mono=21, boot=21))
+    [beat] = records
+    assert beat.msg == "clock heartbeat: unknown (no NTP server configured)"
+    assert beat.fields["kind"] == "heartbeat" and beat.fields["status"] == "unknown"
+    assert beat.fields["last_good_audit"] is None and "daemon" in beat.fields
+    monitor.watch(later(start, real=30, mono=30, boot=30))
+    assert len(records) == 1  # the next one 20 s after this one
+    monitor.watch(later(start, real=42, mono=42, boot=42))
+    assert [r.fields["kind"] for r in records] == ["heartbeat", "heartbeat"]
+
+
+def test_no_heartbeat_when_it_is_off() -> None:
+    records: list[ClockRecord] = []
+    monitor = ClockMonitor(config(heartbeat=0, record=False), Telemetry(), record=records.append)
+    start = read_clocks()
+    monitor.watch(later(start, real=600, mono=600, boot=600))
+    assert records == []
