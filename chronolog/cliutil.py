@@ -10,9 +10,13 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from chronolog.config_loading import ConfigError
+__all__ = ["ArgumentParser", "ConfigError", "Failure", "UsageError", "run_command"]
 
-__all__ = ["ArgumentParser", "Failure", "UsageError", "run_command"]
+
+class ConfigError(Exception):
+    """A configuration that cannot be used (`chronolog.config_loading`): exit status 2.
+    ``str(error)`` is the message for the user. Defined here, not beside the loader, so that
+    the commands that never read a configuration (``chronolog``) need not import pydantic."""
 
 
 class UsageError(Exception):

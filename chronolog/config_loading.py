@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from chronolog.cliutil import ConfigError
+
 __all__ = ["ConfigError", "StrictModel", "load_section"]
 
 # The top-level tables a chronolog configuration file may hold. Each program validates its
@@ -23,10 +25,6 @@ KNOWN_SECTIONS = ("agent", "collector")
 _SECRET_WORDS = ("token", "password", "secret", "key")
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be used. ``str(error)`` is the message for the user."""
 
 
 class StrictModel(BaseModel):

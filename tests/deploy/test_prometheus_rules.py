@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from support.fleet import Fleet
 from support.processes import Daemon
 
@@ -19,6 +20,13 @@ from collector.admin.endpoint import GUARDED
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus"
+
+
+def undocumented(exposition: bytes, prefixes: tuple[str, ...]) -> list[str]:
+    """Metric families served with one of ``prefixes`` that docs/metrics.md does not name."""
+    docs = (ROOT / "docs" / "metrics.md").read_text()
+    families = {f.name for f in text_string_to_metric_families(exposition.decode())}
+    return sorted(name for name in families if name.startswith(prefixes) and f"`{name}" not in docs)
 
 
 @pytest.fixture
@@ -58,6 +66,8 @@ def test_a_real_agents_metrics_pass_promtool_lint(
     with urllib.request.urlopen(web.daemon.info["metrics"], timeout=10) as response:
         exposition = response.read()
     assert b"chronolog_agent_clock_status" in exposition
+    assert undocumented(exposition, ("chronolog_agent_info", "chronolog_agent_queue",
+                                     "chronolog_agent_shipping", "chronolog_agent_clock_audit")) == []
     result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
 
@@ -84,5 +94,6 @@ def test_a_real_collectors_metrics_pass_promtool_lint_and_name_no_tenant(
     last_seen = rb'chronolog_fleet_host_last_seen_timestamp_seconds\{host="web-1",tenant="t-[0-9a-f]{8}"\}'
     assert re.search(last_seen, exposition)  # the tenant by an opaque id
     assert b"city" not in exposition
+    assert undocumented(exposition, ("chronolog_fleet_", "chronolog_collector_clock_")) == []
     result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from support.fleet import Fleet
+from support.ntp import FAKETIME_LIB
 from support.processes import Daemon, wait_for
 
 from chronolog.timefmt import now_us, to_rfc3339
-
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +43,15 @@ def test_make_run_shows_a_written_line_and_stops_on_ctrl_c(tmp_path: Path) -> No
             return result.returncode == 0 and marker in result.stdout
 
         wait_for(query_shows_marker, "the written line in the printed query's output", timeout=30)
+        # The printed fleet command: this host reporting; exit 3, since no NTP server answers
+        # here, so its clock is unknown (and said so).
+        fleet = re.search(r"^  (\S+chronolog --url .* hosts)$", out.read_text(), re.M)
+        assert fleet is not None
+        hosts = subprocess.run(shlex.split(fleet.group(1)), cwd=ROOT, capture_output=True, text=True)
+        assert hosts.returncode == 3, hosts.stderr
+        [row] = [line for line in hosts.stdout.splitlines() if line.startswith(socket.gethostname() + " ")]
+        assert row.split()[1] == "reporting"
+        assert f"# {socket.gethostname()}: clock unknown" in hosts.stdout
         assert "no NTP server answered" in out.read_text()  # said plainly, and still running
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0

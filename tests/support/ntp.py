@@ -22,6 +22,8 @@ from support.processes import free_udp_port, wait_for
 SOCK_MAGIC = 0x534F434B  # chrony's refclock_sock.c
 NTP_EPOCH = 2208988800
 AHEAD = 0.250  # seconds: how far ahead the "ahead" server runs
+# libfaketime (Debian package faketime): a process's own wall clock set apart from the machine's.
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
 class Chronyd:

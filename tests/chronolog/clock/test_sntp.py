@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.ntp import AHEAD, Chronyd, reply_packet
+from support.ntp import AHEAD, FAKETIME_LIB, Chronyd, reply_packet
 
 from chronolog.clock.sntp import SntpError, query
-
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
 async def test_a_real_chronyd_on_loopback_agrees_with_our_clock(chronyd: int) -> None:
