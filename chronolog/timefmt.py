@@ -14,6 +14,7 @@ import functools
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytz
@@ -27,6 +28,7 @@ __all__ = [
     "now_us",
     "parse_rfc3339",
     "resolve_zone",
+    "rfc3339_renderer",
     "to_rfc3339",
     "valid_zone",
 ]
@@ -138,3 +140,50 @@ def parse_rfc3339(text: str) -> int:
     micros = int((frac or "0")[:6].ljust(6, "0"))
     seconds = (naive.replace(tzinfo=dt.UTC) - _EPOCH) // dt.timedelta(seconds=1)
     return (seconds - offset) * US_PER_S + micros
+
+
+_HOUR_US = 3600 * US_PER_S
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def rfc3339_renderer(zone: str | dt.tzinfo) -> Callable[[int], str]:
+    """`to_rfc3339` for many instants in one zone, several times faster: the zone's offset is
+    looked up once per hour of UTC and the date and hour are formatted once per local hour.
+    An hour whose two ends have different offsets (it holds a transition), or that lies
+    beyond datetime's years, is rendered the slow way, so the text is always exactly
+    `to_rfc3339`'s."""
+    tz = get_zone(zone) if isinstance(zone, str) else zone
+    hours: dict[int, tuple[int, str] | None] = {}  # UTC hour -> (offset µs, "+09:00")
+    prefixes: dict[int, str] = {}  # local hour -> "2026-11-27T09:"
+
+    def offset(hour: int) -> tuple[int, str] | None:
+        try:
+            first, last = ((_EPOCH + dt.timedelta(microseconds=us)).astimezone(tz)
+                           for us in (hour * _HOUR_US, (hour + 1) * _HOUR_US - 1))
+        except OverflowError:  # beyond datetime's years: to_rfc3339 shows it in UTC
+            return None
+        shift = first.utcoffset()
+        if shift is None or shift != last.utcoffset():
+            return None
+        return shift // dt.timedelta(microseconds=1), first.isoformat()[len("1970-01-01T00:00:00"):]
+
+    def render(ts_us: int) -> str:
+        hour = ts_us // _HOUR_US
+        if hour not in hours:
+            if len(hours) > 4096:
+                hours.clear()
+                prefixes.clear()
+            hours[hour] = offset(hour)
+        known = hours[hour]
+        if known is None:
+            return to_rfc3339(ts_us, tz)
+        shift, suffix = known
+        local_hour, rest = divmod(ts_us + shift, _HOUR_US)
+        prefix = prefixes.get(local_hour)
+        if prefix is None:
+            at = _NAIVE_EPOCH + dt.timedelta(hours=local_hour)
+            prefix = prefixes[local_hour] = f"{at.year:04d}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:"
+        seconds, micros = divmod(rest, US_PER_S)
+        return f"{prefix}{seconds // 60:02d}:{seconds % 60:02d}.{micros:06d}{suffix}"
+
+    return render

@@ -7,11 +7,12 @@ right. Audited like every read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from chronolog.timefmt import BadTime, now_us, to_rfc3339, valid_zone
+from chronolog.timefmt import BadTime, now_us, rfc3339_renderer, valid_zone
 from collector.admin.audit import AUDIT
 from collector.fleet.registry import Claim, HostRecord
 from collector.fleet.selfclock import SelfView
@@ -25,15 +26,18 @@ FLEET = web.AppKey("fleet", Fleet)
 ZONE = web.AppKey("fleet_zone", str)
 
 
-def _time(us: int | None, zone: str) -> str | None:
-    return None if us is None else to_rfc3339(us, zone)
+Render = Callable[[int], str]  # an instant (µs) as RFC 3339 in the answer's zone
 
 
-def _epoch(seconds: float | None, zone: str) -> str | None:
-    return None if seconds is None else to_rfc3339(int(seconds * 1e6), zone)
+def _time(us: int | None, render: Render) -> str | None:
+    return None if us is None else render(us)
 
 
-def _claim(claim: Claim | None, status: str, zone: str) -> dict[str, Any]:
+def _epoch(seconds: float | None, render: Render) -> str | None:
+    return None if seconds is None else render(int(seconds * 1e6))
+
+
+def _claim(claim: Claim | None, status: str, zone: Render) -> dict[str, Any]:
     if claim is None:
         return {"status": status, "reason": "no clock view received"}
     return {"status": status, "offset": claim.offset, "bound": claim.bound, "synced": claim.synced,
@@ -41,7 +45,7 @@ def _claim(claim: Claim | None, status: str, zone: str) -> dict[str, Any]:
             "last_good_audit": _epoch(claim.last_good_audit, zone), "read": _time(claim.read, zone)}
 
 
-def _crosscheck(view: HostView, zone: str) -> dict[str, Any]:
+def _crosscheck(view: HostView, zone: Render) -> dict[str, Any]:
     check = view.record.crosscheck if view.record is not None else None
     doc: dict[str, Any] = {"status": view.crosscheck_state}
     if view.crosscheck is not None:
@@ -53,7 +57,7 @@ def _crosscheck(view: HostView, zone: str) -> dict[str, Any]:
     return doc
 
 
-def _streams(record: HostRecord | None, zone: str) -> list[dict[str, Any]]:
+def _streams(record: HostRecord | None, zone: Render) -> list[dict[str, Any]]:
     if record is None:
         return []
     return [{"stream": name, "agent": s.agent, "last_received": _time(s.last_received, zone),
@@ -62,7 +66,7 @@ def _streams(record: HostRecord | None, zone: str) -> list[dict[str, Any]]:
             for name, s in sorted(record.streams.items())]
 
 
-def host_document(view: HostView, now: int, zone: str) -> dict[str, Any]:
+def host_document(view: HostView, now: int, zone: Render) -> dict[str, Any]:
     record = view.record
     return {
         "host": view.name, "state": view.state, "expected": view.expected, "quiet": round(view.quiet, 3),
@@ -90,15 +94,16 @@ def hosts_document(fleet: Fleet, tenant: str, zone: str) -> dict[str, Any]:
     now = now_us()
     views = fleet.views(tenant, now)
     config = fleet.config
+    render = rfc3339_renderer(zone)
     return {
         "tenant_id": fleet.tenant_id(tenant),
-        "now": to_rfc3339(now, zone),
+        "now": render(now),
         "zone": zone,
         "settings": {"silent_after": config.silent_after, "missing_after": config.missing_after,
                      "budget": config.clock.budget},
         "collector": {"clock": _collector_clock(fleet.clock.view())},
         "summary": summarize(views),
-        "hosts": [host_document(v, now, zone) for v in views],
+        "hosts": [host_document(v, now, render) for v in views],
     }
 
 

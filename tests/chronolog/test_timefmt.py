@@ -7,7 +7,7 @@ import pytz
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chronolog.timefmt import BadTime, civil_from_days, parse_rfc3339, to_rfc3339
+from chronolog.timefmt import BadTime, civil_from_days, parse_rfc3339, rfc3339_renderer, to_rfc3339
 
 ZONES = ["Asia/Tokyo", "UTC", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
 
@@ -73,3 +73,30 @@ def test_an_instant_the_zone_cannot_show_is_shown_exactly_in_utc(ts: int, zone: 
 def test_civil_from_days_agrees_with_the_standard_library(days: int) -> None:
     d = dt.date(1970, 1, 1) + dt.timedelta(days=days)
     assert civil_from_days(days) == (d.year, d.month, d.day)
+
+
+@given(st.lists(st.integers(min_value=-2_000_000_000 * 10**6, max_value=4_102_444_800 * 10**6), max_size=50),
+       st.sampled_from([*ZONES, "Australia/Lord_Howe", "Pacific/Chatham", "America/St_Johns"]))
+def test_the_fast_renderer_writes_exactly_what_to_rfc3339_writes(instants: list[int], zone: str) -> None:
+    render = rfc3339_renderer(zone)
+    assert [render(ts) for ts in instants] == [to_rfc3339(ts, zone) for ts in instants]
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=20), st.sampled_from(ALL_ZONES))
+def test_the_fast_renderer_agrees_for_any_64_bit_instant_in_any_zone(instants: list[int], zone: str) -> None:
+    render = rfc3339_renderer(zone)
+    assert [render(ts) for ts in instants] == [to_rfc3339(ts, zone) for ts in instants]
+
+
+def test_the_fast_renderer_across_a_transition_hour() -> None:
+    # New York's 2026 spring-forward (07:00 UTC) and Lord Howe's half-hour one, at 15:30 UTC:
+    # mid-hour, so that hour is rendered the slow way.
+    render = rfc3339_renderer("America/New_York")
+    step = 60 * 10**6
+    start = 1_772_953_200 * 10**6 - 90 * step  # 2026-03-08 05:30 UTC
+    assert [render(start + i * step) for i in range(180)] == [
+        to_rfc3339(start + i * step, "America/New_York") for i in range(180)]
+    lord_howe = rfc3339_renderer("Australia/Lord_Howe")
+    start = 1_791_041_400 * 10**6 - 90 * step  # around 2026-10-03 15:30 UTC
+    assert [lord_howe(start + i * step) for i in range(180)] == [
+        to_rfc3339(start + i * step, "Australia/Lord_Howe") for i in range(180)]
