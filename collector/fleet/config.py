@@ -66,6 +66,9 @@ class FleetConfig(StrictModel):
                              "collector's may drift apart, assumed when the cross-check ages.")
     save_interval: float = Field(10.0, gt=0, le=3600, description="Seconds between saves of the fleet "
                                  "registry (in data_dir/fleet/), and at stop.")
+    max_hosts: int = Field(100_000, ge=1, le=10_000_000, description="Hosts kept per tenant: a host "
+                           "name beyond it is not taken in (its lines are still stored), and said once, "
+                           "so an agent that makes up host names cannot grow the registry without end.")
     clock: CollectorClockConfig = CollectorClockConfig()
     metrics: FleetMetricsConfig = FleetMetricsConfig()
     expected: list[ExpectedHosts] = Field([], description="The inventory, per tenant.")

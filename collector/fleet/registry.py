@@ -90,8 +90,9 @@ class _Pending:
 
 
 class Registry:
-    def __init__(self, drift_ppm: float) -> None:
+    def __init__(self, drift_ppm: float, max_hosts: int = 100_000) -> None:
         self.drift_ppm = drift_ppm
+        self.max_hosts = max_hosts
         self.tenants: dict[str, TenantRecord] = {}
         self.dirty: set[str] = set()  # tenants changed since they were last saved
         # Exchanges answered but not yet completed by the agent's report, per (tenant, agent);
@@ -106,13 +107,16 @@ class Registry:
         return found
 
     def observe(self, tenant: str, batch: Batch, arrived: int, received: int,
-                answered: tuple[str, int] | None = None) -> HostRecord:
+                answered: tuple[str, int] | None = None) -> HostRecord | None:
         """Take one push into account: ``arrived`` is when its request came in, ``received``
         when its body was read (collector's clock, µs); ``answered`` is the agent's report
-        (exchange id, its clock when that answer came back) of an earlier push."""
+        (exchange id, its clock when that answer came back) of an earlier push. None: a new
+        host past ``max_hosts``, not taken in."""
         record = self.tenant(tenant)
         host = record.hosts.get(batch.host)
         if host is None:
+            if len(record.hosts) >= self.max_hosts:
+                return None
             host = record.hosts[batch.host] = HostRecord(received, received)
         host.last_seen = max(host.last_seen, received)
         host.agents[batch.agent] = received

@@ -32,7 +32,8 @@ class Fleet:
     def __init__(self, config: FleetConfig, store: Store, directory: Path | None = None) -> None:
         self.config = config
         self.store = store
-        self.registry = Registry(config.drift_ppm)
+        self.registry = Registry(config.drift_ppm, config.max_hosts)
+        self._full: set[str] = set()  # tenants whose registry is full, said once
         self.inventory = Inventory(config.expected)
         self.clock = CollectorClock(config.clock)
         self.files = FleetFiles(directory) if directory is not None else None
@@ -51,7 +52,11 @@ class Fleet:
                 answered: tuple[str, int] | None) -> str:
         """Take a push into account; returns the id of its exchange, for the agent to report
         when the answer reached it (docs/wire.md). Called just before the answer leaves."""
-        self.registry.observe(tenant, batch, arrived, received, answered)
+        taken = self.registry.observe(tenant, batch, arrived, received, answered)
+        if taken is None and tenant not in self._full:
+            self._full.add(tenant)
+            log.warning("fleet registry full: hosts beyond fleet.max_hosts are not shown (their lines "
+                        "are stored)", extra={"tenant": tenant, "max_hosts": self.config.max_hosts})
         return self.registry.answered(tenant, batch.agent, batch.sent, arrived, now_us())
 
     # ---- reading --------------------------------------------------------------------------

@@ -116,3 +116,14 @@ def test_forgetting_a_tenant_drops_its_hosts_and_pending_exchanges() -> None:
     assert "city" not in registry.tenants and "city" not in registry.dirty
     host = registry.observe("city", batch, arrived=T + S, received=T + S, answered=(exchange, T + 100))
     assert host.crosscheck is not None and host.crosscheck.hi is None and host.first_seen == T + S
+
+
+def test_hosts_past_the_maximum_are_not_taken_in() -> None:
+    registry = Registry(drift_ppm=100, max_hosts=2)
+    for name in ("web-1", "web-2", "made-up-1"):
+        registry.observe("city", Batch("agent-x", name, "UTC", T, [chunk("journald", 0, T, [T])]),
+                         arrived=T, received=T)
+    assert set(registry.tenants["city"].hosts) == {"web-1", "web-2"}
+    again = registry.observe("city", Batch("agent-1", "web-1", "UTC", T, [chunk("journald", 1, T + S, [T])]),
+                             arrived=T + S, received=T + S)
+    assert again is not None and again.last_seen == T + S  # the known ones go on
