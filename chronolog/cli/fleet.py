@@ -8,10 +8,11 @@ meaning: the collector could not be asked, the command line is wrong).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
+
+import orjson
 
 from chronolog.cli.client import ApiClient
 from chronolog.cliutil import UsageError
@@ -36,7 +37,10 @@ def run_hosts(client: ApiClient, args: argparse.Namespace) -> int:
     except BadTime as e:
         raise UsageError(str(e)) from None
     doc = client.get_json("/v1/hosts", [("zone", zone)])
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if args.json else render_hosts(doc))
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    else:
+        sys.stdout.write(render_hosts(doc))
     return PROBLEMS if any(h["problems"] for h in doc["hosts"]) else 0
 
 
