@@ -19,7 +19,7 @@ means one clock was stepped; the estimate starts again from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from chronolog.clock.bound import Interval
 
@@ -54,18 +54,19 @@ class CrossCheck:
 
     def aged(self, now: int, drift_ppm: float) -> CrossCheck:
         """Wider by the drift the clocks may have had since ``at``."""
-        widen = drift_ppm * 1e-6 * max(0, now - self.at) * US
-        return replace(self, lo=self.lo - widen, hi=None if self.hi is None else self.hi + widen,
-                       at=max(now, self.at))
+        widen = _widening(self.at, now, drift_ppm)
+        return CrossCheck(self.lo - widen, None if self.hi is None else self.hi + widen, max(now, self.at),
+                          self.exchanges, self.since)
 
     def narrowed(self, lo: float, hi: float | None, at: int, drift_ppm: float) -> CrossCheck:
         """The estimate after one more exchange's interval, measured at ``at``: both are
-        aged to the later of their times and intersected."""
+        aged to the later of their times and intersected. (Once per push: plain arithmetic.)"""
         now = max(self.at, at)
-        old = self.aged(now, drift_ppm)
-        new = CrossCheck(lo, hi, at).aged(now, drift_ppm)
-        new_lo = max(old.lo, new.lo)
-        new_hi = new.hi if old.hi is None else old.hi if new.hi is None else min(old.hi, new.hi)
+        old_widen, new_widen = _widening(self.at, now, drift_ppm), _widening(at, now, drift_ppm)
+        new_lo = max(self.lo - old_widen, lo - new_widen)
+        old_hi = None if self.hi is None else self.hi + old_widen
+        this_hi = None if hi is None else hi + new_widen
+        new_hi = this_hi if old_hi is None else old_hi if this_hi is None else min(old_hi, this_hi)
         if new_hi is not None and new_lo > new_hi:  # a step of one of the clocks
             return CrossCheck.first(lo, hi, at)
         return CrossCheck(new_lo, new_hi, now, self.exchanges + 1, self.since)
@@ -81,3 +82,8 @@ def against_utc(check: CrossCheck, collector: Interval | None) -> tuple[float, f
     if collector is None:
         return None
     return check.lo + collector.lo, None if check.hi is None else check.hi + collector.hi
+
+
+def _widening(since: int, now: int, drift_ppm: float) -> float:
+    """Seconds two clocks may drift apart from ``since`` to ``now`` (µs)."""
+    return drift_ppm * 1e-6 * max(0, now - since) * US

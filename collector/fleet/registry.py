@@ -13,6 +13,7 @@ asks it.
 from __future__ import annotations
 
 import collections
+import itertools
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,9 @@ class Registry:
         # Exchanges answered but not yet completed by the agent's report, per (tenant, agent);
         # kept in memory only: after a restart the first push starts anew.
         self._pending: dict[tuple[str, str], collections.deque[_Pending]] = {}
+        # Exchange ids: this process's random prefix and a counter (unique across restarts).
+        self._nonce = secrets.token_hex(4)
+        self._exchanges = itertools.count()
 
     def tenant(self, name: str) -> TenantRecord:
         found = self.tenants.get(name)
@@ -139,8 +143,10 @@ class Registry:
 
     def answered(self, tenant: str, agent: str, sent: int, arrived: int, replied: int) -> str:
         """Remember an exchange whose answer leaves now; returns its id for the agent."""
-        queue = self._pending.setdefault((tenant, agent), collections.deque(maxlen=PENDING_EXCHANGES))
-        exchange = _Pending(secrets.token_hex(6), sent, arrived, replied)
+        queue = self._pending.get((tenant, agent))
+        if queue is None:
+            queue = self._pending[(tenant, agent)] = collections.deque(maxlen=PENDING_EXCHANGES)
+        exchange = _Pending(f"{self._nonce}{next(self._exchanges):x}", sent, arrived, replied)
         queue.append(exchange)
         return exchange.id
 
