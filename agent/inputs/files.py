@@ -211,13 +211,19 @@ class FileInput:
         """Keep sequence numbers unique when a resume is not exact.
 
         A file that is not the one the checkpoint points into is numbered past everything
-        sent before (``high_seq``). After a file rotated while the agent was stopped is
+        sent before (``high_seq``); so is a file opened afresh, unless nothing was committed yet
+        and it is the file lines were sent from. After a file rotated while the agent was stopped is
         finished (its lines get their old numbers again), the file at the path continues the
         numbering only if it is the one lines were last sent from; otherwise those numbers
         belonged to lines of a file no longer there, and must not be given to others.
         """
         state = self.checkpoints.get(followed.stamper.stream)
         jump = "opened" in events
+        sent_from = FilePosition.from_json(state.high_position)
+        if jump and state.position is None and followed.tail.holds(sent_from):
+            # Stopped before the first acknowledgement: nothing committed, so the file is read
+            # again from its start, and it is the one lines were sent from: same numbers.
+            jump = False
         if any(e.startswith("resumed from rotated") for e in events):
             followed.recovering = True
         elif followed.recovering and "rotated" in events:

@@ -59,3 +59,21 @@ async def test_after_a_rotation_while_stopped_numbers_are_never_given_to_other_l
         assert got == [(2, ["a2"]), (3, ["b0", "b1"])]
     else:  # b0 and b1 (3 and 4) are gone: c0 must not take number 3
         assert got == [(2, ["a2"]), (5, ["c0"])]
+
+
+@pytest.mark.parametrize("same_file", [True, False])
+async def test_killed_before_its_first_acknowledgement_the_same_file_gets_the_same_numbers(
+        tmp_path: Path, same_file: bool) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a0\na1\na2\n")
+    checkpoints = Checkpoints(tmp_path / "cp.json")
+    stream = f"file:{log}"
+    checkpoints.reserve([Mark(stream, 3, position_after(log, 3))])  # sent, never acknowledged
+    if not same_file:  # replaced while the agent was down
+        log.unlink()
+        log.write_bytes(b"b0\n")
+    got = await shipped(tmp_path, checkpoints)
+    if same_file:  # the same lines, the same numbers: the collector keeps one of each
+        assert got == [(0, ["a0", "a1", "a2"])]
+    else:  # another file: past every number sent
+        assert got == [(3, ["b0"])]
