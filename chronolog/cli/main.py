@@ -20,33 +20,41 @@ from chronolog.cli.query import (
     run_query,
     run_tail,
 )
-from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
+from chronolog.cliutil import ArgumentParser, Failure, Option, UsageError, accept_anywhere, run_command
 from chronolog.tls import LEVELS, client_context, profile_path, reexec_under_policy
 
 PROG = "chronolog"
 DEFAULT_URL = "http://127.0.0.1:8470"
 
 
-def _parser() -> ArgumentParser:
+def global_options() -> list[Option]:
+    """The command's own options (read when the parser is built: they default to the
+    environment), accepted before or after the subcommand."""
+    return [
+        (("--url",), {"default": os.environ.get("CHRONOLOG_URL", DEFAULT_URL),
+                      "help": f"collector base URL (env CHRONOLOG_URL; default {DEFAULT_URL})"}),
+        (("--token-file",), {"type": Path, "default": os.environ.get("CHRONOLOG_TOKEN_FILE"),
+                             "help": "file holding an investigator (or, for admin, an admin) token "
+                             "(env CHRONOLOG_TOKEN_FILE)"}),
+        (("--ca-file",), {"type": Path, "default": os.environ.get("CHRONOLOG_CA_FILE"),
+                          "help": "CA of the collector's certificate for https (env CHRONOLOG_CA_FILE; "
+                          "default: the system's trusted CAs)"}),
+        (("--tls-level",), {"choices": LEVELS, "default": os.environ.get("CHRONOLOG_TLS_LEVEL", "high"),
+                            "help": "CRYPTREC TLS suite level for https (default high)"}),
+        (("--client-cert",), {"type": Path, "default": os.environ.get("CHRONOLOG_CLIENT_CERT"),
+                              "help": "client certificate for mutual TLS (an administrator's, with its "
+                              "admin token as --token-file: the second way to administer) "
+                              "(env CHRONOLOG_CLIENT_CERT)"}),
+        (("--client-key",), {"type": Path, "default": os.environ.get("CHRONOLOG_CLIENT_KEY"),
+                             "help": "its private key (env CHRONOLOG_CLIENT_KEY)"}),
+        (("--session-file",), {"type": Path, "default": None,
+                               "help": "where `admin login` keeps the session (env CHRONOLOG_SESSION_FILE; "
+                               "default $XDG_RUNTIME_DIR/chronolog/session or ~/.cache/chronolog/session)"}),
+    ]
+
+
+def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description="Query chronolog's collector.")
-    p.add_argument("--url", default=os.environ.get("CHRONOLOG_URL", DEFAULT_URL),
-                   help=f"collector base URL (env CHRONOLOG_URL; default {DEFAULT_URL})")
-    p.add_argument("--token-file", type=Path, default=os.environ.get("CHRONOLOG_TOKEN_FILE"),
-                   help="file holding an investigator (or, for admin, an admin) token "
-                   "(env CHRONOLOG_TOKEN_FILE)")
-    p.add_argument("--ca-file", type=Path, default=os.environ.get("CHRONOLOG_CA_FILE"),
-                   help="CA of the collector's certificate for https (env CHRONOLOG_CA_FILE; "
-                   "default: the system's trusted CAs)")
-    p.add_argument("--tls-level", choices=LEVELS, default=os.environ.get("CHRONOLOG_TLS_LEVEL", "high"),
-                   help="CRYPTREC TLS suite level for https (default high)")
-    p.add_argument("--client-cert", type=Path, default=os.environ.get("CHRONOLOG_CLIENT_CERT"),
-                   help="client certificate for mutual TLS (an administrator's, with its admin token "
-                   "as --token-file: the second way to administer) (env CHRONOLOG_CLIENT_CERT)")
-    p.add_argument("--client-key", type=Path, default=os.environ.get("CHRONOLOG_CLIENT_KEY"),
-                   help="its private key (env CHRONOLOG_CLIENT_KEY)")
-    p.add_argument("--session-file", type=Path, default=None,
-                   help="where `admin login` keeps the session (env CHRONOLOG_SESSION_FILE; default "
-                   "$XDG_RUNTIME_DIR/chronolog/session or ~/.cache/chronolog/session)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     add_query_parser(sub)
@@ -55,6 +63,7 @@ def _parser() -> ArgumentParser:
     sub.add_parser("streams", help="per stream: lines held, highest sequence number, gaps")
     add_audit_parser(sub)
     add_admin_parser(sub)
+    accept_anywhere(p, global_options())
     return p
 
 
@@ -111,7 +120,7 @@ def _streams(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         if args.url.startswith("https://") and argv is None:  # a real entry point: it re-executes
             reexec_under_policy(profile_path(args.tls_level))
         if args.command == "admin":
