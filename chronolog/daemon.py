@@ -1,16 +1,19 @@
 """Process plumbing shared by the agent and the collector daemons.
 
-Listen addresses, the Prometheus endpoint, the ready file that tells a supervisor (or a test)
-where a daemon listens, and stopping cleanly on SIGTERM or SIGINT.
+Listen addresses, the Prometheus endpoint, telling a supervisor that the daemon is ready (the
+ready file for a test or `make run`, ``READY=1`` for systemd) and that it still runs (systemd's
+watchdog), and stopping cleanly on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import os
 import signal
 import ssl
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,16 +25,20 @@ from pydantic import AfterValidator
 
 from chronolog.cliutil import Failure
 from chronolog.fsutil import atomic_write
+from chronolog.systemd import notify, watchdog
 
 __all__ = [
     "SERVER_OPTIONS",
     "Listen",
+    "announce_ready",
+    "announce_stopping",
     "is_loopback",
     "listen_url",
     "metrics_app",
     "split_listen",
     "start_site",
     "stop_event",
+    "watched",
     "write_ready_file",
 ]
 
@@ -119,3 +126,28 @@ def write_ready_file(path: Path | None, info: dict[str, Any]) -> None:
     """Atomically write ``info`` (with our pid) as JSON, once the daemon is serving."""
     if path is not None:
         atomic_write(path, orjson.dumps({"pid": os.getpid(), **info}), mode=0o644)
+
+
+def announce_ready(path: Path | None, info: dict[str, Any]) -> None:
+    """The daemon serves: write the ready file (if asked for one) and tell systemd
+    (``Type=notify``: ``systemctl start`` returns only now, so nothing that follows it finds
+    the port closed)."""
+    write_ready_file(path, info)
+    notify("READY=1", "STATUS=serving " + " ".join(f"{k}={v}" for k, v in info.items()))
+
+
+def announce_stopping() -> None:
+    notify("STOPPING=1", "STATUS=stopping")
+
+
+@contextlib.asynccontextmanager
+async def watched() -> AsyncIterator[None]:
+    """Inside, systemd's watchdog (``WatchdogSec=``) is pinged from the event loop; outside
+    systemd nothing happens."""
+    task = asyncio.create_task(watchdog())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from chronolog.cliutil import Failure
-from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
+from chronolog.daemon import announce_ready, announce_stopping, metrics_app, start_site, stop_event, watched
 from chronolog.tls import server_context
 from collector.admin.audit import AUDIT, AuditTrail, Signs
 from collector.admin.audit_http import add_audit_routes
@@ -145,6 +145,7 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
     stop = stop_event()
     telemetry = Telemetry()
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(watched())
         store = await asyncio.to_thread(open_store, config, telemetry)
         stack.callback(store.close)
         maintenance = asyncio.create_task(store.maintain())
@@ -162,9 +163,10 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
             stack.push_async_callback(metrics_runner.cleanup)
             info["metrics"] = metrics_url + "/metrics"
         log.info("collector ready", extra={**info, "data_dir": str(config.data_dir)})
-        write_ready_file(ready_file, info)
+        announce_ready(ready_file, info)
         await stop.wait()
         log.info("collector stopping")
+        announce_stopping()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

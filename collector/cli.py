@@ -14,6 +14,8 @@ from pathlib import Path
 
 from chronolog.cli.reports import render_verify
 from chronolog.cliutil import ArgumentParser, Failure, Option, UsageError, accept_anywhere, run_command
+from chronolog.config_loading import ConfigError
+from chronolog.fsutil import hand_back
 from chronolog.logs import setup_logging
 from chronolog.tls import profile_path, reexec_under_policy
 from collector import offline
@@ -310,6 +312,15 @@ def _ca_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hand_back(config_file: Path | None) -> None:
+    """What root just made in the data directory stays usable by the service (chronolog.fsutil)."""
+    try:
+        config = load_config(config_file)
+    except ConfigError:
+        return  # already reported by the command
+    hand_back(config.data_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         args = build_parser().parse_args(argv)
@@ -317,14 +328,13 @@ def main(argv: list[str] | None = None) -> int:
             load_config(args.file)
             print(f"{args.file}: ok")
             return 0
-        if args.command == "credentials":
-            return _credentials(args)
-        if args.command == "admins":
-            return _admins(args)
-        if args.command == "ca":
-            return _ca_command(args)
-        if args.command in ("keys", "verify", "restore"):
-            return {"keys": _keys, "verify": _verify, "restore": _restore}[args.command](args)
+        local = {"credentials": _credentials, "admins": _admins, "ca": _ca_command, "keys": _keys,
+                 "verify": _verify, "restore": _restore}
+        if args.command in local:
+            try:
+                return local[args.command](args)
+            finally:
+                _hand_back(args.config)
         config = load_config(args.config)
         if config.tls.enabled and argv is None:  # only as a real entry point: it replaces the process
             reexec_under_policy(config.tls.openssl_conf or profile_path(config.tls.level))

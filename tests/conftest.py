@@ -3,15 +3,18 @@
 - Under ``CI=true`` a skipped test fails: a skip there hides a missing install step.
 - ``require_program`` skips a test whose Debian package is missing, naming it.
 - ``daemons`` starts real chronolog processes (collector, agent) and stops them afterwards.
+- ``XDG_CONFIG_HOME`` is an empty directory: the user's ``chronolog`` settings stay out.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,12 @@ from support.ntp import start_true_server  # noqa: E402 (after the loader)
 from support.processes import Daemon, wait_for  # noqa: E402
 
 CI = os.environ.get("CI") == "true"
+
+# The user's own `chronolog` settings (~/.config/chronolog/client.toml, perhaps written by
+# `make run`) must not steer the tests or their subprocesses: an empty configuration home.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="chronolog-tests-config-")
+os.environ.pop("CHRONOLOG_CONFIG", None)
+atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], True)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -99,7 +99,7 @@ def test_every_command_shown_is_accepted(doc: Path) -> None:
     refused = []
     for command in commands(doc):
         try:
-            parts = simple_commands(command.text)
+            parts = simple_commands(command.shell_line)
         except ValueError as e:
             refused.append(describe(command.where, command.text, f"not a shell command: {e}"))
             continue

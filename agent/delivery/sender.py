@@ -11,6 +11,7 @@ from types import TracebackType
 import aiohttp
 import orjson
 
+from chronolog.systemd import handed_over
 from chronolog.wire import CONTENT_TYPE
 
 __all__ = ["Ack", "HttpSender", "SendError", "read_token"]
@@ -43,7 +44,7 @@ class SendError(Exception):
 
 def read_token(path: Path) -> str:
     """The bearer token in ``path`` (first line). Raises OSError or ValueError."""
-    token = path.read_text(encoding="utf-8").strip()
+    token = handed_over(path).read_text(encoding="utf-8").strip()
     if not token:
         raise ValueError(f"{path} is empty; expected a token from 'chronolog-collector credentials issue'")
     return token

@@ -12,6 +12,7 @@ from chronolog.cli import session
 from chronolog.cli.admin import add_admin_parser, run_admin
 from chronolog.cli.audit import add_audit_parser, run_audit
 from chronolog.cli.client import ApiClient
+from chronolog.cli.settings import DEFAULT_URL, ClientConfig, config_path, load_settings
 from chronolog.cli.query import (
     add_count_parser,
     add_query_parser,
@@ -24,28 +25,29 @@ from chronolog.cliutil import ArgumentParser, Failure, Option, UsageError, accep
 from chronolog.tls import LEVELS, client_context, profile_path, reexec_under_policy
 
 PROG = "chronolog"
-DEFAULT_URL = "http://127.0.0.1:8470"
 
 
-def global_options() -> list[Option]:
-    """The command's own options (read when the parser is built: they default to the
-    environment), accepted before or after the subcommand."""
+def global_options(settings: ClientConfig) -> list[Option]:
+    """The command's own options, accepted before or after the subcommand. Their defaults are
+    read when the parser is built: the environment, then the client configuration file
+    (chronolog/cli/settings.py)."""
+    env = os.environ.get
     return [
-        (("--url",), {"default": os.environ.get("CHRONOLOG_URL", DEFAULT_URL),
+        (("--url",), {"default": env("CHRONOLOG_URL", settings.url),
                       "help": f"collector base URL (env CHRONOLOG_URL; default {DEFAULT_URL})"}),
-        (("--token-file",), {"type": Path, "default": os.environ.get("CHRONOLOG_TOKEN_FILE"),
+        (("--token-file",), {"type": Path, "default": env("CHRONOLOG_TOKEN_FILE", settings.token_file),
                              "help": "file holding an investigator (or, for admin, an admin) token "
                              "(env CHRONOLOG_TOKEN_FILE)"}),
-        (("--ca-file",), {"type": Path, "default": os.environ.get("CHRONOLOG_CA_FILE"),
+        (("--ca-file",), {"type": Path, "default": env("CHRONOLOG_CA_FILE", settings.ca_file),
                           "help": "CA of the collector's certificate for https (env CHRONOLOG_CA_FILE; "
                           "default: the system's trusted CAs)"}),
-        (("--tls-level",), {"choices": LEVELS, "default": os.environ.get("CHRONOLOG_TLS_LEVEL", "high"),
+        (("--tls-level",), {"choices": LEVELS, "default": env("CHRONOLOG_TLS_LEVEL", settings.tls_level),
                             "help": "CRYPTREC TLS suite level for https (default high)"}),
-        (("--client-cert",), {"type": Path, "default": os.environ.get("CHRONOLOG_CLIENT_CERT"),
+        (("--client-cert",), {"type": Path, "default": env("CHRONOLOG_CLIENT_CERT", settings.client_cert),
                               "help": "client certificate for mutual TLS (an administrator's, with its "
                               "admin token as --token-file: the second way to administer) "
                               "(env CHRONOLOG_CLIENT_CERT)"}),
-        (("--client-key",), {"type": Path, "default": os.environ.get("CHRONOLOG_CLIENT_KEY"),
+        (("--client-key",), {"type": Path, "default": env("CHRONOLOG_CLIENT_KEY", settings.client_key),
                              "help": "its private key (env CHRONOLOG_CLIENT_KEY)"}),
         (("--session-file",), {"type": Path, "default": None,
                                "help": "where `admin login` keeps the session (env CHRONOLOG_SESSION_FILE; "
@@ -53,8 +55,11 @@ def global_options() -> list[Option]:
     ]
 
 
-def build_parser() -> ArgumentParser:
-    p = ArgumentParser(prog=PROG, description="Query chronolog's collector.")
+def build_parser(settings: ClientConfig | None = None) -> ArgumentParser:
+    """The command line; option defaults from ``settings`` (default: the client configuration
+    file's, chronolog/cli/settings.py)."""
+    p = ArgumentParser(prog=PROG, description="Query chronolog's collector.",
+                       epilog=f"Settings file: {config_path()[0]} ([client] table; env CHRONOLOG_CONFIG).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     add_query_parser(sub)
@@ -63,7 +68,7 @@ def build_parser() -> ArgumentParser:
     sub.add_parser("streams", help="per stream: lines held, highest sequence number, gaps")
     add_audit_parser(sub)
     add_admin_parser(sub)
-    accept_anywhere(p, global_options())
+    accept_anywhere(p, global_options(settings if settings is not None else load_settings()))
     return p
 
 
@@ -89,7 +94,8 @@ def _token(args: argparse.Namespace) -> str:
 
 def _client(args: argparse.Namespace) -> ApiClient:
     if args.token_file is None:
-        raise UsageError("no credential: pass --token-file FILE or set CHRONOLOG_TOKEN_FILE")
+        raise UsageError("no credential: pass --token-file FILE, set CHRONOLOG_TOKEN_FILE, or set "
+                         f"token_file in the [client] table of {config_path()[0]}")
     return ApiClient(args.url, _token(args), ssl_context=_tls(args))
 
 

@@ -4,7 +4,7 @@ Every fenced block in README.md and docs/ declares a language (checked by
 tests/test_docs_commands.py):
 
 - ``sh`` (or ``shell``, ``bash``): every line is a command, run as written (``\\`` continues a
-  line, ``#`` starts a comment);
+  line, ``#`` starts a comment, a here-document ``<<'EOF'`` ... ``EOF`` belongs to its command);
 - ``console``: lines starting with ``$ `` are commands, the other lines are their output;
 - anything else (``text``, ``json``, ``toml``, ``yaml``, ...): not commands, never checked.
 
@@ -57,11 +57,16 @@ class Block:
 class Command:
     doc: str
     line: int
-    text: str  # as written, continuation lines joined
+    text: str  # as written, continuation lines joined, a here-document after a newline
 
     @property
     def where(self) -> str:
         return f"{self.doc}:{self.line}"
+
+    @property
+    def shell_line(self) -> str:
+        """The command without its here-document."""
+        return self.text.split("\n", 1)[0]
 
 
 def doc_files(root: Path = ROOT) -> list[Path]:
@@ -97,7 +102,16 @@ def commands(path: Path, root: Path = ROOT) -> list[Command]:
         if block.language not in COMMAND_LANGUAGES:
             continue
         pending: tuple[int, str] | None = None
+        heredoc: tuple[Command, str, list[str]] | None = None  # command, end word, body
         for number, text in block.lines:
+            if heredoc is not None:
+                command, end, body = heredoc
+                if text.strip() == end:
+                    found.append(Command(command.doc, command.line, "\n".join([command.text, *body, end])))
+                    heredoc = None
+                else:
+                    body.append(text)
+                continue
             if pending is None:
                 if block.language == "console":
                     if not text.startswith("$ "):
@@ -110,10 +124,18 @@ def commands(path: Path, root: Path = ROOT) -> list[Command]:
             if joined.endswith("\\"):
                 pending = (pending[0], joined[:-1].rstrip() + " ")
                 continue
-            found.append(Command(block.doc, pending[0], _without_comment(joined)))
+            command = Command(block.doc, pending[0], _without_comment(joined))
             pending = None
+            opens = re.search(r"<<-?\s*(['\"]?)(\w+)\1", command.text)
+            if opens:
+                heredoc = (command, opens.group(2), [])
+            else:
+                found.append(command)
         if pending is not None:
             found.append(Command(block.doc, pending[0], _without_comment(pending[1])))
+        if heredoc is not None:
+            raise ValueError(f"{block.doc}:{heredoc[0].line}: the here-document is not closed by "
+                             f"{heredoc[1]}")
     return found
 
 
