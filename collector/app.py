@@ -38,6 +38,7 @@ from collector.http import (
     error_middleware,
     json_response,
 )
+from collector.ingest.loki import LOKI_NUMBERS, LokiNumbers, handle_loki_push
 from collector.ingest.push import MAX_BODY, STORE, handle_push
 from collector.query.follow_http import handle_count, handle_tail
 from collector.query.http import QUERY_LIMITS, SKEW_MARGIN, handle_query, handle_streams
@@ -112,6 +113,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     # The body limit here is on the compressed body; decompress() enforces the real one.
     app = web.Application(client_max_size=config.api.max_body_bytes, middlewares=middlewares)
     app[STORE] = store
+    app[LOKI_NUMBERS] = LokiNumbers(store)
     app[CREDENTIALS] = credentials
     app[TELEMETRY] = telemetry
     app[AUDIT] = audit
@@ -119,6 +121,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app[QUERY_LIMITS] = config.query.limits()
     app[SKEW_MARGIN] = config.query.skew_margin
     app.router.add_post("/v1/push", handle_push)
+    app.router.add_post("/loki/api/v1/push", handle_loki_push)  # Loki's clients (docs/loki.md)
     app.router.add_get("/v1/query", handle_query)
     app.router.add_get("/v1/streams", handle_streams)
     app.router.add_get("/v1/tail", handle_tail)
