@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_make_run_shows_a_written_line_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     var = tmp_path / "var"
     out = tmp_path / "out.txt"
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}  # where make run writes settings
     with out.open("w") as sink:
         # The NTP server is a closed loopback port: the test sends nothing off this machine.
         # SIGINT starts ignored, as for a command a shell without job control puts in the
@@ -30,7 +31,7 @@ def test_make_run_shows_a_written_line_and_stops_on_ctrl_c(tmp_path: Path) -> No
         proc = subprocess.Popen(
             [sys.executable, ROOT / "tools" / "run_local.py", "--var", var,
              "--ntp-server", f"127.0.0.1:{free_udp_port()}"],
-            cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         banner = wait_for(lambda: re.search(r"^  (\S+chronolog query .*)$", out.read_text(), re.M),
@@ -42,7 +43,7 @@ def test_make_run_shows_a_written_line_and_stops_on_ctrl_c(tmp_path: Path) -> No
         command = shlex.split(banner.group(1))
 
         def query_shows_marker() -> bool:
-            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+            result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
             return result.returncode == 0 and marker in result.stdout
 
         wait_for(query_shows_marker, "the written line in the printed query's output", timeout=30)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,16 +37,6 @@ def rootfs() -> Path:
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (`make test` installs the packages, as root)")
     return cached_rootfs()
-
-
-@pytest.fixture(scope="module")
-def package(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package built from this checkout (make package), alone in a directory."""
-    subprocess.run([sys.executable, ROOT / "packaging" / "build.py"], check=True, capture_output=True)
-    debs = sorted((ROOT / "dist").glob("chronolog_*_amd64.deb"), key=lambda p: p.stat().st_mtime)
-    directory = tmp_path_factory.mktemp("package")
-    shutil.copy(debs[-1], directory)
-    return directory
 
 
 def sections(doc: Path) -> tuple[list[Command], list[Command]]:
@@ -109,8 +98,8 @@ def journal(container: Container) -> str:
 
 
 @pytest.fixture
-def debian_host(rootfs: Path, package: Path, tmp_path: Path) -> Iterator[Container]:
-    with booted(rootfs, HOSTNAME, [(package, "/srv/package")], tmp_path / "boot.log") as container:
+def debian_host(rootfs: Path, deb: Path, tmp_path: Path) -> Iterator[Container]:
+    with booted(rootfs, HOSTNAME, [(deb.parent, "/srv/package")], tmp_path / "boot.log") as container:
         assert container.boot_finished() in ("running", "degraded")
         container.as_on_a_host()
         container.run(STAND_IN)

@@ -128,10 +128,11 @@ class Container:
     def boot_finished(self) -> str:
         """Wait for the boot to finish; systemd's state then (running, or degraded)."""
         deadline = time.monotonic() + 120
-        while True:  # until systemd's private socket is there to ask
+        while True:  # until systemd is there to ask (its private socket, then its state)
             result = self.run(["systemctl", "is-system-running", "--wait"], check=False, timeout=120)
-            if "Failed to connect to bus" not in result.stderr or time.monotonic() > deadline:
-                return result.stdout.strip()
+            state = result.stdout.strip()
+            if state not in ("", "offline") or time.monotonic() > deadline:
+                return state
             time.sleep(0.2)
 
     def as_on_a_host(self) -> None:
