@@ -33,7 +33,7 @@ from agent.telemetry import Telemetry
 from chronolog.cliutil import Failure
 from chronolog.daemon import announce_ready, announce_stopping, metrics_app, start_site, stop_event, watched
 from chronolog.fsutil import atomic_write
-from chronolog.tls import client_context
+from chronolog.tls import certificate_expiry, client_context
 
 __all__ = ["agent_id", "serve"]
 
@@ -105,6 +105,8 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
     if recorder is not None:
         clock.record = recorder.add
     spool = _spool(config, telemetry)
+    if config.collector.cert_file is not None:
+        telemetry.client_certificate(certificate_expiry(config.collector.cert_file))
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(watched())
         sender = await stack.enter_async_context(_sender(config))

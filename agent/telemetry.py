@@ -233,3 +233,9 @@ class Telemetry:
                 or (event.kind == "status" and event.detail.get("to") == "ok"))
         (log.info if calm else log.warning)(f"clock {event.kind}: {event.message}",
                                             extra={"event": event.kind})
+
+    def client_certificate(self, expiry: float) -> None:
+        """When this agent's client certificate expires (Unix time), for the expiry alert."""
+        Gauge("chronolog_agent_tls_client_certificate_expiry_timestamp_seconds",
+              "When the agent's client certificate (mutual TLS) expires (Unix time).",
+              registry=self.registry).set(expiry)

@@ -22,6 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from cryptography import x509
+
 from chronolog.cliutil import Failure
 from chronolog.systemd import handed_over
 
@@ -173,3 +175,10 @@ def client_context(level: Level, ca_file: Path | None = None, cert_file: Path | 
         ctx.load_cert_chain(handed_over(cert_file), handed_over(key_file) if key_file is not None else None)
     check_policy(ctx, level)
     return ctx
+
+
+def certificate_expiry(cert_file: Path) -> float:
+    """When the (first) certificate in a PEM file stops being valid, as Unix time: what the
+    daemons export so that an expiry alerts before it breaks TLS."""
+    cert = x509.load_pem_x509_certificate(handed_over(cert_file).read_bytes())
+    return cert.not_valid_after_utc.timestamp()

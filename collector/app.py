@@ -17,7 +17,7 @@ from aiohttp.typedefs import Middleware
 
 from chronolog.cliutil import Failure
 from chronolog.daemon import announce_ready, announce_stopping, metrics_app, start_site, stop_event, watched
-from chronolog.tls import server_context
+from chronolog.tls import certificate_expiry, server_context
 from collector.admin.audit import AUDIT, AuditTrail, Signs
 from collector.admin.audit_http import add_audit_routes
 from collector.admin.audit_verify import verify_trail
@@ -154,6 +154,9 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         maintenance = asyncio.create_task(store.maintain())
         stack.push_async_callback(_cancel, maintenance)
         credentials = CredentialStore(credentials_path(config))
+        cert = config.tls.cert_file
+        telemetry.watch_certificates(certificate_expiry(cert) if cert is not None else None,
+                                     credentials.earliest_certificate_expiry)
         audit = await asyncio.to_thread(open_audit, config, store.signer, telemetry)
         await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
         app = build_app(config, store, credentials, telemetry, audit, admin=store)

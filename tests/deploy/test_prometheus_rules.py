@@ -4,6 +4,7 @@ real agent and a real collector serve pass promtool's lint."""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import urllib.request
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
 from support.fleet import Fleet
 from support.processes import Daemon
 
@@ -58,6 +60,7 @@ def test_a_real_agents_metrics_pass_promtool_lint(
     with urllib.request.urlopen(web.daemon.info["metrics"], timeout=10) as response:
         exposition = response.read()
     assert b"chronolog_agent_clock_status" in exposition
+    assert b"_created" not in exposition  # prometheus-client's per-counter timestamps are off
     result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
 
@@ -82,5 +85,37 @@ def test_a_real_collectors_metrics_pass_promtool_lint_and_name_no_tenant(
         exposition = response.read()
     assert b"chronolog_collector_guarded_operations_total" in exposition
     assert b'tenant="' not in exposition and b"city" not in exposition
+    assert b"_created" not in exposition
     result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def metric(url: str, name: str) -> float:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    assert found, f"{name} is not served"
+    return float(found.group(1))
+
+
+def not_after(cert: Path) -> float:
+    return x509.load_pem_x509_certificate(cert.read_bytes()).not_valid_after_utc.timestamp()
+
+
+def test_certificate_expiries_are_served_for_the_alert(tmp_path: Path,
+                                                       daemons: Callable[[str, Path, Path], Daemon]) -> None:
+    fleet = Fleet(tmp_path, daemons, tls=True)
+    collector = fleet.collector.info["metrics"]
+    server = re.search(r'cert_file = "([^"]+)"', fleet.config.read_text())
+    assert server
+    own, clients = ("chronolog_collector_tls_certificate_expiry_timestamp_seconds",
+                    "chronolog_collector_client_certificates_earliest_expiry_timestamp_seconds")
+    assert metric(collector, own) == not_after(Path(server.group(1)))
+    assert math.isnan(metric(collector, clients))  # none issued yet
+    cert_dir = fleet.issue_certificate("web-1")
+    web = fleet.agent("web-1", cert_dir=cert_dir)
+    expiry = not_after(cert_dir / "web-1.crt")
+    agent = "chronolog_agent_tls_client_certificate_expiry_timestamp_seconds"
+    assert metric(web.daemon.info["metrics"], agent) == expiry
+    assert metric(collector, clients) == expiry
+
