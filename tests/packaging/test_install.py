@@ -165,7 +165,27 @@ def test_install_md_as_written_on_debian_12(debian_host: Container) -> None:
         report = host.run(["systemd-analyze", "security", unit]).stdout
         exposure = re.search(r"Overall exposure level for \S+: ([\d.]+)", report)
         assert exposure and float(exposure.group(1)) <= MAX_EXPOSURE, report[-1500:]
+        print(f"{unit}: online exposure {exposure.group(1)}")  # figures for the record (pytest -s)
     assert unit_state(host, "chronolog-agent.service")["NRestarts"] == "0"  # no seccomp kill meanwhile
+
+    for unit in UNITS:  # how long a stop takes, nsenter included, for the record (no assertion)
+        started = time.monotonic()
+        host.run(["systemctl", "stop", unit])
+        print(f"{unit}: stopped in {time.monotonic() - started:.2f} s")
+
+    # Removing stops the units and keeps the data and the keys; purging says what it leaves.
+    host.run("apt-get remove -y chronolog")
+    for unit in UNITS:
+        assert unit_state(host, unit)["ActiveState"] == "inactive"
+    kept = ("/var/lib/private/chronolog/credentials.json", "/etc/chronolog/collector/master.key",
+            "/etc/chronolog/agent/agent.token")
+    host.run(" && ".join(f"test -s {path}" for path in kept))
+    purged = host.run("apt-get purge -y chronolog").stdout
+    for left in ("/var/lib/private/chronolog: the collector's store",
+                 "/etc/chronolog/collector: the collector's master key",
+                 "/etc/chronolog/agent: the agent's token", "/var/lib/chronolog-agent: the agent's"):
+        assert left in purged, purged
+    host.run("test -s /etc/chronolog/collector/master.key")
 
 
 @pytest.fixture(scope="module")
