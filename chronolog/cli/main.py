@@ -12,7 +12,6 @@ from chronolog.cli import session
 from chronolog.cli.admin import add_admin_parser, run_admin
 from chronolog.cli.audit import add_audit_parser, run_audit
 from chronolog.cli.client import ApiClient
-from chronolog.cli.settings import DEFAULT_URL, ClientConfig, config_path, load_settings
 from chronolog.cli.query import (
     add_count_parser,
     add_query_parser,
@@ -21,6 +20,7 @@ from chronolog.cli.query import (
     run_query,
     run_tail,
 )
+from chronolog.cli.settings import DEFAULT_URL, ClientConfig, config_path, load_settings
 from chronolog.cliutil import ArgumentParser, Failure, Option, UsageError, accept_anywhere, run_command
 from chronolog.tls import LEVELS, client_context, profile_path, reexec_under_policy
 
