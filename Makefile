@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Most tests wait on real processes, so more workers than cores still shortens the run.
 TEST_WORKERS ?= 3
 
-.PHONY: venv run test lint system-deps bench clean
+.PHONY: venv run test lint system-deps bench clean package wheels lock
 
 venv: $(STAMP)
 
@@ -26,6 +26,22 @@ run: venv
 test: venv system-deps lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
+## package: the Debian 12 package, dist/chronolog_VERSION-1_amd64.deb (packaging/build.py; docs/install.md)
+package: venv
+	$(BIN)/python packaging/build.py
+
+## wheels: chronolog and every dependency the lock pins, as wheels in dist/wheels (offline pip install)
+wheels: venv
+	rm -rf dist/wheels
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: --require-hashes \
+		-r packaging/requirements.lock -d dist/wheels
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist/wheels .
+
+## lock: pin the bundled Python dependencies again, with hashes (after a change to pyproject.toml)
+lock: venv
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-find-links \
+		--no-emit-index-url --no-emit-trusted-host -o packaging/requirements.lock pyproject.toml
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -34,4 +50,4 @@ system-deps:
 	tools/system-deps.sh tests/system-packages.txt
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache

@@ -31,9 +31,9 @@ from agent.inputs.syslog import SyslogInput
 from agent.status import AgentStatus, build_status, status_route
 from agent.telemetry import Telemetry
 from chronolog.cliutil import Failure
-from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
+from chronolog.daemon import announce_ready, announce_stopping, metrics_app, start_site, stop_event, watched
 from chronolog.fsutil import atomic_write
-from chronolog.tls import client_context
+from chronolog.tls import certificate_expiry, client_context
 from chronolog.tool import VERSION
 
 __all__ = ["agent_id", "serve"]
@@ -71,7 +71,10 @@ def _sender(config: AgentConfig) -> HttpSender:
         return HttpSender(link.url, token_file, link.timeout, link.compression, context)
     except (OSError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise Failure(f"cannot read the collector token {link.token_file}: {reason}") from None
+        raise Failure(f"cannot read the collector token {link.token_file}: {reason}. Issue one on the "
+                      "collector host with `chronolog-collector credentials issue --tenant TENANT --role "
+                      "agent --name HOST --token-file FILE` and install it here as "
+                      f"{link.token_file} (mode 0600; docs/install.md)") from None
 
 
 def _spool(config: AgentConfig, telemetry: Telemetry) -> Spool | None:
@@ -106,7 +109,10 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
     if recorder is not None:
         clock.record = recorder.add
     spool = _spool(config, telemetry)
+    if config.collector.cert_file is not None:
+        telemetry.client_certificate(certificate_expiry(config.collector.cert_file))
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(watched())
         sender = await stack.enter_async_context(_sender(config))
         shipper = Shipper(identity, queue, sender, checkpoints, telemetry,
                           config.collector.retry_initial, config.collector.retry_max, spool)
@@ -146,10 +152,11 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
         clock_task = asyncio.create_task(clock.run())
         ship_task = asyncio.create_task(shipper.run())
         log.info("agent ready", extra={**info, "host": identity.host, "inputs": len(input_tasks)})
-        write_ready_file(ready_file, info)
+        announce_ready(ready_file, info)
 
         await _until_stop_or_failure(stop, [*input_tasks, clock_task, ship_task])
         log.info("agent stopping")
+        announce_stopping()
         await _cancel(input_tasks)
         await _cancel([ship_task])  # drain() ships the batch it was working on first
         try:

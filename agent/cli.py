@@ -25,7 +25,7 @@ from chronolog.tls import profile_path, reexec_under_policy
 PROG = "chronolog-agent"
 
 
-def _parser() -> ArgumentParser:
+def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description="The chronolog agent: one per host.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run the agent until SIGTERM or Ctrl-C")
@@ -130,7 +130,7 @@ def _parse(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         if args.command == "parse":
             return _parse(args)
         if args.command == "status":

@@ -16,6 +16,7 @@ from agent.inputs.journald import JournaldConfig
 from agent.inputs.syslog import SyslogConfig
 from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback
+from chronolog.systemd import ConfigFile
 from chronolog.timefmt import valid_zone
 from chronolog.tls import Level
 
@@ -28,18 +29,18 @@ class CollectorLink(StrictModel):
         description="Base URL of the collector: https://HOST:PORT, or http:// to loopback only.",
     )
     token_file: Path = Field(
-        Path("/etc/chronolog/agent.token"),
+        Path("/etc/chronolog/agent/agent.token"),
         description="File holding this agent's bearer token (keep it mode 0600); not read when "
         "cert_file is set.",
     )
-    ca_file: FilePath | None = Field(
+    ca_file: ConfigFile | None = Field(
         None, description="CA that issued the collector's certificate (pinned); unset: the "
         "system's trusted CAs.",
     )
-    cert_file: FilePath | None = Field(
+    cert_file: ConfigFile | None = Field(
         None, description="This agent's client certificate, for mutual TLS instead of a token.",
     )
-    key_file: FilePath | None = Field(None, description="The private key of cert_file.")
+    key_file: ConfigFile | None = Field(None, description="The private key of cert_file.")
     tls_level: Level = Field("high", description="CRYPTREC suite level: high, recommended or strict-aes.")
     openssl_conf: FilePath | None = Field(
         None, description="OpenSSL configuration to run under instead of the shipped profile for "

@@ -125,8 +125,14 @@ class Telemetry:
         Gauge("chronolog_agent_spool_oldest_age_seconds",
               "Age of the oldest batch in the spool (0 when empty).", registry=r).set_function(age)
 
-    def batch_spooled(self, chunks: int, nbytes: int) -> None:
-        log.info("collector unreachable; batch spooled", extra={"chunks": chunks, "bytes": nbytes})
+    def batch_spooled(self, chunks: int, nbytes: int, why: str) -> None:
+        extra = {"chunks": chunks, "bytes": nbytes}
+        if why == "unreachable":
+            log.info("collector unreachable; batch spooled", extra=extra)
+        elif why == "behind_spool":
+            log.debug("batch spooled behind older ones waiting for delivery", extra=extra)
+        else:  # a generated stream: written down before it is sent, as always
+            log.debug("batch of a generated stream spooled before sending", extra=extra)
 
     def spool_full(self, detail: str, retry_in: float) -> None:
         self._spool_full.inc()
@@ -260,3 +266,9 @@ class Telemetry:
                 or (event.kind == "status" and event.detail.get("to") == "ok"))
         (log.info if calm else log.warning)(f"clock {event.kind}: {event.message}",
                                             extra={"event": event.kind})
+
+    def client_certificate(self, expiry: float) -> None:
+        """When this agent's client certificate expires (Unix time), for the expiry alert."""
+        Gauge("chronolog_agent_tls_client_certificate_expiry_timestamp_seconds",
+              "When the agent's client certificate (mutual TLS) expires (Unix time).",
+              registry=self.registry).set(expiry)

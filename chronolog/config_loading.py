@@ -3,6 +3,13 @@
 A mistake in a configuration file gets one line per problem, naming the key, the value given
 and what was expected; an unknown key is a mistake, not something to ignore. Callers turn a
 `ConfigError` into exit status 2.
+
+Drop-ins: the ``*.toml`` files of the directory ``FILE.d`` beside ``FILE``
+(``/etc/chronolog/chronolog.toml.d/``), in name order, are laid over ``FILE``: their tables
+merge key by key into the ones before, and any other value (a number, a list, a list of tables
+such as ``[[agent.files]]``) replaces the earlier one. An operator can so leave the packaged
+file alone (a conffile is never asked about on upgrade) and keep each host's settings in a
+file of their own.
 """
 
 from __future__ import annotations
@@ -15,11 +22,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chronolog.cliutil import ConfigError
 
-__all__ = ["ConfigError", "StrictModel", "load_section"]
+__all__ = ["ConfigError", "StrictModel", "drop_ins", "load_section"]
 
 # The top-level tables a chronolog configuration file may hold. Each program validates its
 # own table strictly and refuses any top-level key not listed here.
-KNOWN_SECTIONS = ("agent", "collector")
+KNOWN_SECTIONS = ("agent", "collector", "client")
 
 # Values under keys with these words are never echoed back in an error message.
 _SECRET_WORDS = ("token", "password", "secret", "key")
@@ -34,8 +41,27 @@ class StrictModel(BaseModel):
 
 
 def load_section(path: str | Path, section: str, model: type[M]) -> M:
-    """Read ``path`` and validate its ``[section]`` table (absent means all defaults)."""
+    """Read ``path`` and its drop-ins and validate their ``[section]`` table. A file without
+    that table is refused: it was most likely meant for another program (an empty table means
+    every default)."""
     path = Path(path)
+    files = [path, *drop_ins(path)]
+    document: dict[str, Any] = {}
+    for file in files:
+        document = _merged(document, _read(file))
+    source = str(path) if len(files) == 1 else f"{path} (with {', '.join(f.name for f in files[1:])})"
+    if section not in document:
+        raise ConfigError(f"{source}: no [{section}] table, so nothing here is for this program (a file "
+                          f"meant for the {section} has one; an empty [{section}] means every default)")
+    return validate_section(document[section], section, model, source=source)
+
+
+def drop_ins(path: Path) -> list[Path]:
+    """The drop-in files laid over ``path``, in the order they apply."""
+    return sorted(path.with_name(path.name + ".d").glob("*.toml"))
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -50,7 +76,18 @@ def load_section(path: str | Path, section: str, model: type[M]) -> M:
     if unknown:
         allowed = ", ".join(f"[{s}]" for s in KNOWN_SECTIONS)
         raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (expected one of {allowed})")
-    return validate_section(document.get(section, {}), section, model, source=str(path))
+    return document
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base``: tables merge key by key, anything else is replaced."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def validate_section(data: Any, section: str, model: type[M], source: str = "config") -> M:

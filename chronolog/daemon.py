@@ -1,37 +1,44 @@
 """Process plumbing shared by the agent and the collector daemons.
 
-Listen addresses, the Prometheus endpoint, the ready file that tells a supervisor (or a test)
-where a daemon listens, and stopping cleanly on SIGTERM or SIGINT.
+Listen addresses, the Prometheus endpoint, telling a supervisor that the daemon is ready (the
+ready file for a test or `make run`, ``READY=1`` for systemd) and that it still runs (systemd's
+watchdog), and stopping cleanly on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import os
 import signal
 import ssl
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import AfterValidator
 
 from chronolog.cliutil import Failure
 from chronolog.fsutil import atomic_write
+from chronolog.systemd import notify, watchdog
 
 __all__ = [
     "SERVER_OPTIONS",
     "Listen",
+    "announce_ready",
+    "announce_stopping",
     "is_loopback",
     "listen_url",
     "metrics_app",
     "split_listen",
     "start_site",
     "stop_event",
+    "watched",
     "write_ready_file",
 ]
 
@@ -95,7 +102,10 @@ async def start_site(app: web.Application, listen: str,
 
 
 def metrics_app(registry: CollectorRegistry) -> web.Application:
-    """An app serving ``registry`` at ``/metrics`` in the Prometheus text format."""
+    """An app serving ``registry`` at ``/metrics`` in the Prometheus text format, without the
+    ``_created`` series prometheus-client adds to every counter by default (a timestamp per
+    series that nothing here reads; it doubles what Prometheus stores)."""
+    disable_created_metrics()  # type: ignore[no-untyped-call]
 
     async def handle(_: web.Request) -> web.Response:
         body = generate_latest(registry)
@@ -119,3 +129,28 @@ def write_ready_file(path: Path | None, info: dict[str, Any]) -> None:
     """Atomically write ``info`` (with our pid) as JSON, once the daemon is serving."""
     if path is not None:
         atomic_write(path, orjson.dumps({"pid": os.getpid(), **info}), mode=0o644)
+
+
+def announce_ready(path: Path | None, info: dict[str, Any]) -> None:
+    """The daemon serves: write the ready file (if asked for one) and tell systemd
+    (``Type=notify``: ``systemctl start`` returns only now, so nothing that follows it finds
+    the port closed)."""
+    write_ready_file(path, info)
+    notify("READY=1", "STATUS=serving " + " ".join(f"{k}={v}" for k, v in info.items()))
+
+
+def announce_stopping() -> None:
+    notify("STOPPING=1", "STATUS=stopping")
+
+
+@contextlib.asynccontextmanager
+async def watched() -> AsyncIterator[None]:
+    """Inside, systemd's watchdog (``WatchdogSec=``) is pinged from the event loop; outside
+    systemd nothing happens."""
+    task = asyncio.create_task(watchdog())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "fsync_dir", "keep_owner", "write_all"]
+__all__ = ["atomic_write", "fsync_dir", "hand_back", "keep_owner", "write_all"]
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
@@ -37,6 +37,31 @@ def keep_owner(fd: int, path: Path) -> None:
         st = path.parent.stat()
     if (st.st_uid, st.st_gid) != (0, 0):
         os.fchown(fd, st.st_uid, st.st_gid)
+
+
+def hand_back(directory: Path) -> list[Path]:
+    """After root ran a command on a service's directory: give everything under ``directory``
+    that belongs to another owner the owner of ``directory`` itself, so that the service can
+    use what root made there (files, and the directories ``mkdir`` made, which `keep_owner`
+    does not see). Returns what was changed. Nothing to do unless we are root and the directory
+    is not root's (under systemd's DynamicUser it is the service's)."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        top = directory.stat()
+    except FileNotFoundError:
+        return []
+    if top.st_uid == 0:
+        return []
+    changed = []
+    for root, dirs, files in os.walk(directory):
+        for name in [*dirs, *files]:
+            path = Path(root) / name
+            st = path.lstat()
+            if (st.st_uid, st.st_gid) != (top.st_uid, top.st_gid):
+                os.lchown(path, top.st_uid, top.st_gid)
+                changed.append(path)
+    return changed
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -22,7 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from cryptography import x509
+
 from chronolog.cliutil import Failure
+from chronolog.systemd import handed_over
 
 __all__ = [
     "GROUPS",
@@ -150,9 +153,9 @@ def server_context(level: Level, cert_file: Path, key_file: Path,
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     _restrict(ctx, level)
     ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
-    ctx.load_cert_chain(cert_file, key_file)
+    ctx.load_cert_chain(handed_over(cert_file), handed_over(key_file))
     if client_ca_file is not None:
-        ctx.load_verify_locations(client_ca_file)
+        ctx.load_verify_locations(handed_over(client_ca_file))
         ctx.verify_mode = ssl.CERT_OPTIONAL
     check_policy(ctx, level)
     return ctx
@@ -165,10 +168,17 @@ def client_context(level: Level, ca_file: Path | None = None, cert_file: Path | 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
     _restrict(ctx, level)
     if ca_file is not None:
-        ctx.load_verify_locations(ca_file)
+        ctx.load_verify_locations(handed_over(ca_file))
     else:
         ctx.load_default_certs()
     if cert_file is not None:
-        ctx.load_cert_chain(cert_file, key_file)
+        ctx.load_cert_chain(handed_over(cert_file), handed_over(key_file) if key_file is not None else None)
     check_policy(ctx, level)
     return ctx
+
+
+def certificate_expiry(cert_file: Path) -> float:
+    """When the (first) certificate in a PEM file stops being valid, as Unix time: what the
+    daemons export so that an expiry alerts before it breaks TLS."""
+    cert = x509.load_pem_x509_certificate(handed_over(cert_file).read_bytes())
+    return cert.not_valid_after_utc.timestamp()

@@ -16,8 +16,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from chronolog.cliutil import Failure
-from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
-from chronolog.tls import server_context
+from chronolog.daemon import announce_ready, announce_stopping, metrics_app, start_site, stop_event, watched
+from chronolog.tls import certificate_expiry, server_context
 from collector.admin.audit import AUDIT, AuditTrail, Signs
 from collector.admin.audit_http import add_audit_routes
 from collector.admin.audit_verify import verify_trail
@@ -41,6 +41,7 @@ from collector.http import (
     error_middleware,
     json_response,
 )
+from collector.ingest.loki import LOKI_NUMBERS, LokiNumbers, handle_loki_push
 from collector.ingest.push import MAX_BODY, STORE, handle_push
 from collector.query.follow_http import handle_count, handle_tail
 from collector.query.http import QUERY_LIMITS, SKEW_MARGIN, handle_query, handle_streams
@@ -121,6 +122,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     # The body limit here is on the compressed body; decompress() enforces the real one.
     app = web.Application(client_max_size=config.api.max_body_bytes, middlewares=middlewares)
     app[STORE] = store
+    app[LOKI_NUMBERS] = LokiNumbers(store)
     app[CREDENTIALS] = credentials
     app[TELEMETRY] = telemetry
     app[AUDIT] = audit
@@ -128,6 +130,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app[QUERY_LIMITS] = config.query.limits()
     app[SKEW_MARGIN] = config.query.skew_margin
     app.router.add_post("/v1/push", handle_push)
+    app.router.add_post("/loki/api/v1/push", handle_loki_push)  # Loki's clients (docs/loki.md)
     app.router.add_get("/v1/query", handle_query)
     app.router.add_get("/v1/streams", handle_streams)
     app.router.add_get("/v1/tail", handle_tail)
@@ -155,11 +158,15 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
     stop = stop_event()
     telemetry = Telemetry()
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(watched())
         store = await asyncio.to_thread(open_store, config, telemetry)
         stack.callback(store.close)
         maintenance = asyncio.create_task(store.maintain())
         stack.push_async_callback(_cancel, maintenance)
         credentials = CredentialStore(credentials_path(config))
+        cert = config.tls.cert_file
+        telemetry.watch_certificates(certificate_expiry(cert) if cert is not None else None,
+                                     credentials.earliest_certificate_expiry)
         audit = await asyncio.to_thread(open_audit, config, store.signer, telemetry)
         await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
         fleet = await asyncio.to_thread(Fleet(config.fleet, store, fleet_path(config)).load)
@@ -176,9 +183,10 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
             stack.push_async_callback(metrics_runner.cleanup)
             info["metrics"] = metrics_url + "/metrics"
         log.info("collector ready", extra={**info, "data_dir": str(config.data_dir)})
-        write_ready_file(ready_file, info)
+        announce_ready(ready_file, info)
         await stop.wait()
         log.info("collector stopping")
+        announce_stopping()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 from chronolog.cli.reports import render_verify
-from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
+from chronolog.cliutil import ArgumentParser, Failure, Option, UsageError, accept_anywhere, run_command
+from chronolog.config_loading import ConfigError
+from chronolog.fsutil import hand_back
 from chronolog.logs import setup_logging
 from chronolog.tls import profile_path, reexec_under_policy
 from collector import offline
@@ -27,7 +29,11 @@ from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
 PROG = "chronolog-collector"
 
 
-def _parser() -> ArgumentParser:
+CONFIG_OPTION: Option = (("-c", "--config"), {"type": Path, "help": "configuration file (default: "
+                                                                    "embedded defaults)"})
+
+
+def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description="The chronolog collector.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -39,7 +45,6 @@ def _parser() -> ArgumentParser:
     check.add_argument("file", type=Path)
 
     ca = sub.add_parser("ca", help="the small private CA for the collector's and agents' certificates")
-    ca.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
     casub = ca.add_subparsers(dest="action", required=True, metavar="ACTION")
     casub.add_parser("init", help="create the CA (ECDSA P-256) in DATA_DIR/ca")
     server = casub.add_parser("server-cert", help="issue the collector's TLS certificate")
@@ -49,7 +54,6 @@ def _parser() -> ArgumentParser:
                         help="directory for collector.crt and collector.key (0600)")
 
     cred = sub.add_parser("credentials", help="issue, list and revoke agent and investigator credentials")
-    cred.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
     csub = cred.add_subparsers(dest="action", required=True, metavar="ACTION")
     issue = csub.add_parser("issue", help="issue a token; it is shown once")
     issue.add_argument("--tenant", required=True)
@@ -67,7 +71,6 @@ def _parser() -> ArgumentParser:
     revoke.add_argument("--confirm", metavar="ID", help="do it: repeat the credential id")
 
     admins = sub.add_parser("admins", help="administrator accounts (password and TOTP) on this host")
-    admins.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
     asub = admins.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = asub.add_parser("add", help="create an account; prints its TOTP secret once")
     add.add_argument("name")
@@ -80,7 +83,6 @@ def _parser() -> ArgumentParser:
     disable.add_argument("name")
 
     keys = sub.add_parser("keys", help="the master key and key backups (local, on the data directory)")
-    keys.add_argument("-c", "--config", type=Path, help="configuration file (default: embedded defaults)")
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     ksub.add_parser("init", help="create the master key file (collector.keys.master_key_file)")
     rm = ksub.add_parser("rotate-master", help="new master key version; re-wrap every key; retire the old "
@@ -104,6 +106,8 @@ def _parser() -> ArgumentParser:
     restore.add_argument("archive", type=Path)
     restore.add_argument("--confirm", metavar="TENANT", help="do it: repeat the archive's tenant name "
                          "(without it, only verify the archive and show what would be restored)")
+    for group in (ca, cred, admins, keys):  # `keys init --config F` as well as `keys --config F init`
+        accept_anywhere(group, [CONFIG_OPTION])
     return p
 
 
@@ -308,21 +312,29 @@ def _ca_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hand_back(config_file: Path | None) -> None:
+    """What root just made in the data directory stays usable by the service (chronolog.fsutil)."""
+    try:
+        config = load_config(config_file)
+    except ConfigError:
+        return  # already reported by the command
+    hand_back(config.data_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         if args.command == "check-config":
             load_config(args.file)
             print(f"{args.file}: ok")
             return 0
-        if args.command == "credentials":
-            return _credentials(args)
-        if args.command == "admins":
-            return _admins(args)
-        if args.command == "ca":
-            return _ca_command(args)
-        if args.command in ("keys", "verify", "restore"):
-            return {"keys": _keys, "verify": _verify, "restore": _restore}[args.command](args)
+        local = {"credentials": _credentials, "admins": _admins, "ca": _ca_command, "keys": _keys,
+                 "verify": _verify, "restore": _restore}
+        if args.command in local:
+            try:
+                return local[args.command](args)
+            finally:
+                _hand_back(args.config)
         config = load_config(args.config)
         if config.tls.enabled and argv is None:  # only as a real entry point: it replaces the process
             reexec_under_policy(config.tls.openssl_conf or profile_path(config.tls.level))

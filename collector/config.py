@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, FilePath, model_validator
 
 from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback, split_listen
+from chronolog.systemd import ConfigFile
 from chronolog.timefmt import valid_zone
 from chronolog.tls import Level
 from collector.auth.sessions import AdminConfig
@@ -25,9 +26,9 @@ Zone = Annotated[str, AfterValidator(valid_zone)]
 class TlsConfig(StrictModel):
     """TLS on the API port (#13). Off until ``cert_file`` and ``key_file`` are set."""
 
-    cert_file: FilePath | None = Field(None, description="The collector's certificate (PEM).")
-    key_file: FilePath | None = Field(None, description="Its private key (PEM, keep it 0600).")
-    client_ca_file: FilePath | None = Field(
+    cert_file: ConfigFile | None = Field(None, description="The collector's certificate (PEM).")
+    key_file: ConfigFile | None = Field(None, description="Its private key (PEM, keep it 0600).")
+    client_ca_file: ConfigFile | None = Field(
         None, description="CA of agent certificates; set it to accept mutual TLS. Agents "
         "without a certificate can still use a bearer token.",
     )

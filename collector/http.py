@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -85,7 +87,20 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _authenticate(request: web.Request) -> Principal:
+def basic_password(request: web.Request) -> str | None:
+    """The password of HTTP Basic credentials: the token, for clients that offer only Basic
+    (Loki's). Accepted only where `require` is asked to (``basic=True``)."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        _, _, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return password or None
+
+
+def _authenticate(request: web.Request, basic: bool = False) -> Principal:
     """A client certificate (mutual TLS) if one was presented, else the bearer token."""
     telemetry = request.app[TELEMETRY]
     der = peer_certificate(request)
@@ -95,7 +110,7 @@ def _authenticate(request: web.Request) -> Principal:
             telemetry.auth_failed("invalid")
             raise ApiError(401, "unauthenticated", "the client certificate is not a live credential")
         return principal
-    token = bearer_token(request)
+    token = bearer_token(request) or (basic_password(request) if basic else None)
     if token is None:
         telemetry.auth_failed("missing")
         raise ApiError(401, "unauthenticated", "send 'Authorization: Bearer <token>' or a client certificate")
@@ -109,13 +124,13 @@ def _authenticate(request: web.Request) -> Principal:
     return principal
 
 
-def require(request: web.Request, role: Role) -> Principal:
+def require(request: web.Request, role: Role, basic: bool = False) -> Principal:
     """The caller's principal if its credential is live and has ``role``; else 401/403.
     (Administrators authenticate with two factors instead: `collector.auth.access.require_admin`.)"""
     if role == "admin":
         raise AssertionError("use collector.auth.access.require_admin: administrators need two factors")
     telemetry = request.app[TELEMETRY]
-    principal = _authenticate(request)
+    principal = _authenticate(request, basic)
     if principal.role != role:
         telemetry.auth_failed("role")
         raise ApiError(403, "forbidden", f"this endpoint needs a credential with role {role!r}")

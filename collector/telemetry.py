@@ -8,6 +8,8 @@ admin API."""
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -129,3 +131,20 @@ class Telemetry:
         self._trail.set(len(findings))
         for finding in findings:
             log.error("audit trail damaged", extra={"finding": finding})
+
+    def watch_certificates(self, server_expiry: float | None,
+                           earliest_client: Callable[[], float | None]) -> None:
+        """When the API's certificate and the earliest live client certificate issued by the
+        collector's CA expire (Unix time; NaN for none), for the expiry alert."""
+        if server_expiry is not None:
+            Gauge("chronolog_collector_tls_certificate_expiry_timestamp_seconds",
+                  "When the collector's TLS certificate expires (Unix time).",
+                  registry=self.registry).set(server_expiry)
+
+        def earliest() -> float:
+            found = earliest_client()
+            return math.nan if found is None else found
+
+        Gauge("chronolog_collector_client_certificates_earliest_expiry_timestamp_seconds",
+              "When the first of the live client certificates the collector's CA issued expires "
+              "(Unix time; NaN when there is none).", registry=self.registry).set_function(earliest)

@@ -5,16 +5,19 @@
 - ``daemons`` starts real chronolog processes (collector, agent) and stops them afterwards.
 - ``chronyd`` is a real NTP server on loopback; ``scripted`` a FAKE one for replies no real
   server can be made to send.
+- ``XDG_CONFIG_HOME`` is an empty directory: the user's ``chronolog`` settings stay out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,12 @@ from support.ntp import (  # noqa: E402 (after the loader)
 from support.processes import Daemon, free_udp_port, wait_for  # noqa: E402
 
 CI = os.environ.get("CI") == "true"
+
+# The user's own `chronolog` settings (~/.config/chronolog/client.toml, perhaps written by
+# `make run`) must not steer the tests or their subprocesses: an empty configuration home.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="chronolog-tests-config-")
+os.environ.pop("CHRONOLOG_CONFIG", None)
+atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], True)
 
 
 @pytest.hookimpl(hookwrapper=True)

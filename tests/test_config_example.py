@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agent.config import AgentConfig
+from chronolog.cli.settings import ClientConfig
 from collector.config import CollectorConfig
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -50,14 +51,15 @@ def _documented(table: dict[str, object], prefix: str, text: str) -> set[str]:
 def test_every_option_is_in_the_example() -> None:
     text = EXAMPLE.read_text()
     doc = tomllib.loads(text)
-    documented = _documented(doc["agent"], "agent", text) | _documented(doc["collector"], "collector", text)
+    documented = (_documented(doc["agent"], "agent", text) | _documented(doc["collector"], "collector", text)
+                  | _documented(doc["client"], "client", text))
     # Options whose default is "unset" appear as a commented line.
     commented = {
         line.lstrip("# ").split(" =")[0]
         for line in text.splitlines()
         if line.startswith("# ") and " = " in line
     }
-    wanted = _keys(AgentConfig, "agent") | _keys(CollectorConfig, "collector")
+    wanted = _keys(AgentConfig, "agent") | _keys(CollectorConfig, "collector") | _keys(ClientConfig, "client")
     missing = {k for k in wanted - documented if k.rsplit(".", 1)[1] not in commented}
     assert not missing, f"options missing from config.example.toml: {sorted(missing)}"
 
@@ -66,3 +68,4 @@ def test_the_example_shows_the_real_defaults() -> None:
     doc = tomllib.loads(EXAMPLE.read_text())
     assert AgentConfig.model_validate(doc["agent"]) == AgentConfig()
     assert CollectorConfig.model_validate(doc["collector"]) == CollectorConfig()
+    assert ClientConfig.model_validate(doc["client"]) == ClientConfig()

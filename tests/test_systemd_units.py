@@ -27,5 +27,14 @@ def test_units_run_what_they_check() -> None:
     for unit in UNITS.glob("*.service"):
         text = unit.read_text()
         program = unit.stem
-        assert f"ExecStartPre=/usr/bin/{program} check-config" in text
-        assert f"ExecStart=/usr/bin/{program} run --config" in text
+        assert f"ExecStartPre={program} check-config /etc/chronolog/chronolog.toml\n" in text
+        assert f"ExecStart={program} run --config /etc/chronolog/chronolog.toml\n" in text
+
+
+def test_the_documentation_units_name_is_what_the_package_installs() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    for unit in UNITS.glob("*.service"):
+        links = re.findall(r"file:///usr/share/doc/chronolog/(\S+)", unit.read_text())
+        assert links, unit.name
+        for link in links:  # packaging/build.py installs docs/ there as it is
+            assert (docs / link).is_file(), f"{unit.name}: Documentation= names {link}, not in docs/"

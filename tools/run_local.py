@@ -1,14 +1,18 @@
 """`make run`: the main job on this one machine, with the embedded defaults.
 
 Starts a collector with its store in ./var and an agent that tails /var/log/*.log (whatever
-is readable), journald where it runs, and a demo log written here every second. Prints where
-the metrics are and a `chronolog query` command to paste. Ctrl-C stops everything cleanly.
+is readable), journald where it runs, and a demo log written here every second. Writes the
+`chronolog` command's settings (~/.config/chronolog/client.toml: this collector and an
+investigator token), unless the user has a settings file of their own. Prints where the
+metrics are and a `chronolog query` command to paste. Ctrl-C stops the agent first (it ships
+what it holds), then the collector.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import datetime as dt
 import json
 import os
@@ -20,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+from chronolog.cli.settings import config_path
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 READY_TIMEOUT = 30.0
@@ -28,10 +34,16 @@ CONFIG = VAR / "chronolog.toml"
 NTP_SERVERS: list[str] | None = None  # None: the embedded default
 
 
+# The first line of the client settings make run writes: while it is there, they are ours.
+MARK = "# Written by `make run` (tools/run_local.py)"
+
+
 def free_or_any(port: int) -> int:
     """``port`` if it is free on loopback, else some other free port (a concrete number: the
-    agent must be told where the collector is)."""
+    agent must be told where the collector is). SO_REUSEADDR as the daemons bind: connections
+    of an earlier run in TIME-WAIT do not make the port look taken."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -94,10 +106,23 @@ def issue_token(role: str, name: str, path: Path) -> None:
     )
 
 
+def _terminate_with_parent() -> None:
+    PR_SET_PDEATHSIG = 1  # prctl(2)
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def start(name: str, args: list[str | Path]) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     ready = VAR / f"{name}.ready"
     ready.unlink(missing_ok=True)
-    proc = subprocess.Popen([BIN / name, "run", "--config", CONFIG, "--ready-file", ready, *args])
+    # A process group of its own: Ctrl-C reaches only this script, which stops the daemons in
+    # order (the agent must still find the collector to ship its last batch). Should this
+    # script die without stopping them, they get SIGTERM from the kernel.
+    proc = subprocess.Popen([BIN / name, "run", "--config", CONFIG, "--ready-file", ready, *args],
+                            process_group=0, preexec_fn=_terminate_with_parent)
     deadline = time.monotonic() + READY_TIMEOUT
     while not ready.exists():
         if proc.poll() is not None:
@@ -107,6 +132,22 @@ def start(name: str, args: list[str | Path]) -> tuple[subprocess.Popen[bytes], d
             raise SystemExit(f"{name} did not become ready within {READY_TIMEOUT:.0f} s")
         time.sleep(0.1)
     return proc, json.loads(ready.read_text())
+
+
+def write_client_settings(api: str) -> bool:
+    """Point `chronolog` at this collector with the investigator token, unless the user keeps
+    settings of their own there. True if the settings are ours."""
+    path, named = config_path()
+    if named or (path.exists() and not path.read_text().startswith(MARK)):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""{MARK} for the collector of {VAR};
+# while this first line is here, every `make run` rewrites the file.
+[client]
+url = "{api}"
+token_file = "{VAR / 'investigator.token'}"
+""")
+    return True
 
 
 def demo_writer(stop: threading.Event) -> None:
@@ -134,9 +175,10 @@ def main() -> int:
     parser.add_argument("--ntp-server", action="append",
                         help="NTP server instead of the embedded default (repeatable)")
     args = parser.parse_args()
-    # Ctrl-C must stop us even when we were started with SIGINT ignored (any background job
-    # of a shell without job control is): Python then installs no KeyboardInterrupt handler.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Each stops everything in order, as Ctrl-C does. SIGINT is set too: a shell without job
+    # control starts background commands with it ignored, and Python would keep ignoring it.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     VAR, NTP_SERVERS = args.var.resolve(), args.ntp_server
     CONFIG = VAR / "chronolog.toml"
     VAR.mkdir(exist_ok=True)
@@ -154,8 +196,14 @@ def main() -> int:
         procs.append(agent)
         threading.Thread(target=demo_writer, args=(stop,), daemon=True).start()
         rel = os.path.relpath
-        cli = f"{rel(BIN / 'chronolog')} --url {c_info['api']} --token-file {rel(VAR / 'investigator.token')}"
-        query = f"{cli} query --since 10m"
+        if write_client_settings(c_info["api"]):
+            url = token = ""
+            settings = f"  (`chronolog` finds this collector through {config_path()[0]})\n"
+        else:
+            url = f"--url {c_info['api']} "
+            token = f"--token-file {rel(VAR / 'investigator.token')} "
+            settings = f"  ({config_path()[0]} is yours: left as it is)\n"
+        query = f"{rel(BIN / 'chronolog')} {url}{token}query --since 10m"
         print(f"""
 chronolog is running (Ctrl-C stops it).
   collector API      {c_info['api']}
@@ -165,13 +213,13 @@ chronolog is running (Ctrl-C stops it).
 
 See your logs, as one timeline in Asia/Tokyo:
   {query}
-
+{settings}
 See the fleet (each host's state, lag, clock and the collector's cross-check of it):
-  {cli} hosts
+  {rel(BIN / 'chronolog')} {url}{token}hosts
 
 Administer it (password and TOTP code; docs/security.md):
   {rel(BIN / 'chronolog-collector')} admins add $USER --config {rel(CONFIG)}
-  {rel(BIN / 'chronolog')} --url {c_info['api']} admin login
+  {rel(BIN / 'chronolog')} {url}admin login
 """, flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

@@ -15,6 +15,7 @@ from types import TracebackType
 import aiohttp
 import orjson
 
+from chronolog.systemd import handed_over
 from chronolog.timefmt import now_us
 from chronolog.wire import ANSWERED_HEADER, CONTENT_TYPE, EXCHANGE_HEADER, format_answered
 
@@ -48,7 +49,7 @@ class SendError(Exception):
 
 def read_token(path: Path) -> str:
     """The bearer token in ``path`` (first line). Raises OSError or ValueError."""
-    token = path.read_text(encoding="utf-8").strip()
+    token = handed_over(path).read_text(encoding="utf-8").strip()
     if not token:
         raise ValueError(f"{path} is empty; expected a token from 'chronolog-collector credentials issue'")
     return token

@@ -24,7 +24,7 @@ import contextlib
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from agent.delivery import Pending
 from agent.delivery.backoff import backoff_delay
@@ -35,6 +35,9 @@ from agent.delivery.spool import Spool, SpoolCorrupt, SpoolFull
 from agent.telemetry import Telemetry
 from chronolog.timefmt import now_us
 from chronolog.wire import Batch, compress, encode_batch
+
+# Why a batch went to the spool (only "unreachable" says anything about the collector).
+SpoolReason = Literal["generated", "behind_spool", "unreachable"]
 
 __all__ = ["SPOOL_FULL", "Identity", "Sender", "Shipper"]
 
@@ -125,9 +128,12 @@ class Shipper:
         if self.spool is None:
             await self._deliver_in_memory(body, items)
         else:
-            behind_spool = len(self.spool) > 0 or any(p.generated for p in items)
-            if behind_spool or not await self._send_once(body, _refs(items)):
-                await self._to_spool(body, items)  # commits once the batch is fsync'd
+            # Spooled first: a generated stream (nothing could read it again), or anything while
+            # older batches wait in the spool (order); else only when the collector cannot take it.
+            why: SpoolReason | None = ("generated" if any(p.generated for p in items)
+                                       else "behind_spool" if len(self.spool) > 0 else None)
+            if why is not None or not await self._send_once(body, _refs(items)):
+                await self._to_spool(body, items, why or "unreachable")  # commits once fsync'd
                 return
         self.checkpoints.commit(marks)
         await self._save_soon()
@@ -162,7 +168,7 @@ class Shipper:
                 self._account(_refs(items), ack)
                 return
 
-    async def _to_spool(self, body: bytes, items: list[Pending]) -> None:
+    async def _to_spool(self, body: bytes, items: list[Pending], why: SpoolReason) -> None:
         assert self.spool is not None
         refs = _refs(items)
         attempt = 0
@@ -185,7 +191,7 @@ class Shipper:
             self._drop(entry.chunks, SPOOL_FULL)
         for stream, _, n in refs:
             self.telemetry.lines_spooled(stream, n)
-        self.telemetry.batch_spooled(len(refs), len(body))
+        self.telemetry.batch_spooled(len(refs), len(body), why)
         self.checkpoints.commit([p.mark for p in items])
         await self._save()
         self._spooled.set()

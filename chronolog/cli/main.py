@@ -21,33 +21,46 @@ from chronolog.cli.query import (
     run_query,
     run_tail,
 )
-from chronolog.cliutil import ArgumentParser, Failure, UsageError, run_command
+from chronolog.cli.settings import DEFAULT_URL, ClientConfig, config_path, load_settings
+from chronolog.cliutil import ArgumentParser, Failure, Option, UsageError, accept_anywhere, run_command
 from chronolog.tls import LEVELS, client_context, profile_path, reexec_under_policy
 
 PROG = "chronolog"
-DEFAULT_URL = "http://127.0.0.1:8470"
 
 
-def _parser() -> ArgumentParser:
-    p = ArgumentParser(prog=PROG, description="Query chronolog's collector.")
-    p.add_argument("--url", default=os.environ.get("CHRONOLOG_URL", DEFAULT_URL),
-                   help=f"collector base URL (env CHRONOLOG_URL; default {DEFAULT_URL})")
-    p.add_argument("--token-file", type=Path, default=os.environ.get("CHRONOLOG_TOKEN_FILE"),
-                   help="file holding an investigator (or, for admin, an admin) token "
-                   "(env CHRONOLOG_TOKEN_FILE)")
-    p.add_argument("--ca-file", type=Path, default=os.environ.get("CHRONOLOG_CA_FILE"),
-                   help="CA of the collector's certificate for https (env CHRONOLOG_CA_FILE; "
-                   "default: the system's trusted CAs)")
-    p.add_argument("--tls-level", choices=LEVELS, default=os.environ.get("CHRONOLOG_TLS_LEVEL", "high"),
-                   help="CRYPTREC TLS suite level for https (default high)")
-    p.add_argument("--client-cert", type=Path, default=os.environ.get("CHRONOLOG_CLIENT_CERT"),
-                   help="client certificate for mutual TLS (an administrator's, with its admin token "
-                   "as --token-file: the second way to administer) (env CHRONOLOG_CLIENT_CERT)")
-    p.add_argument("--client-key", type=Path, default=os.environ.get("CHRONOLOG_CLIENT_KEY"),
-                   help="its private key (env CHRONOLOG_CLIENT_KEY)")
-    p.add_argument("--session-file", type=Path, default=None,
-                   help="where `admin login` keeps the session (env CHRONOLOG_SESSION_FILE; default "
-                   "$XDG_RUNTIME_DIR/chronolog/session or ~/.cache/chronolog/session)")
+def global_options(settings: ClientConfig) -> list[Option]:
+    """The command's own options, accepted before or after the subcommand. Their defaults are
+    read when the parser is built: the environment, then the client configuration file
+    (chronolog/cli/settings.py)."""
+    env = os.environ.get
+    return [
+        (("--url",), {"default": env("CHRONOLOG_URL", settings.url),
+                      "help": f"collector base URL (env CHRONOLOG_URL; default {DEFAULT_URL})"}),
+        (("--token-file",), {"type": Path, "default": env("CHRONOLOG_TOKEN_FILE", settings.token_file),
+                             "help": "file holding an investigator (or, for admin, an admin) token "
+                             "(env CHRONOLOG_TOKEN_FILE)"}),
+        (("--ca-file",), {"type": Path, "default": env("CHRONOLOG_CA_FILE", settings.ca_file),
+                          "help": "CA of the collector's certificate for https (env CHRONOLOG_CA_FILE; "
+                          "default: the system's trusted CAs)"}),
+        (("--tls-level",), {"choices": LEVELS, "default": env("CHRONOLOG_TLS_LEVEL", settings.tls_level),
+                            "help": "CRYPTREC TLS suite level for https (default high)"}),
+        (("--client-cert",), {"type": Path, "default": env("CHRONOLOG_CLIENT_CERT", settings.client_cert),
+                              "help": "client certificate for mutual TLS (an administrator's, with its "
+                              "admin token as --token-file: the second way to administer) "
+                              "(env CHRONOLOG_CLIENT_CERT)"}),
+        (("--client-key",), {"type": Path, "default": env("CHRONOLOG_CLIENT_KEY", settings.client_key),
+                             "help": "its private key (env CHRONOLOG_CLIENT_KEY)"}),
+        (("--session-file",), {"type": Path, "default": None,
+                               "help": "where `admin login` keeps the session (env CHRONOLOG_SESSION_FILE; "
+                               "default $XDG_RUNTIME_DIR/chronolog/session or ~/.cache/chronolog/session)"}),
+    ]
+
+
+def build_parser(settings: ClientConfig | None = None) -> ArgumentParser:
+    """The command line; option defaults from ``settings`` (default: the client configuration
+    file's, chronolog/cli/settings.py)."""
+    p = ArgumentParser(prog=PROG, description="Query chronolog's collector.",
+                       epilog=f"Settings file: {config_path()[0]} ([client] table; env CHRONOLOG_CONFIG).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     add_query_parser(sub)
@@ -56,6 +69,7 @@ def _parser() -> ArgumentParser:
     add_fleet_parsers(sub)
     add_audit_parser(sub)
     add_admin_parser(sub)
+    accept_anywhere(p, global_options(settings if settings is not None else load_settings()))
     return p
 
 
@@ -81,7 +95,8 @@ def _token(args: argparse.Namespace) -> str:
 
 def _client(args: argparse.Namespace) -> ApiClient:
     if args.token_file is None:
-        raise UsageError("no credential: pass --token-file FILE or set CHRONOLOG_TOKEN_FILE")
+        raise UsageError("no credential: pass --token-file FILE, set CHRONOLOG_TOKEN_FILE, or set "
+                         f"token_file in the [client] table of {config_path()[0]}")
     return ApiClient(args.url, _token(args), ssl_context=_tls(args))
 
 
@@ -105,7 +120,7 @@ def _admin_client(args: argparse.Namespace, login: bool = False) -> ApiClient:
 
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         if args.url.startswith("https://") and argv is None:  # a real entry point: it re-executes
             reexec_under_policy(profile_path(args.tls_level))
         if args.command == "admin":

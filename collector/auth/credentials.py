@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import orjson
+from cryptography import x509
 
 from chronolog.fsutil import atomic_write
 from collector.auth.ca import CertificateAuthority, IssuedCertificate, certificate_digest
@@ -127,19 +128,28 @@ class CredentialStore:
         _check(tenant, role)
         credential_id = _new_id()
         issued = ca.issue_client(name, credential_id)
-        self._add(credential_id, tenant, role, name, "certificate", issued.digest)
+        expires = x509.load_pem_x509_certificate(issued.cert_pem).not_valid_after_utc
+        self._add(credential_id, tenant, role, name, "certificate", issued.digest,
+                  expires.isoformat(timespec="seconds"))
         return credential_id, issued
 
     def _add(self, credential_id: str, tenant: str, role: Role, name: str, kind: str,
-             digest: str) -> None:
+             digest: str, expires: str | None = None) -> None:
         entries = self._entries()
         entries.append({
             "id": credential_id, "tenant": tenant, "role": role, "name": name, "kind": kind,
             "sha256": digest,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "revoked": None,
+            **({"expires": expires} if expires else {}),
         })
         self._save(entries)
+
+    def earliest_certificate_expiry(self) -> float | None:
+        """When the first live client certificate expires (Unix time), if any says when."""
+        found = [dt.datetime.fromisoformat(str(e["expires"])).timestamp()
+                 for e in self.entries() if e.get("expires") and e["revoked"] is None]
+        return min(found, default=None)
 
     def revoke(self, credential_id: str) -> None:
         entries = self._entries()

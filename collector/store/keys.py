@@ -32,6 +32,7 @@ from pydantic import Field
 
 from chronolog.config_loading import StrictModel
 from chronolog.fsutil import atomic_write, fsync_dir
+from chronolog.systemd import handed_over
 from collector.store.crypto import (
     KEY_BYTES,
     Unreadable,
@@ -55,15 +56,12 @@ __all__ = [
     "rotate_master",
 ]
 
-CREDENTIAL_NAME = "master.key"  # the name under systemd's $CREDENTIALS_DIRECTORY
-
-
 class KeysConfig(StrictModel):
     master_key_file: Path = Field(
-        Path("/etc/chronolog/master.key"),
+        Path("/etc/chronolog/collector/master.key"),
         description="The master key file, outside data_dir, mode 0600 (create it with "
-        "`chronolog-collector keys init`). Under systemd, LoadCredential=master.key:<this file> "
-        "hands it over and $CREDENTIALS_DIRECTORY/master.key is read instead.",
+        "`chronolog-collector keys init`). The unit hands /etc/chronolog/collector/ over to the "
+        "service (LoadCredential=), which reads systemd's copy.",
     )
 
 
@@ -84,11 +82,9 @@ def _unb64(text: str) -> bytes:
 
 
 def master_key_path(config: KeysConfig) -> Path:
-    """The master key file to read: systemd's credential when one was passed, else the config's."""
-    directory = os.environ.get("CREDENTIALS_DIRECTORY")
-    if directory and (Path(directory) / CREDENTIAL_NAME).is_file():
-        return Path(directory) / CREDENTIAL_NAME
-    return config.master_key_file
+    """The master key file to read: systemd's copy when the unit handed it over, else the
+    config's (chronolog.systemd)."""
+    return handed_over(config.master_key_file)
 
 
 class MasterKeys(Protocol):
@@ -134,10 +130,13 @@ class FileMasterKeys:
     def load(cls, path: Path) -> FileMasterKeys:
         try:
             st = path.stat()
-        except FileNotFoundError:
-            raise KeyringError(f"no master key file at {path}: create one with "
-                               "`chronolog-collector keys init` (and back it up apart from the "
-                               "data), or set collector.keys.master_key_file") from None
+        except (FileNotFoundError, PermissionError) as e:
+            # Under systemd a key that exists is handed over; one that is not, is not there.
+            hidden = " (or not readable by this user)" if isinstance(e, PermissionError) else ""
+            raise KeyringError(f"no master key file at {path}{hidden}: create one with "
+                               "`chronolog-collector keys init` as root (and back it up apart from "
+                               "the data), then start the collector again; or set "
+                               "collector.keys.master_key_file") from None
         if stat.S_IMODE(st.st_mode) & 0o077:
             raise KeyringError(f"{path} is readable by group or others (mode "
                                f"{stat.S_IMODE(st.st_mode):04o}); expected 0600: chmod 600 {path}")

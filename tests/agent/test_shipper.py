@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 from collections.abc import Callable
@@ -146,9 +147,12 @@ def make_spooled(tmp_path: Path, script: list[SendError | Ack | None], max_bytes
 OUTAGE = SendError("connection: refused", retryable=True)
 
 
-async def test_an_unreachable_collector_spools_the_batch_and_commits_it(tmp_path: Path) -> None:
+async def test_an_unreachable_collector_spools_the_batch_and_commits_it(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     shipper, sender, telemetry, spool = make_spooled(tmp_path, [OUTAGE])
-    await shipper.ship([pending(0)])
+    with caplog.at_level(logging.INFO, logger="agent"):
+        await shipper.ship([pending(0)])
+    assert [r.getMessage() for r in caplog.records][-1] == "collector unreachable; batch spooled"
     assert len(sender.bodies) == 1 and len(spool) == 1
     saved = Checkpoints(tmp_path / "cp.json").load().get("s")
     assert saved.next_seq == 2  # committed: fsync'd in the spool
@@ -165,11 +169,14 @@ async def test_an_unreachable_collector_spools_the_batch_and_commits_it(tmp_path
     assert os.listdir(tmp_path / "spool") == []
 
 
-async def test_a_generated_stream_is_spooled_before_it_is_sent(tmp_path: Path) -> None:
+async def test_a_generated_stream_is_spooled_before_it_is_sent(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     shipper, sender, _, spool = make_spooled(tmp_path, [])
     item = pending(0)
-    await shipper.ship([Pending(item.chunk, item.mark, item.size, generated=True)])
+    with caplog.at_level(logging.INFO, logger="agent"):
+        await shipper.ship([Pending(item.chunk, item.mark, item.size, generated=True)])
     assert sender.bodies == [] and len(spool) == 1
+    assert "unreachable" not in caplog.text  # the collector is fine: this is the generated rule
 
 
 async def test_drop_oldest_counts_what_it_deleted(tmp_path: Path) -> None:

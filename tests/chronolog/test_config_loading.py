@@ -83,7 +83,31 @@ def test_collector_refuses_a_public_listen_address_without_tls(tmp_path: Path) -
     assert "loopback" in str(info.value)
 
 
-def test_absent_table_means_defaults_and_local_zone_is_resolved(tmp_path: Path) -> None:
-    config = load_agent(write(tmp_path, "[collector]\n"))
+def test_an_empty_table_means_defaults_and_local_zone_is_resolved(tmp_path: Path) -> None:
+    config = load_agent(write(tmp_path, "[agent]\n[collector]\n"))
     assert config == AgentConfig()
     assert config.files[0].zone != "local"
+
+
+def test_a_file_without_the_programs_table_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "[collector]\n")
+    assert "no [agent] table" in error_of(path)
+    with pytest.raises(ConfigError, match=r"c.toml: no \[collector\] table"):
+        load_collector(write(tmp_path, "[agent]\n"))
+
+
+def test_drop_ins_merge_table_by_table_in_name_order(tmp_path: Path) -> None:
+    path = write(tmp_path, '[agent]\nzone = "UTC"\nlog_level = "debug"\n[agent.batch]\nmax_bytes = 4096\n'
+                           '[[agent.files]]\ninclude = ["/a/*.log"]\n')
+    (tmp_path / "c.toml.d").mkdir()
+    (tmp_path / "c.toml.d" / "20-host.toml").write_text('[agent.batch]\nmax_delay = 2.0\n'
+                                                        '[[agent.files]]\ninclude = ["/b/*.log"]\n')
+    (tmp_path / "c.toml.d" / "10-site.toml").write_text('[agent]\nlog_level = "error"\n')
+    (tmp_path / "c.toml.d" / "notes.txt").write_text("not a drop-in")
+    config = load_agent(path)
+    assert (config.zone, config.log_level) == ("UTC", "error")
+    assert (config.batch.max_bytes, config.batch.max_delay) == (4096, 2.0)  # merged key by key
+    assert [f.include for f in config.files] == [["/b/*.log"]]  # a list is replaced whole
+    (tmp_path / "c.toml.d" / "30-bad.toml").write_text('[agent]\nzone = "Mars/Base"\n')
+    message = error_of(path)
+    assert message.startswith(f"{path} (with 10-site.toml, 20-host.toml, 30-bad.toml): agent.zone")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chronolog.fsutil import atomic_write
+from chronolog.fsutil import atomic_write, hand_back
 
 
 @pytest.fixture
@@ -38,3 +38,28 @@ def test_a_replaced_file_keeps_its_owner(tmp_path: Path, as_root: None) -> None:
 def test_roots_own_files_stay_roots(tmp_path: Path, as_root: None) -> None:
     atomic_write(tmp_path / "master.key", b"k")
     assert (tmp_path / "master.key").stat().st_uid == 0
+
+
+def test_what_root_made_under_a_services_directory_is_handed_back(tmp_path: Path, as_root: None) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    os.chown(data, 61234, 61234)  # as systemd's DynamicUser leaves it
+    (data / "tenants").mkdir()
+    os.chown(data / "tenants", 61234, 61234)
+    (data / "keys" / "tenants").mkdir(parents=True)  # root's mkdir: the collector loops on EACCES
+    (data / "keys" / "signing.json").write_text("{}")
+    (data / "audit.log").write_text("")
+    (data / "link").symlink_to("/etc/passwd")
+    changed = hand_back(data)
+    assert sorted(p.relative_to(data).as_posix() for p in changed) == [
+        "audit.log", "keys", "keys/signing.json", "keys/tenants", "link"]
+    for path in [data / "keys", data / "keys" / "tenants", data / "keys" / "signing.json",
+                 data / "audit.log"]:
+        assert (path.stat().st_uid, path.stat().st_gid) == (61234, 61234), path
+    assert (data / "link").lstat().st_uid == 61234 and Path("/etc/passwd").stat().st_uid == 0  # not followed
+    assert hand_back(data) == []
+
+
+def test_nothing_is_handed_back_in_roots_own_directory(tmp_path: Path, as_root: None) -> None:
+    (tmp_path / "keys").mkdir()
+    assert hand_back(tmp_path) == []

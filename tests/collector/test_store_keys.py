@@ -46,9 +46,12 @@ def test_systemd_credentials_take_the_place_of_the_configured_file(tmp_path: Pat
     config = KeysConfig(master_key_file=tmp_path / "etc" / "master.key")
     assert master_key_path(config) == config.master_key_file
     (tmp_path / "creds").mkdir()
-    (tmp_path / "creds" / "master.key").write_text("{}")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))
+    assert master_key_path(config) == config.master_key_file  # nothing handed over
+    (tmp_path / "creds" / "master.key").write_text("{}")  # LoadCredential=master.key:FILE
     assert master_key_path(config) == tmp_path / "creds" / "master.key"
+    (tmp_path / "creds" / "etc_master.key").write_text("{}")  # LoadCredential=etc:DIR, DIR/master.key
+    assert master_key_path(config) == tmp_path / "creds" / "etc_master.key"
 
 
 async def test_a_rotated_tenant_key_seals_new_data_and_old_data_stays_readable(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ real agent and a real collector serve pass promtool's lint."""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import urllib.request
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from cryptography import x509
 from support.fleet import Fleet
 from support.processes import Daemon
 
@@ -68,6 +70,7 @@ def test_a_real_agents_metrics_pass_promtool_lint(
     assert b"chronolog_agent_clock_status" in exposition
     assert undocumented(exposition, ("chronolog_agent_info", "chronolog_agent_queue",
                                      "chronolog_agent_shipping", "chronolog_agent_clock_audit")) == []
+    assert b"_created" not in exposition  # prometheus-client's per-counter timestamps are off
     result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
 
@@ -95,5 +98,37 @@ def test_a_real_collectors_metrics_pass_promtool_lint_and_name_no_tenant(
     assert re.search(last_seen, exposition)  # the tenant by an opaque id
     assert b"city" not in exposition
     assert undocumented(exposition, ("chronolog_fleet_", "chronolog_collector_clock_")) == []
+    assert b"_created" not in exposition
     result = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def metric(url: str, name: str) -> float:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    assert found, f"{name} is not served"
+    return float(found.group(1))
+
+
+def not_after(cert: Path) -> float:
+    return x509.load_pem_x509_certificate(cert.read_bytes()).not_valid_after_utc.timestamp()
+
+
+def test_certificate_expiries_are_served_for_the_alert(tmp_path: Path,
+                                                       daemons: Callable[[str, Path, Path], Daemon]) -> None:
+    fleet = Fleet(tmp_path, daemons, tls=True)
+    collector = fleet.collector.info["metrics"]
+    server = re.search(r'cert_file = "([^"]+)"', fleet.config.read_text())
+    assert server
+    own, clients = ("chronolog_collector_tls_certificate_expiry_timestamp_seconds",
+                    "chronolog_collector_client_certificates_earliest_expiry_timestamp_seconds")
+    assert metric(collector, own) == not_after(Path(server.group(1)))
+    assert math.isnan(metric(collector, clients))  # none issued yet
+    cert_dir = fleet.issue_certificate("web-1")
+    web = fleet.agent("web-1", cert_dir=cert_dir)
+    expiry = not_after(cert_dir / "web-1.crt")
+    agent = "chronolog_agent_tls_client_certificate_expiry_timestamp_seconds"
+    assert metric(web.daemon.info["metrics"], agent) == expiry
+    assert metric(collector, clients) == expiry
+

@@ -164,7 +164,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 # ---- the requests ---------------------------------------------------------------------------
 
-ROUTES = {("POST", "/v1/push"), ("GET", "/healthz")}
+ROUTES = {("POST", "/v1/push"), ("POST", "/loki/api/v1/push"), ("GET", "/healthz")}
 ROUTES |= {("GET", p) for p in (
     "/v1/query", "/v1/streams", "/v1/tail", "/v1/count", "/v1/hosts", "/v1/audit", "/v1/admin/checkpoint",
     "/v1/admin/backup",
@@ -194,6 +194,7 @@ def attack(route: tuple[str, str], target: Tenant) -> Call:
         return method, f"{path}?{q(params)}" if params else path, None
     bodies: dict[str, dict[str, Any]] = {
         "/v1/push": {},  # send() makes the batch
+        "/loki/api/v1/push": {},  # and this one
         "/v1/admin/login": {},
         "/v1/admin/logout": {},
         "/v1/admin/verify": {"tenant": t},
@@ -216,6 +217,10 @@ def send(world: World, call: Call, token: str | None, attacker: Tenant = CITY,
     if path == "/v1/push":  # the attacker's own lines, with the victim named in a forged field
         return world.request(method, path, token, batch_of(attacker, 1000, {"tenant": victim.name}),
                              {"Content-Type": CONTENT_TYPE, "Content-Encoding": "zstd"})
+    if path == "/loki/api/v1/push":  # the attacker's own lines, the victim named in Loki's tenant header
+        line = {"streams": [{"stream": {"host": "h"}, "values": [["1764900000000000000", attacker.marker]]}]}
+        return world.request(method, path, token, json.dumps(line).encode(),
+                             {"Content-Type": "application/json", "X-Scope-OrgID": victim.name})
     return world.request(method, path, token, None if body is None else json.dumps(body).encode())
 
 
