@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["ArgumentParser", "ConfigError", "Failure", "Option", "UsageError", "accept_anywhere", "run_command",
-           "subparsers"]
+__all__ = ["ArgumentParser", "ConfigError", "Failure", "Option", "UsageError", "accept_anywhere",
+           "run_command", "subparsers"]
 
 
 class ConfigError(Exception):

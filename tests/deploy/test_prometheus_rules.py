@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 from cryptography import x509
+from prometheus_client.parser import text_string_to_metric_families
 from support.fleet import Fleet
 from support.processes import Daemon
 
