@@ -56,6 +56,7 @@ class Row:
     flags: list[str] = field(default_factory=list)
     kind: str = "hit"
     shown: bool = True  # False: read before the cursor, only to decide the order of others
+    sealed: tuple[int, int] | None = None  # (segment, block) it was read from; None: the WAL
 
     @property
     def ts(self) -> int:
@@ -217,6 +218,9 @@ class Run:
         if block is None:
             return []
         rows = list(self._block_rows(block, part.ordered))
+        if part.sealed is not None:
+            for r in rows:
+                r.sealed = part.sealed
         if not part.ordered or self.corrected:
             rows.sort(key=lambda r: r.key)
         return rows
