@@ -39,7 +39,7 @@ from collector.http import (
     json_response,
 )
 from collector.ingest.push import MAX_BODY, STORE, handle_push
-from collector.query.follow_http import handle_count, handle_tail
+from collector.query.follow_http import handle_context, handle_count, handle_tail
 from collector.query.http import QUERY_LIMITS, SKEW_MARGIN, handle_query, handle_streams
 from collector.store import Store
 from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
@@ -123,6 +123,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app.router.add_get("/v1/streams", handle_streams)
     app.router.add_get("/v1/tail", handle_tail)
     app.router.add_get("/v1/count", handle_count)
+    app.router.add_get("/v1/context", handle_context)
     app.router.add_get("/healthz", _healthz)
     if admin is not None:
         accounts = AdminAccounts(admins_path(config), admin.master)
