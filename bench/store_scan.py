@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import resource
 import shutil
@@ -132,6 +133,7 @@ def main() -> None:
         store = LocalStore(root / "data", FileMasterKeys.load(root / "master.key"),
                            StoreConfig(fsync=False)).open()
         zst = root / "day.zst"
+        gc.freeze()  # as the collector does once started (collector/app.py)
         raw = args.lines * (LINE_BYTES + 1)
         segments = sum(p.stat().st_size for p in (root / "data").rglob("seg-*.cls"))
         print(f"# {args.lines} lines of {LINE_BYTES} bytes over one day from {args.hosts} hosts, "

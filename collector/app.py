@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import ssl
 from pathlib import Path
@@ -43,7 +44,7 @@ from collector.http import (
 )
 from collector.ingest.loki import LOKI_NUMBERS, LokiNumbers, handle_loki_push
 from collector.ingest.push import MAX_BODY, STORE, handle_push
-from collector.query.follow_http import handle_count, handle_tail
+from collector.query.follow_http import handle_context, handle_count, handle_tail
 from collector.query.http import QUERY_LIMITS, SKEW_MARGIN, handle_query, handle_streams
 from collector.store import Store
 from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
@@ -135,6 +136,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app.router.add_get("/v1/streams", handle_streams)
     app.router.add_get("/v1/tail", handle_tail)
     app.router.add_get("/v1/count", handle_count)
+    app.router.add_get("/v1/context", handle_context)
     app.router.add_get("/healthz", _healthz)
     add_fleet_routes(app, fleet or Fleet(config.fleet, store), config.query.zone)
     if admin is not None:
@@ -183,6 +185,10 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
             stack.push_async_callback(metrics_runner.cleanup)
             info["metrics"] = metrics_url + "/metrics"
         log.info("collector ready", extra={**info, "data_dir": str(config.data_dir)})
+        # What start-up made (modules, configuration, the store's state) lives as long as the
+        # process: keep it out of every later collection, which then only looks at what
+        # requests make (a query's scan spent 4.5% of its time collecting, profiled).
+        gc.freeze()
         announce_ready(ready_file, info)
         await stop.wait()
         log.info("collector stopping")

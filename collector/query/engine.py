@@ -56,6 +56,7 @@ class Row:
     flags: list[str] = field(default_factory=list)
     kind: str = "hit"
     shown: bool = True  # False: read before the cursor, only to decide the order of others
+    sealed: tuple[int, int] | None = None  # (segment, block) it was read from; None: the WAL
 
     @property
     def ts(self) -> int:
@@ -175,6 +176,30 @@ class Run:
     def _overdue(self) -> bool:
         return self.clock() > self.deadline
 
+    def line_with_context(self, agent: str, stream: str, seq: int, ts: int) -> list[Row]:
+        """One line (by its id and stamped time) and its context, as a page gives them; empty
+        when the snapshot does not hold it. Reads only near ``ts``."""
+        host = next(iter(self.spec.hosts), None)
+        hosts = frozenset({host}) if host else frozenset()
+        self.context.is_hit = lambda block, i: False  # around one line, every other line is context
+        for part in self.reader.parts(ts, ts + 1, hosts, frozenset({stream})):
+            try:
+                block = part.load()
+            except DamagedPart as e:
+                self.summary.damaged.append({"where": e.where, "detail": e.detail})
+                continue
+            if block is None:
+                continue
+            for i in range(len(block)):
+                if block.seq[i] == seq and block.ts[i] == ts and block.origin_key(block.origin[i])[1:] == (
+                        stream, agent):
+                    row = self._row(block, i)
+                    if row is None:
+                        return []
+                    self.summary.hits = 1
+                    return list(self._with_context(row))
+        return []
+
     def _with_context(self, row: Row) -> Iterator[Row]:
         self.context.hit(row)
         found = self.context.around(row, self.spec.before, self.spec.after, self._overdue)
@@ -217,6 +242,9 @@ class Run:
         if block is None:
             return []
         rows = list(self._block_rows(block, part.ordered))
+        if part.sealed is not None:
+            for r in rows:
+                r.sealed = part.sealed
         if not part.ordered or self.corrected:
             rows.sort(key=lambda r: r.key)
         return rows

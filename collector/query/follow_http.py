@@ -1,5 +1,5 @@
-"""``GET /v1/tail`` (lines as they arrive) and ``GET /v1/count`` (lines per step and host):
-the query's filters, other shapes of answer (docs/wire.md).
+"""``GET /v1/tail`` (lines as they arrive), ``GET /v1/count`` (lines per step and host) and
+``GET /v1/context`` (one line and its neighbours): other shapes of answer (docs/wire.md).
 
 **Tail** streams NDJSON until the client goes away: with ``since``, first the lines from then
 to the moment it started following, in timeline order, then every new line the query keeps,
@@ -23,18 +23,26 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from chronolog.timefmt import now_us, to_rfc3339
+from chronolog.timefmt import BadTime, now_us, parse_rfc3339, to_rfc3339, valid_zone
 from collector.admin.audit import AUDIT
 from collector.http import ApiError, require
 from collector.ingest.push import STORE
-from collector.query.engine import Run
+from collector.query.engine import Run, Summary
 from collector.query.follow import Counts, live_rows
-from collector.query.http import SKEW_MARGIN, Outcome, params_of, read_page, refused, stream_ndjson
+from collector.query.http import (
+    QUERY_LIMITS,
+    SKEW_MARGIN,
+    Outcome,
+    params_of,
+    read_page,
+    refused,
+    stream_ndjson,
+)
 from collector.query.match import Matcher
 from collector.query.render import Renderer
-from collector.query.spec import Page
+from collector.query.spec import Page, QuerySpec
 
-__all__ = ["handle_count", "handle_tail"]
+__all__ = ["handle_context", "handle_count", "handle_tail"]
 
 HEARTBEAT = 10.0
 _NOT_FOR_TAIL = ("until", "order", "before", "after", "context", "cursor")
@@ -99,6 +107,62 @@ def _catch_up(store: Any, tenant: str, page: Page, started: int, margin: float, 
             seen.add((row.key[3], row.key[2], row.key[4]))
             out.append(orjson.dumps(renderer.record(row)))
         return out
+
+
+_CONTEXT_PARAMS = {"agent", "stream", "seq", "ts", "host", "before", "after", "zone"}
+
+
+async def handle_context(request: web.Request) -> web.Response:
+    """``GET /v1/context``: one line, named by ``agent``, ``stream``, ``seq`` and its ``ts`` (as
+    a record gives them), with ``before`` and ``after`` lines of its stream (default 5):
+    what a console shows when a line is clicked."""
+    principal = require(request, "investigator")
+    q = request.query
+    limits = request.app[QUERY_LIMITS]
+    try:
+        unknown = sorted(set(q) - _CONTEXT_PARAMS)
+        if unknown:
+            raise ApiError(400, "bad_query", f"unknown parameter {unknown[0]!r}; expected "
+                           f"{', '.join(sorted(_CONTEXT_PARAMS))}")
+        missing = [k for k in ("agent", "stream", "seq", "ts") if not q.get(k)]
+        if missing:
+            raise ApiError(400, "bad_query", f"{missing[0]!r} is required: a line is named by agent, "
+                           "stream, seq and ts")
+        if not q["seq"].isdigit():
+            raise ApiError(400, "bad_query", "'seq' must be a whole number")
+        around = {}
+        for name in ("before", "after"):
+            text = q.get(name, "5")
+            if not text.isdigit() or int(text) > limits.max_context:
+                raise ApiError(400, "bad_query",
+                               f"'{name}' must be an integer from 0 to {limits.max_context}")
+            around[name] = int(text)
+        ts = parse_rfc3339(q["ts"])
+        zone = valid_zone(q.get("zone", limits.zone))
+    except BadTime as e:
+        raise await refused(request, principal, "context", ApiError(400, "bad_query", str(e))) from None
+    except ApiError as e:
+        raise await refused(request, principal, "context", e) from None
+    spec = QuerySpec(ts, ts + 1, frozenset({q["host"]}) if q.get("host") else frozenset(),
+                     frozenset({q["stream"]}), before=around["before"], after=around["after"], zone=zone)
+    renderer = Renderer(zone)
+    store, tenant = request.app[STORE], principal.tenant
+
+    def find() -> tuple[list[bytes], Summary]:
+        with store.reader(tenant) as reader:
+            run = Run(reader, Page(spec, None, limits.time_budget), now_us(), 0.0)
+            rows = run.line_with_context(q["agent"], q["stream"], int(q["seq"]), ts)
+            return [orjson.dumps(renderer.record(r)) for r in rows], run.summary
+
+    lines, summary = await asyncio.to_thread(find)
+    await request.app[AUDIT].record(principal, "context", tenant, "done",
+                                    {"params": params_of(request), "lines": len(lines)})
+    if not lines:
+        raise ApiError(404, "unknown_line", "no such line in this tenant (agent, stream, seq and ts must "
+                       "be a record's own)")
+    tail = orjson.dumps({"summary": {"count": len(lines), "context_missing": summary.context_missing,
+                                     "damaged": summary.damaged, "zone": zone}})
+    return web.Response(body=b"\n".join([*lines, tail]) + b"\n", content_type="application/x-ndjson")
 
 
 async def handle_count(request: web.Request) -> web.StreamResponse:

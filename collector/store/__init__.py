@@ -56,13 +56,16 @@ class DamagedPart(Exception):
 class Part:
     """A piece of stored lines a query may read: a segment block or a WAL file. ``min_ts`` and
     ``max_ts`` bound its lines' event times, so a reader can order and skip parts unread.
-    ``ordered``: its lines come back in timeline order. `load` raises `DamagedPart`."""
+    ``ordered``: its lines come back in timeline order. ``sealed``: ``(segment, block)`` for a
+    segment block (what proves its lines: an evidence export), None for a WAL file. `load`
+    raises `DamagedPart`."""
 
     name: str
     min_ts: int
     max_ts: int
     ordered: bool
     _load: Callable[[str | None], LineBlock | None]
+    sealed: tuple[int, int] | None = None
 
     def load(self, contains: str | None = None) -> LineBlock | None:
         """The part's lines; None when ``contains`` is given and no message of the part can

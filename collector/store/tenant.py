@@ -567,7 +567,7 @@ class TenantReader:
               streams: frozenset[str] = frozenset()) -> list[Part]:
         t = self._tenant
         found = [Part(f"{segment_name(b.segment)} block {b.block}", b.min_ts, b.max_ts, True,
-                      functools.partial(self._block, b.segment, b.block))
+                      functools.partial(self._block, b.segment, b.block), (b.segment, b.block))
                  for b in t.catalog.block_spans(since, until, hosts, streams, self._up_to)]
         found += [Part(w.name, w.span.min_ts, w.span.max_ts, False, functools.partial(self._wal_lines, w))
                   for w in self._wal if w.span.may_hold(since, until, hosts, streams)]

@@ -299,3 +299,22 @@ async def test_count_gives_lines_per_step_and_host(api: Api) -> None:
     assert lines[-1]["summary"]["complete"] and lines[-1]["summary"]["hits"] == 5
     bad = await api.client.get("/v1/count", headers=headers, params={"since": "2026-11-27T09:00:00+09:00"})
     assert bad.status == 400 and "'step' is required" in (await bad.json())["detail"]
+
+
+async def test_context_of_one_line_by_its_id_as_a_console_asks_for_it(api: Api) -> None:
+    await api.push(batch("web-1", chunk("s", 0, [1, 2, 3, 4, 5])))
+    await api.push(batch("web-1", chunk("t", 0, [3])))
+    _, lines = await api.query(grep="line s 2")
+    [hit] = lines[:-1]
+    headers = {"Authorization": f"Bearer {api.tokens['investigator']}"}
+    params = {k: str(hit[k]) for k in ("agent", "stream", "seq", "ts", "host")}
+    response = await api.client.get("/v1/context", headers=headers,
+                                    params={**params, "before": "1", "after": "2"})
+    got = [orjson.loads(x) for x in (await response.text()).splitlines()]
+    assert [(r["kind"], r["seq"]) for r in got[:-1]] == [
+        ("before", 1), ("hit", 2), ("after", 3), ("after", 4)]
+    assert got[-1]["summary"]["count"] == 4
+    missing = await api.client.get("/v1/context", headers=headers, params={**params, "seq": "99"})
+    assert missing.status == 404
+    bad = await api.client.get("/v1/context", headers=headers, params={"agent": "a1"})
+    assert bad.status == 400 and "'stream' is required" in (await bad.json())["detail"]

@@ -178,6 +178,8 @@ def test_the_timeline_is_every_matching_line_in_order_with_ties_broken_by_host_s
     expected = sorted((ts, host, stream, f"agent-{host}", seq) for host, stream, seq, ts, msg in lines
                       if "web" in msg)
     assert keys(rows) == expected
+    # Where each line was read: its segment and block (what an export proves it with), or the WAL.
+    assert all((r.sealed is None) == (r.key[4] >= 35) for r in rows)
     assert [r.block.message(r.index) for r in rows[:3]] == [
         next(m for h, s, q, _, m in lines if (h, s, q) == (r.key[1], r.key[2], r.key[4])) for r in rows[:3]]
 

@@ -166,7 +166,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 ROUTES = {("POST", "/v1/push"), ("POST", "/loki/api/v1/push"), ("GET", "/healthz")}
 ROUTES |= {("GET", p) for p in (
-    "/v1/query", "/v1/streams", "/v1/tail", "/v1/count", "/v1/hosts", "/v1/audit", "/v1/admin/checkpoint",
+    "/v1/query", "/v1/streams", "/v1/tail", "/v1/count", "/v1/context", "/v1/hosts", "/v1/audit",
+    "/v1/admin/checkpoint",
     "/v1/admin/backup",
     "/v1/admin/retention", "/v1/admin/holds", "/v1/admin/keys", "/v1/admin/tenants", "/v1/admin/credentials")}
 ROUTES |= {("POST", p) for p in (
@@ -188,6 +189,8 @@ def attack(route: tuple[str, str], target: Tenant) -> Call:
             "/v1/streams": {"tenant": t},
             "/v1/count": {"since": "1970-01-01T00:00:00Z", "step": "3600", "tenant": t},
             "/v1/hosts": {"tenant": t},
+            "/v1/context": {"agent": "a", "stream": "s", "seq": "0", "ts": "2026-01-01T00:00:00Z",
+                            "tenant": t},
             "/v1/audit": {"tenant": t, "verify": "1"},
             "/healthz": {},
         }.get(path, {"tenant": t})
