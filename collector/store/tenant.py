@@ -39,7 +39,7 @@ from chronolog.timefmt import now_us
 from chronolog.wire import Batch, Chunk, slice_chunk
 from collector.store import AppendResult, DamagedPart, Part, StoreEvents, StoreUnavailable, StreamReport
 from collector.store.catalog import Catalog, SegmentRow
-from collector.store.chain import CheckpointLog, link, signature_ok, signed
+from collector.store.chain import CheckpointLog, link, seal_record, signature_ok, signed
 from collector.store.crypto import Sealer, Unreadable
 from collector.store.feed import Feed
 from collector.store.keys import Signer, TenantKeys
@@ -209,9 +209,8 @@ class TenantStore:
         except (OSError, Unreadable):
             matches = False
         if matches:
-            self.checkpoints.append(signed({
-                "kind": "seal", "tenant": self.name, "number": row.number, "link": row.link,
-                "digest": row.digest, "sealed": row.sealed}, self.signer))
+            self.checkpoints.append(signed(seal_record(self.name, row.number, row.link, row.digest,
+                                                       row.records_root, row.sealed), self.signer))
 
     def _recover_wal(self, path: Path, sealed: set[str]) -> None:
         data = path.read_bytes()
@@ -409,11 +408,11 @@ class TenantStore:
             self.events.damage_found(self.name, file, what)
         built = result.built
         if built is not None:
-            chained = link(self.name, number, prev, built.digest)
+            root = built.header["records_root"]
+            chained = link(self.name, number, prev, built.digest, bytes.fromhex(root))
             self._commit_segment(tmp, name, built, chained, result.size, paths)
-            self.checkpoints.append(signed({
-                "kind": "seal", "tenant": self.name, "number": number, "link": chained.hex(),
-                "digest": built.digest.hex(), "sealed": built.header["sealed"]}, self.signer))
+            self.checkpoints.append(signed(seal_record(self.name, number, chained.hex(), built.digest.hex(),
+                                                       root, built.header["sealed"]), self.signer))
             self.events.segment_sealed(self.name, result.lines, built.header["raw"], result.size)
         else:
             with self._view:
