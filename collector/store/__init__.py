@@ -18,6 +18,7 @@ from chronolog.wire import Batch
 if TYPE_CHECKING:
     from collector.store.feed import Follower
     from collector.store.lines import LineBlock
+    from collector.store.sealed import BlockAt
 
 __all__ = ["AppendResult", "DamagedPart", "Part", "Store", "StoreEvents", "StoreReader", "StoreUnavailable",
            "StreamReport"]
@@ -63,6 +64,7 @@ class Part:
     max_ts: int
     ordered: bool
     _load: Callable[[str | None], LineBlock | None]
+    at: BlockAt | None = None  # where a segment block was sealed (an evidence export proves it)
 
     def load(self, contains: str | None = None) -> LineBlock | None:
         """The part's lines; None when ``contains`` is given and no message of the part can

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from chronolog.evidence.findings import Finding
 from chronolog.timefmt import to_rfc3339
 from collector.store.catalog import Catalog, SegmentRow
 from collector.store.chain import GENESIS, CheckpointLog, link, signature_ok
@@ -34,16 +35,6 @@ from collector.store.wal import read_wal
 __all__ = ["Finding", "VerifyReport", "check_exported", "verify_tenant"]
 
 _SEGMENT = re.compile(r"seg-(\d{8})\.cls")
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    kind: str
-    where: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.where}: {self.detail}"
 
 
 @dataclass

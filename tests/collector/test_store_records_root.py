@@ -4,17 +4,12 @@ a record never change, verify checks the roots, and stores sealed before roots k
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import orjson
-import pytest
 import zstandard
-from support.stores import batch, make_store
+from support.stores import batch, make_store, store_before_roots
 
 from chronolog.evidence import merkle, tree
 from chronolog.evidence.chain import GENESIS, link
@@ -25,8 +20,6 @@ from collector.store.lines import LineBlock
 from collector.store.segment import SegmentHead
 
 TENANT = "city"
-ROOT = Path(__file__).resolve().parents[2]
-BEFORE_ROOTS = "0ab8fe8"  # main just before records roots: its stores have v1 segments
 
 
 def known_block() -> LineBlock:
@@ -112,42 +105,9 @@ async def test_a_records_root_changed_in_the_catalog_is_named(tmp_path: Path) ->
     assert ("rewritten", "segment 1", "its catalog link does not follow from the chain") in details
 
 
-def _old_store(data: Path) -> None:
-    """A store written by chronolog as it was before records roots (v1 segments)."""
-    if not (ROOT / ".git").exists():
-        pytest.skip("needs the git history of the checkout (the code before records roots)")
-    old = data.parent / "old-code"
-    old.mkdir()
-    archive = subprocess.run(["git", "-C", ROOT, "archive", BEFORE_ROOTS, "collector", "chronolog"],
-                             check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
-    script = textwrap.dedent(f"""
-        import asyncio
-        from pathlib import Path
-        from chronolog.wire import Batch, Chunk, ClockView
-        from collector.store.keys import FileMasterKeys
-        from collector.store.local import LocalStore, StoreConfig
-        async def main():
-            data = Path({str(data)!r})
-            master = FileMasterKeys.create(data.parent / "master.key")
-            store = LocalStore(data, master, StoreConfig(seal_in_subprocess=False)).open()
-            for k in range(2):
-                msgs = [f"old {{k}} {{i}}" for i in range(40)]
-                chunk = Chunk("s", k * 40, 1, ClockView(reason="old"), msgs, list(range(k * 40, k * 40 + 40)),
-                              ["explicit"] * 40, [None] * 40)
-                await store.append("city", Batch("a1", "web-1", "Asia/Tokyo", 1, [chunk]), 1)
-                await store.seal("city")
-            store.close()
-        asyncio.run(main())
-    """)
-    # Run from the old tree: a ``-c`` script puts its working directory first on sys.path.
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=old,
-                   env={**os.environ, "PYTHONPATH": str(old)})
-
-
 async def test_a_store_sealed_before_records_roots_keeps_verifying_and_grows_v2(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    _old_store(data)
+    store_before_roots(data)
     from collector.store.keys import FileMasterKeys
     from collector.store.local import LocalStore, StoreConfig
     store = LocalStore(data, FileMasterKeys.load(tmp_path / "master.key"),
