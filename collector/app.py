@@ -31,6 +31,9 @@ from collector.auth.credentials import CredentialStore
 from collector.auth.login import LoginGate
 from collector.auth.sessions import SessionStore
 from collector.config import CollectorConfig
+from collector.evidence.clock import CROSS_CHECK, CrossCheck, NoCrossCheck
+from collector.evidence.http import EVIDENCE, handle_export
+from collector.evidence.source import EvidenceSource
 from collector.http import (
     CREDENTIALS,
     TELEMETRY,
@@ -105,7 +108,9 @@ def open_store(config: CollectorConfig, telemetry: Telemetry | None = None) -> L
 
 
 def build_app(config: CollectorConfig, store: Store, credentials: CredentialStore,
-              telemetry: Telemetry, audit: AuditTrail, admin: AdminStore | None = None) -> web.Application:
+              telemetry: Telemetry, audit: AuditTrail, admin: AdminStore | None = None,
+              evidence: EvidenceSource | None = None,
+              cross_check: CrossCheck | None = None) -> web.Application:
     middlewares: list[Middleware] = [error_middleware]
     if config.tls.enabled:
         middlewares.append(cipher_guard(config.tls.level))
@@ -123,6 +128,10 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app.router.add_get("/v1/streams", handle_streams)
     app.router.add_get("/v1/tail", handle_tail)
     app.router.add_get("/v1/count", handle_count)
+    if evidence is not None:
+        app[EVIDENCE] = evidence
+        app[CROSS_CHECK] = cross_check or NoCrossCheck()
+        app.router.add_get("/v1/export", handle_export)
     app.router.add_get("/healthz", _healthz)
     if admin is not None:
         accounts = AdminAccounts(admins_path(config), admin.master)
@@ -152,7 +161,7 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         credentials = CredentialStore(credentials_path(config))
         audit = await asyncio.to_thread(open_audit, config, store.signer, telemetry)
         await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
-        app = build_app(config, store, credentials, telemetry, audit, admin=store)
+        app = build_app(config, store, credentials, telemetry, audit, admin=store, evidence=store)
         runner, api_url = await start_site(app, config.api.listen, server_tls(config))
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}

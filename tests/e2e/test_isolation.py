@@ -117,7 +117,7 @@ def _routes(tmp: Path) -> set[tuple[str, str]]:
     store = make_store(tmp)
     try:
         app = build_app(config, store, CredentialStore(credentials_path(config)), Telemetry(),
-                        open_audit(config, store.signer), admin=store)
+                        open_audit(config, store.signer), admin=store, evidence=store)  # as serve() does
         return {(r.method, r.resource.canonical) for r in app.router.routes()
                 if r.resource is not None and r.method != "HEAD"}
     finally:
@@ -165,7 +165,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 ROUTES = {("POST", "/v1/push"), ("GET", "/healthz")}
 ROUTES |= {("GET", p) for p in (
-    "/v1/query", "/v1/streams", "/v1/tail", "/v1/count", "/v1/audit", "/v1/admin/checkpoint",
+    "/v1/query", "/v1/export", "/v1/streams", "/v1/tail", "/v1/count", "/v1/audit", "/v1/admin/checkpoint",
     "/v1/admin/backup",
     "/v1/admin/retention", "/v1/admin/holds", "/v1/admin/keys", "/v1/admin/tenants", "/v1/admin/credentials")}
 ROUTES |= {("POST", p) for p in (
@@ -184,6 +184,7 @@ def attack(route: tuple[str, str], target: Tenant) -> Call:
     if method == "GET":
         params: dict[str, str] = {
             "/v1/query": {"since": "1970-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z", "tenant": t},
+            "/v1/export": {"since": "1970-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z", "tenant": t},
             "/v1/streams": {"tenant": t},
             "/v1/count": {"since": "1970-01-01T00:00:00Z", "step": "3600", "tenant": t},
             "/v1/audit": {"tenant": t, "verify": "1"},
@@ -274,9 +275,12 @@ def test_each_callers_own_answers_hold_its_tenant_only(world: World, attacker: T
     query = world.request("GET", "/v1/query?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", reader)
     assert query.status == 200 and attacker.marker in query.body
     assert json.loads(query.body.splitlines()[-1])["summary"]["count"] == attacker.lines
+    export = world.request("GET", "/v1/export?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", reader)
+    assert export.status == 200 and attacker.marker in export.body
+    assert json.loads(export.body.split("\n", 1)[0])["records"]["matches"] == attacker.lines
     streams = json.loads(world.request("GET", "/v1/streams", reader).body)["streams"]
     assert [(s["stream"], s["lines"]) for s in streams] == [(attacker.stream, attacker.lines)]
-    answers = [query, world.request("GET", "/v1/audit?verify=1", reader)]
+    answers = [query, export, world.request("GET", "/v1/audit?verify=1", reader)]
     for path in ("/v1/admin/tenants", "/v1/admin/credentials", "/v1/admin/keys", "/v1/admin/holds",
                  "/v1/admin/retention", "/v1/audit?verify=1"):
         answer = world.request("GET", path, admin)
@@ -287,7 +291,7 @@ def test_each_callers_own_answers_hold_its_tenant_only(world: World, attacker: T
     answers.append(verify)
     for answer in answers:
         assert_clean(_without_own_input(answer), victim, "own answer")
-    assert json.loads(answers[2].body) == {"tenants": [attacker.name]}
+    assert json.loads(answers[3].body) == {"tenants": [attacker.name]}
 
 
 def test_forged_tenant_fields_headers_and_path_tricks_reach_nothing_else(world: World) -> None:
@@ -327,7 +331,8 @@ def test_forged_tenant_fields_headers_and_path_tricks_reach_nothing_else(world: 
 
 def test_roles_hold_agents_do_not_read_investigators_do_not_write_or_administer(world: World) -> None:
     agent, reader = CITY.tokens["agent"], CITY.tokens["investigator"]
-    for path in ("/v1/query?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", "/v1/streams",
+    for path in ("/v1/query?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z",
+                 "/v1/export?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", "/v1/streams",
                  "/v1/audit", "/v1/admin/tenants", "/v1/admin/keys"):
         assert world.request("GET", path, agent).status == 403, path
     pushed = world.request("POST", "/v1/push", reader, batch_of(CITY, 500),
