@@ -32,7 +32,10 @@ from collector.auth.credentials import CredentialStore
 from collector.auth.login import LoginGate
 from collector.auth.sessions import SessionStore
 from collector.config import CollectorConfig
-from collector.fleet.http import add_fleet_routes
+from collector.evidence.clock import CROSS_CHECK, CrossCheck, NoCrossCheck
+from collector.evidence.http import EVIDENCE, handle_export
+from collector.evidence.source import EvidenceSource
+from collector.fleet.http import FleetCrossCheck, add_fleet_routes
 from collector.fleet.metrics import FleetMetrics
 from collector.fleet.service import Fleet
 from collector.http import (
@@ -115,8 +118,10 @@ def fleet_path(config: CollectorConfig) -> Path:
 
 def build_app(config: CollectorConfig, store: Store, credentials: CredentialStore,
               telemetry: Telemetry, audit: AuditTrail, admin: AdminStore | None = None,
-              fleet: Fleet | None = None) -> web.Application:
-    """The API. Without ``fleet``, a fleet registry in memory only (for tests)."""
+              fleet: Fleet | None = None, evidence: EvidenceSource | None = None,
+              cross_check: CrossCheck | None = None) -> web.Application:
+    """The API. Without ``fleet``, a fleet registry in memory only (for tests); without
+    ``evidence``, no export."""
     middlewares: list[Middleware] = [error_middleware]
     if config.tls.enabled:
         middlewares.append(cipher_guard(config.tls.level))
@@ -137,6 +142,10 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app.router.add_get("/v1/tail", handle_tail)
     app.router.add_get("/v1/count", handle_count)
     app.router.add_get("/v1/context", handle_context)
+    if evidence is not None:
+        app[EVIDENCE] = evidence
+        app[CROSS_CHECK] = cross_check or NoCrossCheck()
+        app.router.add_get("/v1/export", handle_export)
     app.router.add_get("/healthz", _healthz)
     add_fleet_routes(app, fleet or Fleet(config.fleet, store), config.query.zone)
     if admin is not None:
@@ -175,7 +184,8 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         telemetry.registry.register(FleetMetrics(fleet))
         fleet_task = asyncio.create_task(fleet.run())
         stack.push_async_callback(_cancel, fleet_task)  # after the API stops: its last save
-        app = build_app(config, store, credentials, telemetry, audit, admin=store, fleet=fleet)
+        app = build_app(config, store, credentials, telemetry, audit, admin=store, fleet=fleet, evidence=store,
+                        cross_check=FleetCrossCheck(fleet, asyncio.get_running_loop()))
         runner, api_url = await start_site(app, config.api.listen, server_tls(config))
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}

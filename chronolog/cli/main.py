@@ -1,4 +1,5 @@
-"""``chronolog``: query the collector as one timeline across hosts; administer it (``admin``)."""
+"""``chronolog``: query the collector as one timeline across hosts, export evidence and check it
+offline (``export``, ``verify-export``); administer it (``admin``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from chronolog.cli import session
 from chronolog.cli.admin import add_admin_parser, run_admin
 from chronolog.cli.audit import add_audit_parser, run_audit
 from chronolog.cli.client import ApiClient
+from chronolog.cli.evidence import add_export_parser, add_verify_export_parser, run_export, run_verify_export
 from chronolog.cli.fleet import add_fleet_parsers, run_hosts, run_streams
 from chronolog.cli.query import (
     add_count_parser,
@@ -66,6 +68,8 @@ def build_parser(settings: ClientConfig | None = None) -> ArgumentParser:
     add_query_parser(sub)
     add_tail_parser(sub)
     add_count_parser(sub)
+    add_export_parser(sub)
+    add_verify_export_parser(sub)
     add_fleet_parsers(sub)
     add_audit_parser(sub)
     add_admin_parser(sub)
@@ -129,9 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "audit":
             kept = session.load(_session_path(args), args.url)
             return run_audit(_admin_client(args) if kept is not None else _client(args), args)
-        commands = {"query": run_query, "tail": run_tail, "count": run_count}
+        commands = {"query": run_query, "tail": run_tail, "count": run_count, "export": run_export}
         if args.command in commands:
             return commands[args.command](_client(args), args)
+        if args.command == "verify-export":
+            return run_verify_export(args)
         if args.command == "hosts":
             return run_hosts(_client(args), args)
         return run_streams(_client(args))

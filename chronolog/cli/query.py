@@ -21,8 +21,9 @@ from chronolog.cli.timerange import parse_when
 from chronolog.cliutil import Failure, UsageError
 from chronolog.timefmt import BadTime, now_us, to_rfc3339, valid_zone
 
-__all__ = ["add_count_parser", "add_filter_arguments", "add_query_parser", "add_tail_parser", "filter_params",
-           "output_format", "run_count", "run_query", "run_tail"]
+__all__ = ["add_count_parser", "add_filter_arguments", "add_query_parser", "add_selection_arguments",
+           "add_tail_parser", "filter_params", "output_format", "run_count", "run_query", "run_tail",
+           "selection_params", "zone_of"]
 
 PAGE = 1000  # hits asked per page
 
@@ -45,8 +46,8 @@ def add_filter_arguments(q: argparse.ArgumentParser) -> None:
                    help="zone for times without an offset and for the output (default Asia/Tokyo)")
 
 
-def add_query_parser(sub: Any) -> None:
-    q = sub.add_parser("query", help="lines of every host as one timeline, in one zone")
+def add_selection_arguments(q: argparse.ArgumentParser) -> None:
+    """What ``query`` and ``export`` select by: the window, the filters, context, order, limit."""
     q.add_argument("--since", help="start: 'now', an age (15m, 2h), RFC 3339, or 'YYYY-MM-DD HH:MM' in "
                    "--zone (required unless --cursor)")
     q.add_argument("--until", default="now", help="end, exclusive (same forms; default now: lines "
@@ -63,6 +64,11 @@ def add_query_parser(sub: Any) -> None:
                    "order the bounds cannot decide marked")
     q.add_argument("--limit", type=int, default=10_000, help="at most this many hits (default 10000); "
                    "when more match, the command to continue is printed")
+
+
+def add_query_parser(sub: Any) -> None:
+    q = sub.add_parser("query", help="lines of every host as one timeline, in one zone")
+    add_selection_arguments(q)
     q.add_argument("--cursor", help="continue the query a previous page stopped (printed with it)")
     q.add_argument("--budget", type=float, default=None,
                    help="seconds each page may take at the collector (default: its own limit)")
@@ -117,7 +123,7 @@ def filter_params(args: argparse.Namespace) -> list[tuple[str, str]]:
     return params
 
 
-def _zone(args: argparse.Namespace) -> str:
+def zone_of(args: argparse.Namespace) -> str:
     try:
         return valid_zone(args.zone)
     except BadTime as e:
@@ -145,7 +151,8 @@ def _window(since_text: str | None, until_text: str, zone: str) -> list[tuple[st
     return params
 
 
-def _selection(args: argparse.Namespace, zone: str) -> list[tuple[str, str]]:
+def selection_params(args: argparse.Namespace, zone: str) -> list[tuple[str, str]]:
+    """The API parameters of `add_selection_arguments`' arguments."""
     params = _window(args.since, args.until, zone)
     before = args.before if args.before is not None else args.context
     after = args.after if args.after is not None else args.context
@@ -156,7 +163,7 @@ def _selection(args: argparse.Namespace, zone: str) -> list[tuple[str, str]]:
 
 
 def run_query(api: ApiClient, args: argparse.Namespace) -> int:
-    zone = _zone(args)
+    zone = zone_of(args)
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     if args.budget is not None and args.budget <= 0:
@@ -168,7 +175,7 @@ def run_query(api: ApiClient, args: argparse.Namespace) -> int:
             print(f"# --cursor continues its own query; {', '.join(ignored)} ignored", file=sys.stderr)
         selection: list[tuple[str, str]] = []
     else:
-        selection = _selection(args, zone)
+        selection = selection_params(args, zone)
     common = [("zone", zone)] + ([("budget", str(args.budget))] if args.budget is not None else [])
     before_after = args.context or args.before or args.after
     printer = Printer(sys.stdout, output_format(args), corrected=args.order == "corrected",
@@ -202,7 +209,7 @@ def run_query(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def run_tail(api: ApiClient, args: argparse.Namespace) -> int:
-    zone = _zone(args)
+    zone = zone_of(args)
     params = [("zone", zone), *filter_params(args)]
     if args.since is not None:
         params += _window(args.since, "now", zone)
@@ -234,7 +241,7 @@ def _step(text: str) -> int:
 
 
 def run_count(api: ApiClient, args: argparse.Namespace) -> int:
-    zone = _zone(args)
+    zone = zone_of(args)
     step = _step(args.step)
     params = [("zone", zone), ("step", str(step)), ("order", args.order), *filter_params(args)]
     selection = _window(args.since, args.until, zone)

@@ -7,7 +7,8 @@ right. Audited like every read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from collector.fleet.service import Fleet
 from collector.fleet.state import HostView, summarize
 from collector.http import ApiError, json_response, require
 
-__all__ = ["FLEET", "add_fleet_routes", "hosts_document"]
+__all__ = ["FLEET", "FleetCrossCheck", "add_fleet_routes", "hosts_document"]
 
 FLEET = web.AppKey("fleet", Fleet)
 ZONE = web.AppKey("fleet_zone", str)
@@ -55,6 +56,25 @@ def _crosscheck(view: HostView, zone: Render) -> dict[str, Any]:
         doc["collector"] = {"min": check.lo, "max": check.hi}  # host clock - collector clock
         doc.update(exchanges=check.exchanges, since=_time(check.since, zone))
     return doc
+
+
+class FleetCrossCheck:
+    """The fleet's cross-check of each host clock as an evidence export carries it
+    (`collector.evidence.clock.CrossCheck`): as it stands now, times in UTC."""
+
+    def __init__(self, fleet: Fleet, loop: asyncio.AbstractEventLoop) -> None:
+        self.fleet = fleet
+        self.loop = loop
+
+    def cross_check(self, tenant: str, hosts: Iterable[str]) -> dict[str, Any]:
+        # An export runs in a worker thread; the registry is only ever touched in the loop.
+        return asyncio.run_coroutine_threadsafe(self._now(tenant, frozenset(hosts)), self.loop).result()
+
+    async def _now(self, tenant: str, hosts: frozenset[str]) -> dict[str, Any]:
+        now = now_us()
+        render = rfc3339_renderer("UTC")
+        return {"available": True, "at": now,
+                "hosts": {v.name: _crosscheck(v, render) for v in self.fleet.views(tenant, now) if v.name in hosts}}
 
 
 def _streams(record: HostRecord | None, zone: Render) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ from collector.query.spec import Cursor, Page
 from collector.query.timeline import OrderMarker, load_histories, released
 from collector.store import DamagedPart, Part, StoreReader
 from collector.store.lines import LineBlock
+from collector.store.sealed import BlockAt
 
 __all__ = ["NEVER", "Row", "Run", "Summary", "Window"]
 
@@ -56,7 +57,7 @@ class Row:
     flags: list[str] = field(default_factory=list)
     kind: str = "hit"
     shown: bool = True  # False: read before the cursor, only to decide the order of others
-    sealed: tuple[int, int] | None = None  # (segment, block) it was read from; None: the WAL
+    sealed: BlockAt | None = None  # the segment and block it was read from; None: the WAL
 
     @property
     def ts(self) -> int:
@@ -242,9 +243,9 @@ class Run:
         if block is None:
             return []
         rows = list(self._block_rows(block, part.ordered))
-        if part.sealed is not None:
+        if part.at is not None:
             for r in rows:
-                r.sealed = part.sealed
+                r.sealed = part.at
         if not part.ordered or self.corrected:
             rows.sort(key=lambda r: r.key)
         return rows

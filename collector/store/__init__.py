@@ -18,6 +18,7 @@ from chronolog.wire import Batch
 if TYPE_CHECKING:
     from collector.store.feed import Follower
     from collector.store.lines import LineBlock
+    from collector.store.sealed import BlockAt
 
 __all__ = ["AppendResult", "DamagedPart", "Part", "Store", "StoreEvents", "StoreReader", "StoreUnavailable",
            "StreamReport"]
@@ -56,16 +57,16 @@ class DamagedPart(Exception):
 class Part:
     """A piece of stored lines a query may read: a segment block or a WAL file. ``min_ts`` and
     ``max_ts`` bound its lines' event times, so a reader can order and skip parts unread.
-    ``ordered``: its lines come back in timeline order. ``sealed``: ``(segment, block)`` for a
-    segment block (what proves its lines: an evidence export), None for a WAL file. `load`
-    raises `DamagedPart`."""
+    ``ordered``: its lines come back in timeline order. ``at``: the segment and block a sealed
+    part was read from (what proves its lines: an evidence export), None for a WAL file.
+    `load` raises `DamagedPart`."""
 
     name: str
     min_ts: int
     max_ts: int
     ordered: bool
     _load: Callable[[str | None], LineBlock | None]
-    sealed: tuple[int, int] | None = None
+    at: BlockAt | None = None
 
     def load(self, contains: str | None = None) -> LineBlock | None:
         """The part's lines; None when ``contains`` is given and no message of the part can

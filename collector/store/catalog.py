@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS segments (
     min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, lines INTEGER NOT NULL,
     raw_bytes INTEGER NOT NULL, stored_bytes INTEGER NOT NULL, digest TEXT NOT NULL,
     link TEXT NOT NULL, tenant_key TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'live',
-    expired INTEGER);
+    expired INTEGER, records_root TEXT);
 CREATE TABLE IF NOT EXISTS blocks (
     segment INTEGER NOT NULL, block INTEGER NOT NULL, min_ts INTEGER NOT NULL,
     max_ts INTEGER NOT NULL, lines INTEGER NOT NULL, PRIMARY KEY (segment, block));
@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS backups (
 """
 
 
+_SEGMENT_COLUMNS = ("number, file, sealed, min_ts, max_ts, lines, raw_bytes, stored_bytes, digest, link, "
+                    "tenant_key, state, expired, records_root")
+
+
 @dataclass(frozen=True, slots=True)
 class SegmentRow:
     number: int
@@ -63,6 +67,7 @@ class SegmentRow:
     tenant_key: str
     state: str  # "live" or "expired"
     expired: int | None
+    records_root: str | None = None  # None: sealed before records roots (chain v1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,9 @@ class Catalog:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(segments)")}
+        if "records_root" not in columns:  # a catalog made before records roots
+            self._db.execute("ALTER TABLE segments ADD COLUMN records_root TEXT")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -130,9 +138,11 @@ class Catalog:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute("INSERT INTO segments (number, file, sealed, min_ts, max_ts, lines, raw_bytes, "
-                           "stored_bytes, digest, link, tenant_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           "stored_bytes, digest, link, tenant_key, records_root) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                            (n, file, h["sealed"], h["min_ts"], h["max_ts"], h["lines"], h["raw"],
-                            stored_bytes, built.digest.hex(), link.hex(), built.tenant_key))
+                            stored_bytes, built.digest.hex(), link.hex(), built.tenant_key,
+                            h.get("records_root")))
                 blocks = [(n, i, b["min_ts"], b["max_ts"], b["lines"]) for i, b in enumerate(built.index)]
                 db.executemany("INSERT INTO blocks VALUES (?,?,?,?,?)", blocks)
                 db.executemany("INSERT INTO block_hosts VALUES (?,?,?)",
@@ -147,8 +157,10 @@ class Catalog:
                 db.execute("ROLLBACK")
                 raise
 
-    def segments(self) -> list[SegmentRow]:
-        return [SegmentRow(*r) for r in self._rows("SELECT * FROM segments ORDER BY number")]
+    def segments(self, since: int = 0) -> list[SegmentRow]:
+        """Every segment (live and expired) numbered ``since`` or later, in chain order."""
+        return [SegmentRow(*r) for r in self._rows(f"SELECT {_SEGMENT_COLUMNS} FROM segments "  # noqa: S608
+                                                   "WHERE number >= ? ORDER BY number", (since,))]
 
     def last(self) -> tuple[int, bytes]:
         """The number and link of the newest segment (0 and the genesis link if none)."""

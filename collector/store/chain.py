@@ -1,33 +1,28 @@
 """Each tenant's hash chain over its segments, and the signed records that anchor it.
 
-``link(n) = SHA-256("chronolog.chain.v1" 0 tenant 0 n link(n-1) digest(n))`` with ``link(0)`` 32
-zero bytes: a segment's link commits to every segment sealed before it. At every seal the
-collector appends a **checkpoint** ``{kind: seal, tenant, number, link, digest, sealed}`` signed
-with its Ed25519 key to the tenant's ``checkpoints.log``; when retention removes segments it
-appends a signed ``{kind: expire, numbers}``. An exported checkpoint lets a third party check
-later that the chain still passes through it: that the store was only appended to.
+The link of segment ``n`` commits to it and to every segment sealed before it
+(`chronolog.evidence.chain.link`, shared with offline verifiers). At every seal the collector
+appends a **checkpoint** ``{kind: seal, tenant, number, link, digest, records_root, sealed}``
+signed with its Ed25519 key to the tenant's ``checkpoints.log`` (``records_root``, the Merkle
+tree head over the segment's records, is absent for segments sealed before it existed); when
+retention removes segments it appends a signed ``{kind: expire, numbers}``. An exported
+checkpoint lets a third party check later that the chain still passes through it: that the
+store was only appended to.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import struct
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
-from collector.store.crypto import sha256, signature_valid
+from chronolog.evidence.chain import GENESIS, link
+from chronolog.evidence.signatures import canonical, signature_ok
 
-__all__ = ["GENESIS", "CheckpointLog", "canonical", "link", "signature_ok", "signed"]
-
-GENESIS = bytes(32)
-_U64 = struct.Struct(">Q")
-
-
-def link(tenant: str, number: int, prev: bytes, digest: bytes) -> bytes:
-    return sha256(b"chronolog.chain.v1\0", tenant.encode(), b"\0", _U64.pack(number), prev, digest)
+__all__ = ["GENESIS", "CheckpointLog", "canonical", "link", "seal_record", "signature_ok", "signed"]
 
 
 class _Signs(Protocol):
@@ -36,23 +31,20 @@ class _Signs(Protocol):
     def sign(self, data: bytes) -> bytes: ...
 
 
-def canonical(record: dict[str, Any]) -> bytes:
-    """The bytes a signature covers: the record without ``sig``, keys sorted."""
-    return orjson.dumps({k: v for k, v in record.items() if k != "sig"}, option=orjson.OPT_SORT_KEYS)
-
-
 def signed(record: dict[str, Any], signer: _Signs) -> dict[str, Any]:
     out = {**record, "signer": signer.id}
     out["sig"] = base64.b64encode(signer.sign(canonical(out))).decode()
     return out
 
 
-def signature_ok(record: dict[str, Any], public_key: bytes) -> bool:
-    try:
-        sig = base64.b64decode(str(record.get("sig", "")), validate=True)
-    except ValueError:
-        return False
-    return signature_valid(public_key, sig, canonical(record))
+def seal_record(tenant: str, number: int, link_hex: str, digest_hex: str, records_root: str | None,
+                sealed: int) -> dict[str, Any]:
+    """The checkpoint of a seal, before signing (no ``records_root`` for a v1 segment)."""
+    record: dict[str, Any] = {"kind": "seal", "tenant": tenant, "number": number, "link": link_hex,
+                              "digest": digest_hex, "sealed": sealed}
+    if records_root is not None:
+        record["records_root"] = records_root
+    return record
 
 
 class CheckpointLog:

@@ -4,7 +4,8 @@
   prefix chosen once per key, then an 8-byte counter. Every key seals one file (a WAL file or
   a segment), so a (key, nonce) pair is never used twice.
 - AES key wrap (RFC 3394, NIST SP 800-38F) for keys under keys.
-- Ed25519 (EdDSA, CRYPTREC e-Government Recommended since 2023) for checkpoints and reports.
+- Ed25519 (EdDSA, CRYPTREC e-Government Recommended since 2023) signing of checkpoints and
+  reports (verifying is shared with offline verifiers: `chronolog.evidence.signatures`).
 - SHA-256 for digests.
 
 Keys are random from ``os.urandom``. Errors never carry key material: `Unreadable` says what
@@ -19,8 +20,8 @@ import secrets
 import struct
 from collections.abc import Callable
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
@@ -34,7 +35,6 @@ __all__ = [
     "new_nonce_prefix",
     "new_signing_key",
     "sha256",
-    "signature_valid",
     "signing_function",
     "unwrap_key",
     "wrap_key",
@@ -107,15 +107,6 @@ def unwrap_key(kek: bytes, wrapped: bytes) -> bytes:
         return aes_key_unwrap(kek, wrapped)
     except (InvalidUnwrap, ValueError):
         raise Unreadable("wrapped key does not unwrap under this key") from None
-
-
-def signature_valid(public_key: bytes, signature: bytes, data: bytes) -> bool:
-    """Whether ``signature`` is a valid Ed25519 signature of ``data`` by ``public_key`` (raw)."""
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, data)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 def new_signing_key() -> tuple[bytes, bytes]:

@@ -34,7 +34,7 @@ from chronolog.wire import Batch
 from collector.store import AppendResult, Part, StoreEvents, StoreReader, StoreUnavailable, StreamReport
 from collector.store.backup import write_backup
 from collector.store.catalog import Hold
-from collector.store.chain import signed
+from collector.store.chain import GENESIS, signed
 from collector.store.crypto import new_id
 from collector.store.erase import disk_usage, erase_tenant
 from collector.store.feed import Feed, Follower
@@ -42,6 +42,7 @@ from collector.store.keys import KeyVersion, MasterKeys, Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
 from collector.store.retention import expiring, summary
+from collector.store.sealed import ChainExtract, SegmentSeal
 from collector.store.sealing import SealRunner, build_from_wal, process_runner
 from collector.store.tenant import SealSettings, TenantStore
 from collector.store.verify import VerifyReport, verify_tenant
@@ -208,6 +209,19 @@ class LocalStore:
     def streams(self, tenant: str) -> list[StreamReport]:
         found = self._tenants.get(tenant)
         return found.streams() if found is not None else []
+
+    # ---- evidence (collector.evidence.source.EvidenceSource) --------------------------------
+
+    def segment_seals(self, tenant: str, numbers: list[int]) -> dict[int, SegmentSeal]:
+        found = self._tenants.get(tenant)
+        return found.segment_seals(numbers) if found is not None else {}
+
+    def chain_extract(self, tenant: str, first: int | None) -> ChainExtract:
+        found = self._tenants.get(tenant)
+        return found.chain_extract(first) if found is not None else ChainExtract(1, GENESIS, [], None)
+
+    def identity(self) -> dict[str, str]:
+        return {"signer": self.signer.id, "public_key": self.public_key(), "algorithm": "Ed25519"}
 
     # ---- sealing and retention ------------------------------------------------------------
 

@@ -10,9 +10,13 @@ Layout::
   wrap) and that version's id. It is the one part outside the digest, so that keys can be
   re-wrapped without touching the chained bytes.
 - The **header** names the tenant, the segment's number in the tenant's chain and the link
-  before it (chain.py), when it was sealed, the nonce prefix, and totals.
+  before it (chain.py), when it was sealed, the nonce prefix, totals, and (``v`` 2) the
+  ``records_root`` made from the blocks' roots (`chronolog.evidence.tree`).
 - The **index** gives per block its offset and length (relative to the first block), line
-  count, raw message bytes, event-time range, hosts and streams: the catalog copies it.
+  count, raw message bytes, event-time range, hosts and streams: the catalog copies it; and
+  (``v`` 2) its ``root``, the Merkle tree head over its lines' canonical records (leaves.py).
+  A few lines can then be proved to be in a signed segment with the hashes of their block's
+  other lines and of the other blocks, never their contents (docs/evidence.md).
 - **Block i** is ``AES-256-GCM(LineBlock.encode())`` (format 2: the columns and the messages
   as two zstd frames, named by the header's ``block_format``; format 1, in segments sealed
   before it, is ``zstd(LineBlock JSON)``) with the nonce ``prefix || i`` and the associated
@@ -33,10 +37,13 @@ from typing import IO, Any
 import orjson
 import zstandard
 
+from chronolog.evidence import merkle, tree
 from collector.store.crypto import Sealer, Unreadable, new_key, new_nonce_prefix, sha256, unwrap_key, wrap_key
+from collector.store.leaves import RECORD_FORMAT, record_bytes
 from collector.store.lines import LineBlock
 
-__all__ = ["BLOCK_FORMAT", "MAGIC", "BuiltSegment", "SegmentHead", "build_segment", "segment_name"]
+__all__ = ["BLOCK_FORMAT", "MAGIC", "BuiltSegment", "SegmentHead", "build_segment", "records_root",
+           "segment_name"]
 
 MAGIC = b"CLS1"
 BLOCK_FORMAT = 2  # how blocks are encoded (lines.py); a header without it means 1
@@ -95,13 +102,15 @@ def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, se
         length = len(compressed) + 16  # the GCM tag
         index.append({"offset": offset, "length": length, "lines": len(block),
                       "raw": block.raw_bytes(), "min_ts": block.ts[0], "max_ts": block.ts[-1],
-                      "hosts": block.hosts(), "streams": block.streams()})
+                      "hosts": block.hosts(), "streams": block.streams(),
+                      "root": merkle.root(record_bytes(block)).hex()})
         offset += length
-    header = {"v": 1, "tenant": tenant, "number": number, "prev": prev.hex(), "sealed": sealed,
+    header = {"v": 2, "tenant": tenant, "number": number, "prev": prev.hex(), "sealed": sealed,
               "wal": wal_files, "nonce_prefix": prefix.hex(), "compression": "zstd",
               **({"block_format": block_format} if block_format != 1 else {}),
               "lines": len(lines), "raw": sum(b["raw"] for b in index),
-              "min_ts": lines.ts[0], "max_ts": lines.ts[-1], "blocks": len(index)}
+              "min_ts": lines.ts[0], "max_ts": lines.ts[-1], "blocks": len(index),
+              "records": RECORD_FORMAT, "records_root": records_root(index).hex()}
     header_bytes, index_bytes = orjson.dumps(header), orjson.dumps(index)
     binding = sha256(header_bytes, index_bytes)
     sealer = Sealer(dek, prefix)
@@ -113,6 +122,12 @@ def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, se
         digest.update(part)
     data = b"".join([MAGIC, _LEN.pack(len(keyslot)), keyslot, *body])
     return BuiltSegment(data, header, index, digest.digest(), tenant_key_id, runs)
+
+
+def records_root(index: list[dict[str, Any]]) -> bytes:
+    """The records root of a (v2) segment from its index's block roots
+    (`chronolog.evidence.tree`)."""
+    return tree.records_root([(int(b["lines"]), bytes.fromhex(b["root"])) for b in index])
 
 
 class SegmentHead:

@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -39,11 +40,12 @@ from chronolog.timefmt import now_us
 from chronolog.wire import Batch, Chunk, slice_chunk
 from collector.store import AppendResult, DamagedPart, Part, StoreEvents, StoreUnavailable, StreamReport
 from collector.store.catalog import Catalog, SegmentRow
-from collector.store.chain import CheckpointLog, link, signature_ok, signed
+from collector.store.chain import GENESIS, CheckpointLog, link, seal_record, signature_ok, signed
 from collector.store.crypto import Sealer, Unreadable
 from collector.store.feed import Feed
 from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
+from collector.store.sealed import BlockAt, ChainExtract, SegmentSeal
 from collector.store.sealing import SealJob, SealRunner, build_from_wal
 from collector.store.segment import BuiltSegment, SegmentHead, file_digest, segment_name
 from collector.store.seqset import SeqSet
@@ -209,9 +211,8 @@ class TenantStore:
         except (OSError, Unreadable):
             matches = False
         if matches:
-            self.checkpoints.append(signed({
-                "kind": "seal", "tenant": self.name, "number": row.number, "link": row.link,
-                "digest": row.digest, "sealed": row.sealed}, self.signer))
+            self.checkpoints.append(signed(seal_record(self.name, row.number, row.link, row.digest,
+                                                       row.records_root, row.sealed), self.signer))
 
     def _recover_wal(self, path: Path, sealed: set[str]) -> None:
         data = path.read_bytes()
@@ -409,11 +410,11 @@ class TenantStore:
             self.events.damage_found(self.name, file, what)
         built = result.built
         if built is not None:
-            chained = link(self.name, number, prev, built.digest)
+            root = built.header["records_root"]
+            chained = link(self.name, number, prev, built.digest, bytes.fromhex(root))
             self._commit_segment(tmp, name, built, chained, result.size, paths)
-            self.checkpoints.append(signed({
-                "kind": "seal", "tenant": self.name, "number": number, "link": chained.hex(),
-                "digest": built.digest.hex(), "sealed": built.header["sealed"]}, self.signer))
+            self.checkpoints.append(signed(seal_record(self.name, number, chained.hex(), built.digest.hex(),
+                                                       root, built.header["sealed"]), self.signer))
             self.events.segment_sealed(self.name, result.lines, built.header["raw"], result.size)
         else:
             with self._view:
@@ -509,6 +510,46 @@ class TenantStore:
         found = self.seqs.get((agent, stream))
         return found is not None and not found.missing(seq, seq + 1)
 
+    def segment_seals(self, numbers: list[int]) -> dict[int, SegmentSeal]:
+        """The block roots and seal checkpoint of each live segment of ``numbers`` (one that
+        is gone is left out)."""
+        wanted = set(numbers)
+        rows = [r for r in self.catalog.segments(min(wanted, default=0))
+                if r.number in wanted and r.state == "live"]
+        seals = self._seal_checkpoints()
+        found: dict[int, SegmentSeal] = {}
+        with self.reading():
+            for row in rows:
+                try:
+                    with open(self.segment_dir / row.file, "rb") as f:
+                        index = SegmentHead.read(f).index
+                except (OSError, Unreadable):
+                    continue
+                blocks = None
+                if row.records_root is not None:
+                    blocks = [(int(b["lines"]), bytes.fromhex(b["root"])) for b in index]
+                found[row.number] = SegmentSeal(row.number, blocks, seals.get(row.number))
+        return found
+
+    def chain_extract(self, first: int | None) -> ChainExtract:
+        """The chain from segment ``first`` (None: the newest alone) to the newest, with the
+        newest seal checkpoint."""
+        if first is None:
+            first = max(self.catalog.last()[0], 1)
+        rows = self.catalog.segments(first - 1)
+        prev = GENESIS
+        if rows and rows[0].number == first - 1:
+            prev = bytes.fromhex(rows.pop(0).link)
+        links = [(r.number, bytes.fromhex(r.digest),
+                  bytes.fromhex(r.records_root) if r.records_root is not None else None) for r in rows]
+        seals = self._seal_checkpoints()
+        return ChainExtract(first, prev, links, seals[max(seals)] if seals else None)
+
+    def _seal_checkpoints(self) -> dict[int, dict[str, Any]]:
+        """The seal checkpoints, by segment number (their signatures are the verifier's to check)."""
+        records, _ = self.checkpoints.read()
+        return {int(r["number"]): r for r in records if r.get("kind") == "seal" and "number" in r}
+
     def streams(self) -> list[StreamReport]:
         return [
             StreamReport(agent, stream, len(seqs), seqs.intervals()[-1][1] - 1, seqs.gaps())
@@ -567,7 +608,7 @@ class TenantReader:
               streams: frozenset[str] = frozenset()) -> list[Part]:
         t = self._tenant
         found = [Part(f"{segment_name(b.segment)} block {b.block}", b.min_ts, b.max_ts, True,
-                      functools.partial(self._block, b.segment, b.block), (b.segment, b.block))
+                      functools.partial(self._block, b.segment, b.block), BlockAt(b.segment, b.block))
                  for b in t.catalog.block_spans(since, until, hosts, streams, self._up_to)]
         found += [Part(w.name, w.span.min_ts, w.span.max_ts, False, functools.partial(self._wal_lines, w))
                   for w in self._wal if w.span.may_hold(since, until, hosts, streams)]

@@ -23,27 +23,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from chronolog.evidence.findings import Finding
 from chronolog.timefmt import to_rfc3339
 from collector.store.catalog import Catalog, SegmentRow
 from collector.store.chain import GENESIS, CheckpointLog, link, signature_ok
 from collector.store.crypto import Sealer, Unreadable
 from collector.store.keys import TenantKeys
-from collector.store.segment import SegmentHead
+from collector.store.segment import SegmentHead, records_root
 from collector.store.wal import read_wal
 
 __all__ = ["Finding", "VerifyReport", "check_exported", "verify_tenant"]
 
 _SEGMENT = re.compile(r"seg-(\d{8})\.cls")
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    kind: str
-    where: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.where}: {self.detail}"
 
 
 @dataclass
@@ -135,6 +126,7 @@ def _check_segment(row: SegmentRow, path: Path, head: SegmentHead, tenant: str, 
         report.add("rewritten", where, f"{path.name} belongs to tenant {head.header.get('tenant')!r}")
     if head.header.get("prev") != prev.hex():
         report.add("rewritten", where, "its header does not chain to the segment before it")
+    _check_records_root(row, head, where, report)
     sealer = None
     if keys is not None:
         try:
@@ -145,6 +137,20 @@ def _check_segment(row: SegmentRow, path: Path, head: SegmentHead, tenant: str, 
         digest = _check_body(f, head, sealer, where, report)
     if digest.hex() != row.digest:
         report.add("rewritten", where, f"its contents differ from what was sealed at {_when(row.sealed)}")
+
+
+def _check_records_root(row: SegmentRow, head: SegmentHead, where: str, report: VerifyReport) -> None:
+    """A v2 segment's records root: its header's, its index's block roots' and the catalog's agree."""
+    claimed = head.header.get("records_root")
+    if claimed != row.records_root:
+        report.add("rewritten", where, "its header and the catalog name different records roots")
+    elif claimed is not None:
+        try:
+            computed = records_root(head.index).hex()
+        except (KeyError, TypeError, ValueError):
+            computed = None
+        if computed != claimed:
+            report.add("rewritten", where, "its block roots do not add up to its records root")
 
 
 def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_key: bytes,
@@ -183,7 +189,8 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
                 report.segments += 1
         heads.pop(row.number, None)
         # The chain runs over the recorded digests (a file that differs was reported above).
-        computed = link(tenant, row.number, prev, bytes.fromhex(row.digest))
+        root = bytes.fromhex(row.records_root) if row.records_root is not None else None
+        computed = link(tenant, row.number, prev, bytes.fromhex(row.digest), root)
         anchor = seals.get(row.number, {}).get("link")
         if computed.hex() != row.link:
             report.add("rewritten", f"segment {row.number}",

@@ -118,7 +118,7 @@ def _routes(tmp: Path) -> set[tuple[str, str]]:
     store = make_store(tmp)
     try:
         app = build_app(config, store, CredentialStore(credentials_path(config)), Telemetry(),
-                        open_audit(config, store.signer), admin=store)
+                        open_audit(config, store.signer), admin=store, evidence=store)  # as serve() does
         return {(r.method, r.resource.canonical) for r in app.router.routes()
                 if r.resource is not None and r.method != "HEAD"}
     finally:
@@ -166,7 +166,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 ROUTES = {("POST", "/v1/push"), ("POST", "/loki/api/v1/push"), ("GET", "/healthz")}
 ROUTES |= {("GET", p) for p in (
-    "/v1/query", "/v1/streams", "/v1/tail", "/v1/count", "/v1/context", "/v1/hosts", "/v1/audit",
+    "/v1/query", "/v1/export", "/v1/streams", "/v1/tail", "/v1/count", "/v1/context", "/v1/hosts", "/v1/audit",
     "/v1/admin/checkpoint",
     "/v1/admin/backup",
     "/v1/admin/retention", "/v1/admin/holds", "/v1/admin/keys", "/v1/admin/tenants", "/v1/admin/credentials")}
@@ -186,6 +186,7 @@ def attack(route: tuple[str, str], target: Tenant) -> Call:
     if method == "GET":
         params: dict[str, str] = {
             "/v1/query": {"since": "1970-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z", "tenant": t},
+            "/v1/export": {"since": "1970-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z", "tenant": t},
             "/v1/streams": {"tenant": t},
             "/v1/count": {"since": "1970-01-01T00:00:00Z", "step": "3600", "tenant": t},
             "/v1/hosts": {"tenant": t},
@@ -284,12 +285,17 @@ def test_each_callers_own_answers_hold_its_tenant_only(world: World, attacker: T
     query = world.request("GET", "/v1/query?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", reader)
     assert query.status == 200 and attacker.marker in query.body
     assert json.loads(query.body.splitlines()[-1])["summary"]["count"] == attacker.lines
+    export = world.request("GET", "/v1/export?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", reader)
+    assert export.status == 200 and attacker.marker in export.body
+    assert json.loads(export.body.split("\n", 1)[0])["records"]["matches"] == attacker.lines
     streams = json.loads(world.request("GET", "/v1/streams", reader).body)["streams"]
     assert [(s["stream"], s["lines"], s["host"]) for s in streams] == [(attacker.stream, attacker.lines,
                                                                         attacker.host)]
     hosts = world.request("GET", "/v1/hosts", reader)
     assert [h["host"] for h in json.loads(hosts.body)["hosts"]] == [attacker.host]
-    answers = [query, hosts, world.request("GET", "/v1/audit?verify=1", reader)]
+    # The export's cross-check of host clocks holds the caller's hosts only.
+    assert set(json.loads(export.body.split("\n", 1)[0])["cross_check"]["hosts"]) <= {attacker.host}
+    answers = [query, export, hosts, world.request("GET", "/v1/audit?verify=1", reader)]
     for path in ("/v1/admin/tenants", "/v1/admin/credentials", "/v1/admin/keys", "/v1/admin/holds",
                  "/v1/admin/retention", "/v1/audit?verify=1"):
         answer = world.request("GET", path, admin)
@@ -340,7 +346,8 @@ def test_forged_tenant_fields_headers_and_path_tricks_reach_nothing_else(world: 
 
 def test_roles_hold_agents_do_not_read_investigators_do_not_write_or_administer(world: World) -> None:
     agent, reader = CITY.tokens["agent"], CITY.tokens["investigator"]
-    for path in ("/v1/query?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", "/v1/streams",
+    for path in ("/v1/query?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z",
+                 "/v1/export?since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", "/v1/streams",
                  "/v1/audit", "/v1/admin/tenants", "/v1/admin/keys"):
         assert world.request("GET", path, agent).status == 403, path
     pushed = world.request("POST", "/v1/push", reader, batch_of(CITY, 500),

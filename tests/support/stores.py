@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from chronolog.wire import Batch, Chunk, ClockView
 from collector.store import StoreEvents
@@ -11,6 +17,8 @@ from collector.store.keys import FileMasterKeys
 from collector.store.local import LocalStore, StoreConfig
 
 CLOCK = ClockView(reason="test")
+ROOT = Path(__file__).resolve().parents[2]
+BEFORE_ROOTS = "0ab8fe8"  # main just before records roots: its stores have v1 segments
 
 
 def master_keys(root: Path) -> FileMasterKeys:
@@ -65,3 +73,41 @@ def master_key_config(directory: Path) -> str:
     if not path.exists():
         FileMasterKeys.create(path)
     return f'[collector.keys]\nmaster_key_file = "{path}"\n'
+
+
+def store_before_roots(data: Path) -> None:
+    """A store in ``data`` (master key beside it, ``master.key``) written by chronolog as it was
+    before records roots: tenant "city", two v1 segments of 40 lines each from host web-1.
+    The earlier code is taken from git history and run in a separate interpreter."""
+    known = subprocess.run(["git", "-C", ROOT, "cat-file", "-e", f"{BEFORE_ROOTS}^{{commit}}"],
+                           capture_output=True)
+    if known.returncode != 0:
+        pytest.skip(f"needs commit {BEFORE_ROOTS} (the code before records roots) in the checkout's "
+                    "history")
+    old = data.parent / "old-code"
+    old.mkdir()
+    archive = subprocess.run(["git", "-C", ROOT, "archive", BEFORE_ROOTS, "collector", "chronolog"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+    script = textwrap.dedent(f"""
+        import asyncio
+        from pathlib import Path
+        from chronolog.wire import Batch, Chunk, ClockView
+        from collector.store.keys import FileMasterKeys
+        from collector.store.local import LocalStore, StoreConfig
+        async def main():
+            data = Path({str(data)!r})
+            master = FileMasterKeys.create(data.parent / "master.key")
+            store = LocalStore(data, master, StoreConfig(seal_in_subprocess=False)).open()
+            for k in range(2):
+                msgs = [f"old {{k}} {{i}}" for i in range(40)]
+                chunk = Chunk("s", k * 40, 1, ClockView(reason="old"), msgs, list(range(k * 40, k * 40 + 40)),
+                              ["explicit"] * 40, [None] * 40)
+                await store.append("city", Batch("a1", "web-1", "Asia/Tokyo", 1, [chunk]), 1)
+                await store.seal("city")
+            store.close()
+        asyncio.run(main())
+    """)
+    # Run from the old tree: a ``-c`` script puts its working directory first on sys.path.
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=old,
+                   env={**os.environ, "PYTHONPATH": str(old)})
