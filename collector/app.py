@@ -184,8 +184,8 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         telemetry.registry.register(FleetMetrics(fleet))
         fleet_task = asyncio.create_task(fleet.run())
         stack.push_async_callback(_cancel, fleet_task)  # after the API stops: its last save
-        app = build_app(config, store, credentials, telemetry, audit, admin=store, fleet=fleet, evidence=store,
-                        cross_check=FleetCrossCheck(fleet, asyncio.get_running_loop()))
+        app = build_app(config, store, credentials, telemetry, audit, admin=store, fleet=fleet,
+                        evidence=store, cross_check=FleetCrossCheck(fleet, asyncio.get_running_loop()))
         runner, api_url = await start_site(app, config.api.listen, server_tls(config))
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}

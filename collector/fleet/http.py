@@ -73,8 +73,8 @@ class FleetCrossCheck:
     async def _now(self, tenant: str, hosts: frozenset[str]) -> dict[str, Any]:
         now = now_us()
         render = rfc3339_renderer("UTC")
-        return {"available": True, "at": now,
-                "hosts": {v.name: _crosscheck(v, render) for v in self.fleet.views(tenant, now) if v.name in hosts}}
+        views = [v for v in self.fleet.views(tenant, now) if v.name in hosts]
+        return {"available": True, "at": now, "hosts": {v.name: _crosscheck(v, render) for v in views}}
 
 
 def _streams(record: HostRecord | None, zone: Render) -> list[dict[str, Any]]:

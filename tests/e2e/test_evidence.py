@@ -20,6 +20,7 @@ from support.fleet import Fleet
 from support.processes import BIN, Daemon, wait_for
 
 from chronolog.timefmt import now_us, to_rfc3339
+from collector.fleet.state import CROSSCHECK_STATES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,6 +96,10 @@ def test_an_export_verifies_offline_and_every_tampering_is_named(incident: Fleet
     manifest = json.loads(lines[0])
     matches = manifest["records"]["matches"]
     assert matches == 8 and manifest["records"]["clock"] >= 2
+    # The collector's own cross-check of each host clock, as the fleet view has it at export.
+    cross = manifest["cross_check"]
+    assert cross["available"] and set(cross["hosts"]) == {"web-1", "web-2"}
+    assert all(h["status"] in CROSSCHECK_STATES and h["exchanges"] >= 1 for h in cross["hosts"].values())
     records = [json.loads(x) for x in lines[2:-2]]
     assert all("login failed" in r["msg"] for r in records[:matches])
     first_clock = matches + 2  # the bundle line index of the first clock record

@@ -166,8 +166,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 ROUTES = {("POST", "/v1/push"), ("POST", "/loki/api/v1/push"), ("GET", "/healthz")}
 ROUTES |= {("GET", p) for p in (
-    "/v1/query", "/v1/export", "/v1/streams", "/v1/tail", "/v1/count", "/v1/context", "/v1/hosts", "/v1/audit",
-    "/v1/admin/checkpoint",
+    "/v1/query", "/v1/export", "/v1/streams", "/v1/tail", "/v1/count", "/v1/context", "/v1/hosts",
+    "/v1/audit", "/v1/admin/checkpoint",
     "/v1/admin/backup",
     "/v1/admin/retention", "/v1/admin/holds", "/v1/admin/keys", "/v1/admin/tenants", "/v1/admin/credentials")}
 ROUTES |= {("POST", p) for p in (
@@ -306,7 +306,7 @@ def test_each_callers_own_answers_hold_its_tenant_only(world: World, attacker: T
     answers.append(verify)
     for answer in answers:
         assert_clean(_without_own_input(answer), victim, "own answer")
-    assert json.loads(answers[3].body) == {"tenants": [attacker.name]}
+    assert json.loads(answers[4].body) == {"tenants": [attacker.name]}
 
 
 def test_forged_tenant_fields_headers_and_path_tricks_reach_nothing_else(world: World) -> None:
