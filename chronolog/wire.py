@@ -44,6 +44,7 @@ __all__ = [
     "WireError",
     "batch_from_trusted",
     "compress",
+    "declared_size",
     "decode_batch",
     "decompress",
     "encode_batch",
@@ -319,6 +320,29 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     if len(out) > limit:
         raise WireError("too_large", f"batch is larger than {limit} bytes uncompressed")
     return out
+
+
+def declared_size(body: bytes, encoding: str) -> int | None:
+    """How many bytes ``body`` says it decompresses to, before decompressing it (to cost a
+    batch before its memory is taken): a zstd frame's content size, gzip's ISIZE (modulo
+    2**32), an identity body's own length; None when it says nothing (a zstd frame written by a
+    stream) or is not of the encoding at all. `decompress` with this as the limit refuses a body
+    that inflates past what it declared."""
+    encoding = encoding.strip().lower() or "identity"
+    if encoding == "identity":
+        return len(body)
+    if encoding == "zstd":
+        try:
+            size = zstandard.frame_content_size(body)
+        except zstandard.ZstdError:
+            return None
+        return size if size >= 0 else None
+    if encoding == "gzip" and len(body) >= _GZIP_SMALLEST:
+        return int.from_bytes(body[-4:], "little")
+    return None
+
+
+_GZIP_SMALLEST = 20  # header (10), an empty deflate block (2), CRC-32 and ISIZE (8)
 
 
 def _unzstd(body: bytes, limit: int) -> bytes:

@@ -25,6 +25,7 @@ from collector.admin.endpoint import GUARDED
 from collector.admin.http import AdminStore, add_store_routes
 from collector.admin.login_http import LOGIN, add_login_routes
 from collector.admin.tenants_http import add_tenant_routes
+from collector.admission import ADMISSION, Admission, admission_middleware
 from collector.auth.access import ACCOUNTS, SESSIONS
 from collector.auth.admins import AdminAccounts
 from collector.auth.credentials import CredentialStore
@@ -32,13 +33,15 @@ from collector.auth.login import LoginGate
 from collector.auth.sessions import SessionStore
 from collector.config import CollectorConfig
 from collector.http import (
+    BODY_TIMEOUT,
     CREDENTIALS,
+    MAX_BODY,
     TELEMETRY,
     cipher_guard,
     error_middleware,
     json_response,
 )
-from collector.ingest.push import MAX_BODY, STORE, handle_push
+from collector.ingest.push import STORE, handle_push
 from collector.query.follow_http import handle_count, handle_tail
 from collector.query.http import QUERY_LIMITS, SKEW_MARGIN, handle_query, handle_streams
 from collector.store import Store
@@ -109,6 +112,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     middlewares: list[Middleware] = [error_middleware]
     if config.tls.enabled:
         middlewares.append(cipher_guard(config.tls.level))
+    middlewares.append(admission_middleware)
     # The body limit here is on the compressed body; decompress() enforces the real one.
     app = web.Application(client_max_size=config.api.max_body_bytes, middlewares=middlewares)
     app[STORE] = store
@@ -116,6 +120,8 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app[TELEMETRY] = telemetry
     app[AUDIT] = audit
     app[MAX_BODY] = config.api.max_body_bytes
+    app[BODY_TIMEOUT] = config.api.body_timeout
+    app[ADMISSION] = Admission(config.api.max_requests, config.api.ingest_memory_bytes)
     app[QUERY_LIMITS] = config.query.limits()
     app[SKEW_MARGIN] = config.query.skew_margin
     app.router.add_post("/v1/push", handle_push)
@@ -153,12 +159,14 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         audit = await asyncio.to_thread(open_audit, config, store.signer, telemetry)
         await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
         app = build_app(config, store, credentials, telemetry, audit, admin=store)
-        runner, api_url = await start_site(app, config.api.listen, server_tls(config))
+        runner, api_url = await start_site(app, config.api.listen, server_tls(config),
+                                           header_timeout=config.api.header_timeout)
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}
         if config.metrics.enabled:
             metrics_runner, metrics_url = await start_site(metrics_app(telemetry.registry),
-                                                           config.metrics.listen)
+                                                           config.metrics.listen,
+                                                           header_timeout=config.api.header_timeout)
             stack.push_async_callback(metrics_runner.cleanup)
             info["metrics"] = metrics_url + "/metrics"
         log.info("collector ready", extra={**info, "data_dir": str(config.data_dir)})

@@ -58,6 +58,25 @@ class ApiConfig(StrictModel):
         64 << 20, ge=1 << 16, le=1 << 30,
         description="Largest batch accepted, in bytes after decompression.",
     )
+    header_timeout: float = Field(
+        20.0, gt=0, le=600,
+        description="Seconds a connection may take to send a request head, from when it opens or "
+        "its previous answer ends (then it is closed); also how long an idle keep-alive "
+        "connection is kept.",
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, le=3600, description="Seconds a request may take to send its body whole (408 past it).",
+    )
+    max_requests: int = Field(
+        256, ge=1, le=100_000,
+        description="Requests handled at once; more are refused with 503 and Retry-After.",
+    )
+    ingest_memory_bytes: int = Field(
+        1 << 30, ge=1 << 20,
+        description="Memory the batches in flight may hold, estimated before they are decompressed "
+        "(10 bytes per byte of JSON); more are refused with 503 and Retry-After. One batch is "
+        "always let through alone, however large.",
+    )
 
 
 class MetricsConfig(StrictModel):
