@@ -1,7 +1,7 @@
 """What a hostile or heavy client costs a real collector: memory under concurrent maximum
 batches, and how long slow connections are kept (issue 16).
 
-    .venv/bin/python bench/limits.py memory [--batches 3] [--runs 3] [--peer-code DIR]
+    .venv/bin/python bench/limits.py memory [--batches 3] [--line-bytes 256] [--runs 3] [--peer-code DIR]
     .venv/bin/python bench/limits.py slow [--connections 20] [--cap 150] [--peer-code DIR]
 
 **memory**: a real ``chronolog-collector`` process (store in a temporary directory) gets
@@ -11,10 +11,11 @@ batches, and how long slow connections are kept (issue 16).
 RSS (VmHWM; its sealer process is another process and not counted), the seconds until the last
 acknowledgement, and how many answers were 503. Medians over ``--runs``.
 
-**slow**: ``--connections`` clients each of three kinds (a request head sent one byte a second;
-a complete head promising a 1 MiB body that comes one byte a second; ``Content-Length: 10^15``
-with a 10-byte body, then silence), unauthenticated. Printed per kind: the median and the
-longest time the collector kept such a connection open (capped at ``--cap`` seconds).
+**slow**: ``--connections`` clients each of three kinds: a request head sent one byte a second
+(no credential); with an agent's token, a complete head promising a 1 MiB body that comes one
+byte a second; and ``Content-Length: 10^15`` with a 10-byte body, then silence. Printed per
+kind: the median and the longest time the collector kept such a connection open (capped at
+``--cap`` seconds).
 
 ``--peer-code DIR`` runs the same measurement, in the same run, against the collector code of
 another checkout (e.g. ``git worktree add /tmp/main-before main``): the peer is chronolog before
@@ -63,18 +64,21 @@ class Collector:
             f'[collector.api]\nlisten = "127.0.0.1:{self.port}"\n'
             '[collector.metrics]\nenabled = false\n'
             f'[collector.keys]\nmaster_key_file = "{root / "master.key"}"\n{extra}')
-        self.env = {**os.environ, **({"PYTHONPATH": str(code)} if code else {})}
+        # `python -m` puts the working directory first on sys.path: the code run is that checkout's.
+        self.cwd = str(code or Path.cwd())
+        self.env = dict(os.environ)
         run = [sys.executable, "-m", "collector.cli"]
-        subprocess.run([*run, "keys", "-c", config, "init"], check=True, capture_output=True, env=self.env)
+        subprocess.run([*run, "keys", "-c", config, "init"],
+                       check=True, capture_output=True, env=self.env, cwd=self.cwd)
         token = root / "agent.token"
         subprocess.run([*run, "credentials", "-c", config, "issue", "--tenant", "bench", "--role", "agent",
                         "--name", "bench", "--token-file", token],
-                       check=True, capture_output=True, env=self.env)
+                       check=True, capture_output=True, env=self.env, cwd=self.cwd)
         self.token = token.read_text().strip()
         ready = root / "ready"
         self.log = (root / "collector.log").open("wb")
         self.proc = subprocess.Popen([*run, "run", "--config", config, "--ready-file", ready],
-                                     stdout=self.log, stderr=self.log, env=self.env)
+                                     stdout=self.log, stderr=self.log, env=self.env, cwd=self.cwd)
         while not ready.exists():
             if self.proc.poll() is not None:
                 raise SystemExit(f"collector exited: {(root / 'collector.log').read_text()}")
@@ -95,11 +99,12 @@ class Collector:
 # ---- memory -----------------------------------------------------------------------------------
 
 
-def max_batch_body() -> tuple[bytes, int]:
+def max_batch_body(line_bytes: int) -> tuple[bytes, int]:
     """A zstd body whose JSON is just under the 64 MiB limit, and its line count."""
     lines = 200_000
     while True:
         [b] = make_batches(lines, lines, hosts=1)
+        b.chunks[0].msg = [m[:line_bytes] for m in b.chunks[0].msg]
         body = encode_batch(b)
         if len(body) <= MAX_BODY:
             grown = int(lines * MAX_BODY / len(body) * 0.995)
@@ -147,9 +152,9 @@ def memory_run(body: bytes, batches: int, code: Path | None) -> dict[str, Any]:
 
 
 def memory(args: argparse.Namespace) -> None:
-    body, lines = max_batch_body()
-    print(f"maximum batch: {lines} lines of 256 B, {MAX_BODY >> 20} MiB of JSON, {len(body) >> 20} MiB zstd; "
-          f"{args.batches} at once")
+    body, lines = max_batch_body(args.line_bytes)
+    print(f"maximum batch: {lines} lines of {args.line_bytes} B, {MAX_BODY >> 20} MiB of JSON, "
+          f"{len(body) >> 20} MiB zstd; {args.batches} at once")
     sides = [("chronolog", None)] + ([("peer (before)", args.peer_code)] if args.peer_code else [])
     results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in sides}
     for _ in range(args.runs):
@@ -165,11 +170,13 @@ def memory(args: argparse.Namespace) -> None:
 # ---- slow connections ---------------------------------------------------------------------------
 
 
-def _slow(port: int, kind: str, cap: float, out: list[float]) -> None:
+def _slow(port: int, token: str, kind: str, cap: float, out: list[float]) -> None:
     s = socket.create_connection(("127.0.0.1", port))
     s.settimeout(1.0)
     t0 = time.monotonic()
     head = b"POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: " + CONTENT_TYPE.encode()
+    if kind != "slow-head":  # an agent's token, as the attacker of issue 16 held
+        head += f"\r\nAuthorization: Bearer {token}".encode()
     if kind == "slow-head":
         todo = head + b"\r\n" * 200
     elif kind == "slow-body":
@@ -202,7 +209,8 @@ def slow_run(args: argparse.Namespace, code: Path | None) -> dict[str, list[floa
         collector = Collector(Path(tmp), code)
         try:
             kept: dict[str, list[float]] = {k: [] for k in ("slow-head", "slow-body", "huge-length")}
-            threads = [threading.Thread(target=_slow, args=(collector.port, kind, args.cap, kept[kind]))
+            threads = [threading.Thread(target=_slow, args=(collector.port, collector.token, kind, args.cap,
+                                                            kept[kind]))
                        for kind in kept for _ in range(args.connections)]
             for t in threads:
                 t.start()
@@ -227,6 +235,7 @@ def main() -> None:
     sub = p.add_subparsers(dest="what", required=True)
     m = sub.add_parser("memory")
     m.add_argument("--batches", type=int, default=3)
+    m.add_argument("--line-bytes", type=int, default=256, help="shorter lines cost more memory per byte")
     m.add_argument("--runs", type=int, default=3)
     m.add_argument("--peer-code", type=Path)
     s = sub.add_parser("slow")
