@@ -65,7 +65,7 @@ def server_tls(config: CollectorConfig) -> ssl.SSLContext | None:
     if tls.cert_file is None or tls.key_file is None:
         return None
     try:
-        return server_context(tls.level, tls.cert_file, tls.key_file, tls.client_ca_file)
+        return server_context(tls.level, tls.cert_file, tls.key_file, tls.client_ca_file, tls.session_tickets)
     except (OSError, ssl.SSLError) as e:
         raise Failure(f"cannot set up TLS: {e}") from None
 

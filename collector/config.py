@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, FilePath, model_validator
 from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback, split_listen
 from chronolog.timefmt import valid_zone
-from chronolog.tls import Level
+from chronolog.tls import Level, certificate_problems
 from collector.auth.sessions import AdminConfig
 from collector.query.spec import Limits
 from collector.store.keys import KeysConfig
@@ -35,6 +35,10 @@ class TlsConfig(StrictModel):
         None, description="OpenSSL configuration to run under instead of the shipped profile for "
         "the level; the collector still refuses to start unless the suites are exactly the level's.",
     )
+    session_tickets: bool = Field(
+        False, description="Let clients resume TLS sessions with tickets. Off: a ticket key kept "
+        "for the process's lifetime would otherwise hold every resumed session's secrets.",
+    )
 
     @property
     def enabled(self) -> bool:
@@ -46,6 +50,11 @@ class TlsConfig(StrictModel):
             raise ValueError("cert_file and key_file go together: set both or neither")
         if self.client_ca_file is not None and self.cert_file is None:
             raise ValueError("client_ca_file needs cert_file and key_file (mutual TLS is TLS)")
+        if self.cert_file is not None:
+            problems = certificate_problems(self.cert_file.read_bytes())
+            if problems:  # issue 16: refused at start (and by check-config), not served
+                raise ValueError(f"cert_file {str(self.cert_file)!r} is outside the certificate profile "
+                                 f"of docs/tls.md: {'; '.join(problems)}")
         return self
 
 
