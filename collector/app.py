@@ -11,6 +11,7 @@ import contextlib
 import logging
 import ssl
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -18,6 +19,7 @@ from aiohttp.typedefs import Middleware
 from chronolog.cliutil import Failure
 from chronolog.daemon import metrics_app, start_site, stop_event, write_ready_file
 from chronolog.tls import server_context
+from collector.admin import config_audit
 from collector.admin.audit import AUDIT, AuditTrail, Signs
 from collector.admin.audit_http import add_audit_routes
 from collector.admin.audit_verify import verify_trail
@@ -82,12 +84,19 @@ def open_audit(config: CollectorConfig, signer: Signs, telemetry: Telemetry | No
     """The audit trail, read once (blocking). With ``telemetry``, guarded operations are counted
     from every entry, those of earlier runs and local commands included, so that one done
     while the collector was stopped (a restore) still raises its alert at start."""
-    def count(entry: dict[str, object]) -> None:
-        if telemetry is not None and entry.get("action") in GUARDED:
+    def count(entry: dict[str, Any]) -> None:
+        if telemetry is None:
+            return
+        if entry.get("action") in GUARDED:
             telemetry.guarded_operation(str(entry["action"]), str(entry.get("outcome")))
+        elif entry.get("action") == config_audit.ACTION:
+            details = entry.get("details")
+            for w in details.get("widened", []) if isinstance(details, dict) else []:
+                telemetry.config_exposure_widened(config_audit.setting_of(str(w.get("setting"))))
 
     if telemetry is not None:
         telemetry.guarded_operations_known(GUARDED)
+        telemetry.config_settings_known(config_audit.settings())
     return AuditTrail(audit_path(config), signer, on_entry=count).open()
 
 
@@ -158,6 +167,8 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         credentials = CredentialStore(credentials_path(config))
         audit = await asyncio.to_thread(open_audit, config, store.signer, telemetry)
         await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
+        await asyncio.to_thread(config_audit.record_start, audit, config,
+                                AdminAccounts(admins_path(config), store.master))
         app = build_app(config, store, credentials, telemetry, audit, admin=store)
         runner, api_url = await start_site(app, config.api.listen, server_tls(config),
                                            header_timeout=config.api.header_timeout)
