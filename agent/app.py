@@ -138,7 +138,8 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
                 syslog.close()
                 raise Failure(f"cannot listen for syslog: {e.strerror or e}") from None
             inputs.append(syslog.run())
-        await queue_start_record(config, queue, checkpoints, clock.view())
+        if config.record_config:
+            await queue_start_record(config, queue, checkpoints, clock.view())
         input_tasks = [asyncio.create_task(c) for c in inputs]
         clock_task = asyncio.create_task(clock.run())
         ship_task = asyncio.create_task(shipper.run())
