@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from chronolog.timefmt import to_rfc3339
-from collector.store.catalog import Catalog, SegmentRow
+from collector.store.catalog import Catalog, IndexRows, SegmentRow
 from collector.store.chain import GENESIS, CheckpointLog, link, signature_ok
 from collector.store.crypto import Sealer, Unreadable
 from collector.store.keys import TenantKeys
 from collector.store.segment import SegmentHead
+from collector.store.verify_index import check_index, orphan_rows
 from collector.store.wal import WalHead, frame_extent, head_path, lost_records, read_head, read_wal
 
 __all__ = ["Finding", "VerifyReport", "check_exported", "verify_tenant"]
@@ -128,8 +129,9 @@ def _check_body(f: IO[bytes], head: SegmentHead, sealer: Sealer | None, where: s
 
 
 def _check_segment(row: SegmentRow, path: Path, head: SegmentHead, tenant: str, prev: bytes,
-                   keys: TenantKeys | None, report: VerifyReport) -> None:
-    """Check one live segment's file against its catalog row and the link before it."""
+                   keys: TenantKeys | None, index: IndexRows | None, report: VerifyReport) -> None:
+    """Check one live segment's file against its catalog row and the link before it, and,
+    if its file is what was sealed, the catalog's index rows against the file."""
     where = f"segment {row.number}"
     if head.header.get("tenant") != tenant:
         report.add("rewritten", where, f"{path.name} belongs to tenant {head.header.get('tenant')!r}")
@@ -145,6 +147,9 @@ def _check_segment(row: SegmentRow, path: Path, head: SegmentHead, tenant: str, 
         digest = _check_body(f, head, sealer, where, report)
     if digest.hex() != row.digest:
         report.add("rewritten", where, f"its contents differ from what was sealed at {_when(row.sealed)}")
+    else:
+        for finding in check_index(row, head, index):
+            report.add(*finding)
 
 
 def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_key: bytes,
@@ -158,6 +163,7 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
     try:
         rows = catalog.segments()
         sealed_wal = catalog.sealed_wal()
+        index = catalog.index_rows()
     finally:
         catalog.close()
     seals, expired_signed, lost = _signed_records(directory, tenant, public_key, signer_id, report)
@@ -180,7 +186,7 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
                            f"its file is gone ({row.lines} lines from {_when(row.min_ts)} to "
                            f"{_when(row.max_ts)}, sealed {_when(row.sealed)})")
             elif head is not None:
-                _check_segment(row, path, head, tenant, prev, keys, report)
+                _check_segment(row, path, head, tenant, prev, keys, index.get(row.number), report)
                 report.segments += 1
         heads.pop(row.number, None)
         # The chain runs over the recorded digests (a file that differs was reported above).
@@ -195,6 +201,8 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
         prev = computed if computed.hex() in (row.link, anchor) else bytes.fromhex(anchor or row.link)
     for number, (path, _) in sorted(heads.items()):
         report.add("unrecorded", path.name, f"segment {number} is not in the catalog")
+    for finding in orphan_rows(index, {r.number for r in rows}):
+        report.add(*finding)
     report.chain_length = rows[-1].number if rows else 0
     report.head = links[report.chain_length].hex()
     _against_checkpoints(seals, links, report)
