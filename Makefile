@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test lint system-deps bench clean
+.PHONY: venv run test lint system-deps bench clean mutate
 
 venv: $(STAMP)
 
@@ -23,6 +23,11 @@ run: venv
 ## test: lint, type-check and the whole suite (installs the Debian packages tests need, as root)
 test: venv system-deps lint
 	$(BIN)/python -m pytest
+
+## mutate: mutation testing of one module, not part of `make test` (tools/mutate.py), e.g.
+##   make mutate MODULE=collector/store/seqset.py [TESTS="tests/collector/test_seqset.py"]
+mutate: venv
+	$(BIN)/python tools/mutate.py $(MODULE) $(TESTS)
 
 lint: venv
 	$(BIN)/ruff check .
