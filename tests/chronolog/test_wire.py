@@ -304,8 +304,10 @@ def test_each_refusal_says_what_and_why() -> None:
 def test_a_chunk_with_several_errors_says_how_many_more() -> None:
     several = _one_chunk(seq=-1, read=-1, extra=1)
     assert decode_batch(several).rejected[0][1].endswith("(and 2 more)")
+    two = _one_chunk(seq=-1, extra=1)
+    assert decode_batch(two).rejected[0][1].endswith("(and 1 more)")
     single = _one_chunk(seq=-1)
-    assert "(and" not in decode_batch(single).rejected[0][1]
+    assert decode_batch(single).rejected[0][1] == "seq: Input should be greater than or equal to 0"
 
 
 @pytest.mark.parametrize("fields", [{"b": None, "a": 1}, {"a": 1, "b": None}])
