@@ -8,7 +8,6 @@ client's. The client runs with ``OPENSSL_CONF=/dev/null`` so Debian's own client
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import shutil
 import socket
@@ -20,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.pki import make_ca, rsa_server_cert, server_cert
+from support.pki import make_ca, rsa_server_cert, server_cert, server_cert_with
 from support.processes import BIN, Daemon, free_port, wait_for
 from support.stores import master_key_config
+
+from collector.auth.ca import CertificateAuthority
 
 LEGACY = ["-cipher", "DEFAULT:@SECLEVEL=0"]
 
@@ -211,31 +212,9 @@ def test_a_public_listen_address_is_allowed_only_with_tls(pki: Pki, tmp_path: Pa
 
 # ---- the certificate profile and session tickets (issue 16) -----------------------------------
 
-def _certificate(pki: Pki, directory: Path, key: Any, days: int, digest: Any = None) -> tuple[Path, Path]:
+def _certificate(pki: Pki, directory: Path, key: Any, days: int) -> tuple[Path, Path]:
     """A server certificate from the test CA with ``key``, valid ``days``."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import NameOID
-
-    ca_key = serialization.load_pem_private_key((pki.ca_file.parent / "ca.key").read_bytes(), password=None)
-    ca_cert = x509.load_pem_x509_certificate(pki.ca_file.read_bytes())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_cert.subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(ca_key, digest or hashes.SHA256())  # type: ignore[arg-type]
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = directory / "server.crt", directory / "server.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
-    return cert_path, key_path
+    return server_cert_with(CertificateAuthority(pki.ca_file.parent), directory, key, days)
 
 
 def _rsa(bits: int) -> Any:
