@@ -43,6 +43,7 @@ __all__ = [
     "Instant",
     "WireError",
     "batch_from_trusted",
+    "beyond_limits",
     "compress",
     "declared_size",
     "decode_batch",
@@ -357,6 +358,17 @@ def _unzstd(body: bytes, limit: int) -> bytes:
             parts.append(part)
             size += len(part)
     return b"".join(parts)
+
+
+def beyond_limits(chunk: Chunk) -> str | None:
+    """Why a chunk that did not come through `decode_batch` (a WAL record written before these
+    limits existed) falls outside them; None when it does not."""
+    if not 0 <= chunk.seq <= chunk.seq + len(chunk) - 1 <= MAX_SEQ:
+        return f"its seq {chunk.seq} and {len(chunk)} lines run past {MAX_SEQ}"
+    outside = [t for t in (chunk.read, *chunk.ts) if not 0 <= t <= MAX_INSTANT]
+    if outside:
+        return f"its instant {outside[0]} is outside 0 to {MAX_INSTANT}"
+    return None
 
 
 def slice_chunk(chunk: Chunk, start: int, end: int) -> Chunk:

@@ -13,6 +13,7 @@ from chronolog.wire import (
     Chunk,
     ClockView,
     WireError,
+    beyond_limits,
     compress,
     declared_size,
     decode_batch,
@@ -333,3 +334,20 @@ def test_what_the_store_wrote_reads_back_exactly_as_it_was() -> None:
     assert (replayed.tz, replayed.host, replayed.sent) == ("America/New_York", "db-2", 1_700_000_000_500_001)
     part = slice_chunk(original.chunks[0], 1, 3)
     assert (part.read, part.clock, part.stream) == (original.chunks[0].read, CLOCK, original.chunks[0].stream)
+
+
+@pytest.mark.parametrize("changes, why", [
+    ({}, None),
+    ({"seq": MAX_SEQ - 2}, None),  # three lines: the last is MAX_SEQ
+    ({"seq": MAX_SEQ - 1}, "its seq 9223372036854775805 and 3 lines run past 9223372036854775806"),
+    ({"seq": -1}, "its seq -1 and 3 lines run past 9223372036854775806"),
+    ({"read": MAX_INSTANT}, None),
+    ({"read": MAX_INSTANT + 1}, "its instant 253402128000000000 is outside 0 to 253402127999999999"),
+    ({"ts": [0, -1, 2]}, "its instant -1 is outside 0 to 253402127999999999"),
+])
+def test_a_chunk_from_before_the_limits_is_told_from_one_within_them(changes: dict[str, object],
+                                                                     why: str | None) -> None:
+    c = chunk(3)
+    for name, value in changes.items():
+        setattr(c, name, value)
+    assert beyond_limits(c) == why
