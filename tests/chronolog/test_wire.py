@@ -351,3 +351,6 @@ def test_a_chunk_from_before_the_limits_is_told_from_one_within_them(changes: di
     for name, value in changes.items():
         setattr(c, name, value)
     assert beyond_limits(c) == why
+    one = chunk(1)  # a single line: its first seq is its last
+    one.seq = MAX_SEQ
+    assert beyond_limits(one) is None
