@@ -95,3 +95,6 @@ def test_edges_touching_and_empty() -> None:
     assert s.intervals() == [(5, 7)] and len(s) == 2
     s.remove(6, 7)
     assert s.intervals() == [(5, 6)]
+    s.add(6, 9)
+    s.remove(7, 7)  # an empty range splits nothing (issue 16: it left (5, 7) and (7, 9))
+    assert s.intervals() == [(5, 9)]

@@ -40,7 +40,8 @@ from chronolog.wire import CONTENT_TYPE, compress, encode_batch
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 EXAMPLES = int(os.environ.get("CHRONOLOG_FUZZ_EXAMPLES", "30"))
 
-schema = schemathesis.openapi.from_path(OPENAPI)
+# GET /v1/tail answers until the client goes away (a follow): it has no end to wait for.
+schema = schemathesis.openapi.from_path(OPENAPI).exclude(path="/v1/tail")
 schema.config.generation.update(max_examples=EXAMPLES,
                                 deterministic=os.environ.get("CHRONOLOG_FUZZ_RANDOM") != "1")
 
@@ -110,7 +111,7 @@ def test_no_request_gets_a_server_error_or_a_cut_answer(case: Case, target: Targ
                          timeout=60, **extra)
     case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
                                              content_type_conformance, response_schema_conformance])
-    if case.operation.path == "/v1/query" and response.status_code == 200:
+    if case.operation.path in ("/v1/query", "/v1/count") and response.status_code == 200:
         last = json.loads(response.text.splitlines()[-1])
         assert "summary" in last, f"the answer does not end with its summary: {last}"
 
