@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Most tests wait on real processes, so more workers than cores still shortens the run.
 TEST_WORKERS ?= 3
 
-.PHONY: venv run test lint system-deps bench clean package wheels lock
+.PHONY: venv run test lint system-deps bench clean package wheels lock mutate
 
 venv: $(STAMP)
 
@@ -41,6 +41,11 @@ wheels: venv
 lock: venv
 	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-find-links \
 		--no-emit-index-url --no-emit-trusted-host -o packaging/requirements.lock pyproject.toml
+
+## mutate: mutation testing of one module, not part of `make test` (tools/mutate.py), e.g.
+##   make mutate MODULE=collector/store/seqset.py [TESTS="tests/collector/test_seqset.py"]
+mutate: venv
+	$(BIN)/python tools/mutate.py $(MODULE) $(TESTS)
 
 lint: venv
 	$(BIN)/ruff check .

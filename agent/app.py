@@ -20,6 +20,7 @@ from typing import Any
 from agent.clock.monitor import ClockMonitor
 from agent.clock.records import ClockRecorder
 from agent.config import AgentConfig
+from agent.config_record import queue_start_record
 from agent.delivery.checkpoint import Checkpoints
 from agent.delivery.queue import BatchQueue
 from agent.delivery.sender import HttpSender
@@ -148,6 +149,8 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
                 syslog.close()
                 raise Failure(f"cannot listen for syslog: {e.strerror or e}") from None
             inputs.append(syslog.run())
+        if config.record_config:
+            await queue_start_record(config, queue, checkpoints, clock.view())
         input_tasks = [asyncio.create_task(c) for c in inputs]
         clock_task = asyncio.create_task(clock.run())
         ship_task = asyncio.create_task(shipper.run())

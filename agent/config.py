@@ -105,6 +105,10 @@ class AgentConfig(StrictModel):
     )
     state_dir: Path = Field(Path("/var/lib/chronolog-agent"), description="Checkpoints and agent id.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    record_config: bool = Field(
+        True, description="At every start, ship the effective configuration's digest and what changed "
+        "since the previous start as a record of the stream \"config\" (changes that widen exposure named).",
+    )
     collector: CollectorLink = CollectorLink()
     batch: BatchConfig = BatchConfig()
     metrics: MetricsConfig = MetricsConfig()

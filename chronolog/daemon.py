@@ -48,6 +48,8 @@ __all__ = [
 # ships (aiohttp would need extra packages for zstd and would not cap the size).
 SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
 
+HEADER_TIMEOUT = 20.0  # seconds; see start_site
+
 
 def split_listen(text: str) -> tuple[str, int]:
     """``"127.0.0.1:9471"`` or ``"[::1]:9471"`` into host and port (port 0: any free one)."""
@@ -85,12 +87,19 @@ def listen_url(scheme: str, site: web.TCPSite) -> str:
     return f"{scheme}://{shown}:{port}"
 
 
-async def start_site(app: web.Application, listen: str,
-                     ssl_context: ssl.SSLContext | None = None) -> tuple[web.AppRunner, str]:
+async def start_site(app: web.Application, listen: str, ssl_context: ssl.SSLContext | None = None,
+                     header_timeout: float = HEADER_TIMEOUT) -> tuple[web.AppRunner, str]:
     """Serve ``app`` on ``listen`` (TLS with ``ssl_context``); returns the runner (to clean
-    up) and the base URL."""
+    up) and the base URL.
+
+    A connection that has not sent a whole request head ``header_timeout`` seconds after it
+    opened, or after its previous answer, is closed (issue 16: a slow client holds no socket
+    for long). aiohttp has no head time-out of its own; its keep-alive timer is that: armed
+    when a connection opens and after each answer, it closes a connection still waiting for
+    a request head, however slowly bytes trickle in."""
     host, port = split_listen(listen)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, **SERVER_OPTIONS)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=header_timeout,
+                           **SERVER_OPTIONS)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
     try:

@@ -34,6 +34,7 @@ __all__ = [
     "TLS13_SUITES",
     "Level",
     "PolicyError",
+    "certificate_problems",
     "check_policy",
     "client_context",
     "openssl_conf_text",
@@ -146,13 +147,58 @@ def _restrict(ctx: ssl.SSLContext, level: Level) -> None:
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
 
 
+# The collector's certificate (docs/tls.md, "Certificates"): what CRYPTREC lists and GL-3001
+# asks of a server certificate. Curves are the policy's groups; P-521 is not among them.
+CERT_CURVES = ("secp256r1", "secp384r1")
+CERT_RSA_BITS = 3072
+CERT_HASHES = ("sha256", "sha384", "sha512")
+CERT_MAX_DAYS = 366  # "one year at most" (a leap year's)
+
+
+def certificate_problems(pem: bytes) -> list[str]:
+    """What puts the first certificate of ``pem`` (the server's own) outside the profile."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        return ["it is not a PEM certificate"]
+    key = cert.public_key()
+    problems = []
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in CERT_CURVES:
+            problems.append(f"its key is on curve {key.curve.name}; expected P-256 or P-384")
+    elif isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < CERT_RSA_BITS:
+            problems.append(f"its key is RSA-{key.key_size}; expected at least RSA-{CERT_RSA_BITS}")
+    else:
+        problems.append(f"its key is {type(key).__name__}; expected ECDSA (P-256, P-384) or RSA")
+    digest = cert.signature_hash_algorithm
+    if digest is None or digest.name not in CERT_HASHES:
+        problems.append(f"it is signed with {digest.name if digest else 'no hash'}; expected SHA-256, "
+                        "SHA-384 or SHA-512")
+    days = (cert.not_valid_after_utc - cert.not_valid_before_utc).total_seconds() / 86_400
+    if days > CERT_MAX_DAYS:
+        problems.append(f"it is valid for {days:.0f} days; expected one year at most")
+    return problems
+
+
 def server_context(level: Level, cert_file: Path, key_file: Path,
-                   client_ca_file: Path | None = None) -> ssl.SSLContext:
+                   client_ca_file: Path | None = None, session_tickets: bool = False) -> ssl.SSLContext:
     """The collector's context. With ``client_ca_file``, clients may present a certificate
-    issued by that CA (mutual TLS); a client without one may still use a bearer token."""
+    issued by that CA (mutual TLS); a client without one may still use a bearer token.
+
+    Session tickets are off unless asked for: a ticket is sealed with a key the process keeps for its
+    lifetime, so whoever later takes that key could decrypt every session resumed with one;
+    without them each connection makes its own ephemeral keys (a full handshake, about a
+    millisecond of CPU, on connections agents keep open anyway)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     _restrict(ctx, level)
     ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    if not session_tickets:
+        ctx.options |= ssl.OP_NO_TICKET  # TLS 1.2 tickets
+        ctx.num_tickets = 0  # TLS 1.3 tickets (OP_NO_TICKET alone makes them stateful)
     ctx.load_cert_chain(handed_over(cert_file), handed_over(key_file))
     if client_ca_file is not None:
         ctx.load_verify_locations(handed_over(client_ca_file))

@@ -46,7 +46,9 @@ __all__ = [
     "Instant",
     "WireError",
     "batch_from_trusted",
+    "beyond_limits",
     "compress",
+    "declared_size",
     "decode_batch",
     "decompress",
     "encode_batch",
@@ -331,6 +333,29 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     return out
 
 
+def declared_size(body: bytes, encoding: str) -> int | None:
+    """How many bytes ``body`` says it decompresses to, before decompressing it (to cost a
+    batch before its memory is taken): a zstd frame's content size, gzip's ISIZE (modulo
+    2**32), an identity body's own length; None when it says nothing (a zstd frame written by a
+    stream) or is not of the encoding at all. `decompress` with this as the limit refuses a body
+    that inflates past what it declared."""
+    encoding = encoding.strip().lower() or "identity"
+    if encoding == "identity":
+        return len(body)
+    if encoding == "zstd":
+        try:
+            size = zstandard.frame_content_size(body)
+        except zstandard.ZstdError:
+            return None
+        return size if size >= 0 else None
+    if encoding == "gzip" and len(body) >= _GZIP_SMALLEST:
+        return int.from_bytes(body[-4:], "little")
+    return None
+
+
+_GZIP_SMALLEST = 20  # header (10), an empty deflate block (2), CRC-32 and ISIZE (8)
+
+
 def _unzstd(body: bytes, limit: int) -> bytes:
     # Read through a stream so a small body that expands enormously stops at limit + 1.
     parts: list[bytes] = []
@@ -343,6 +368,17 @@ def _unzstd(body: bytes, limit: int) -> bytes:
             parts.append(part)
             size += len(part)
     return b"".join(parts)
+
+
+def beyond_limits(chunk: Chunk) -> str | None:
+    """Why a chunk that did not come through `decode_batch` (a WAL record written before these
+    limits existed) falls outside them; None when it does not."""
+    if not 0 <= chunk.seq <= chunk.seq + len(chunk) - 1 <= MAX_SEQ:
+        return f"its seq {chunk.seq} and {len(chunk)} lines run past {MAX_SEQ}"
+    outside = [t for t in (chunk.read, *chunk.ts) if not 0 <= t <= MAX_INSTANT]
+    if outside:
+        return f"its instant {outside[0]} is outside 0 to {MAX_INSTANT}"
+    return None
 
 
 def slice_chunk(chunk: Chunk, start: int, end: int) -> Chunk:

@@ -12,6 +12,7 @@ import gc
 import logging
 import ssl
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -19,6 +20,7 @@ from aiohttp.typedefs import Middleware
 from chronolog.cliutil import Failure
 from chronolog.daemon import announce_ready, announce_stopping, metrics_app, start_site, stop_event, watched
 from chronolog.tls import certificate_expiry, server_context
+from collector.admin import config_audit
 from collector.admin.audit import AUDIT, AuditTrail, Signs
 from collector.admin.audit_http import add_audit_routes
 from collector.admin.audit_verify import verify_trail
@@ -26,6 +28,7 @@ from collector.admin.endpoint import GUARDED
 from collector.admin.http import AdminStore, add_store_routes
 from collector.admin.login_http import LOGIN, add_login_routes
 from collector.admin.tenants_http import add_tenant_routes
+from collector.admission import ADMISSION, Admission, admission_middleware
 from collector.auth.access import ACCOUNTS, SESSIONS
 from collector.auth.admins import AdminAccounts
 from collector.auth.credentials import CredentialStore
@@ -39,14 +42,16 @@ from collector.fleet.http import FleetCrossCheck, add_fleet_routes
 from collector.fleet.metrics import FleetMetrics
 from collector.fleet.service import Fleet
 from collector.http import (
+    BODY_TIMEOUT,
     CREDENTIALS,
+    MAX_BODY,
     TELEMETRY,
     cipher_guard,
     error_middleware,
     json_response,
 )
 from collector.ingest.loki import LOKI_NUMBERS, LokiNumbers, handle_loki_push
-from collector.ingest.push import MAX_BODY, STORE, handle_push
+from collector.ingest.push import STORE, handle_push
 from collector.query.follow_http import handle_context, handle_count, handle_tail
 from collector.query.http import QUERY_LIMITS, SKEW_MARGIN, handle_query, handle_streams
 from collector.store import Store
@@ -70,7 +75,7 @@ def server_tls(config: CollectorConfig) -> ssl.SSLContext | None:
     if tls.cert_file is None or tls.key_file is None:
         return None
     try:
-        return server_context(tls.level, tls.cert_file, tls.key_file, tls.client_ca_file)
+        return server_context(tls.level, tls.cert_file, tls.key_file, tls.client_ca_file, tls.session_tickets)
     except (OSError, ssl.SSLError) as e:
         raise Failure(f"cannot set up TLS: {e}") from None
 
@@ -87,12 +92,19 @@ def open_audit(config: CollectorConfig, signer: Signs, telemetry: Telemetry | No
     """The audit trail, read once (blocking). With ``telemetry``, guarded operations are counted
     from every entry, those of earlier runs and local commands included, so that one done
     while the collector was stopped (a restore) still raises its alert at start."""
-    def count(entry: dict[str, object]) -> None:
-        if telemetry is not None and entry.get("action") in GUARDED:
+    def count(entry: dict[str, Any]) -> None:
+        if telemetry is None:
+            return
+        if entry.get("action") in GUARDED:
             telemetry.guarded_operation(str(entry["action"]), str(entry.get("outcome")))
+        elif entry.get("action") == config_audit.ACTION:
+            details = entry.get("details")
+            for w in details.get("widened", []) if isinstance(details, dict) else []:
+                telemetry.config_exposure_widened(config_audit.setting_of(str(w.get("setting"))))
 
     if telemetry is not None:
         telemetry.guarded_operations_known(GUARDED)
+        telemetry.config_settings_known(config_audit.settings())
     return AuditTrail(audit_path(config), signer, on_entry=count).open()
 
 
@@ -125,6 +137,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     middlewares: list[Middleware] = [error_middleware]
     if config.tls.enabled:
         middlewares.append(cipher_guard(config.tls.level))
+    middlewares.append(admission_middleware)
     # The body limit here is on the compressed body; decompress() enforces the real one.
     app = web.Application(client_max_size=config.api.max_body_bytes, middlewares=middlewares)
     app[STORE] = store
@@ -133,6 +146,8 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     app[TELEMETRY] = telemetry
     app[AUDIT] = audit
     app[MAX_BODY] = config.api.max_body_bytes
+    app[BODY_TIMEOUT] = config.api.body_timeout
+    app[ADMISSION] = Admission(config.api.max_requests, config.api.ingest_memory_bytes)
     app[QUERY_LIMITS] = config.query.limits()
     app[SKEW_MARGIN] = config.query.skew_margin
     app.router.add_post("/v1/push", handle_push)
@@ -180,18 +195,22 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
                                      credentials.earliest_certificate_expiry)
         audit = await asyncio.to_thread(open_audit, config, store.signer, telemetry)
         await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
+        await asyncio.to_thread(config_audit.record_start, audit, config,
+                                AdminAccounts(admins_path(config), store.master))
         fleet = await asyncio.to_thread(Fleet(config.fleet, store, fleet_path(config)).load)
         telemetry.registry.register(FleetMetrics(fleet))
         fleet_task = asyncio.create_task(fleet.run())
         stack.push_async_callback(_cancel, fleet_task)  # after the API stops: its last save
         app = build_app(config, store, credentials, telemetry, audit, admin=store, fleet=fleet,
                         evidence=store, cross_check=FleetCrossCheck(fleet, asyncio.get_running_loop()))
-        runner, api_url = await start_site(app, config.api.listen, server_tls(config))
+        runner, api_url = await start_site(app, config.api.listen, server_tls(config),
+                                           header_timeout=config.api.header_timeout)
         stack.push_async_callback(runner.cleanup)
         info = {"api": api_url}
         if config.metrics.enabled:
             metrics_runner, metrics_url = await start_site(metrics_app(telemetry.registry),
-                                                           config.metrics.listen)
+                                                           config.metrics.listen,
+                                                           header_timeout=config.api.header_timeout)
             stack.push_async_callback(metrics_runner.cleanup)
             info["metrics"] = metrics_url + "/metrics"
         log.info("collector ready", extra={**info, "data_dir": str(config.data_dir)})

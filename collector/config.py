@@ -11,7 +11,7 @@ from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback, split_listen
 from chronolog.systemd import ConfigFile
 from chronolog.timefmt import valid_zone
-from chronolog.tls import Level
+from chronolog.tls import Level, certificate_problems
 from collector.auth.sessions import AdminConfig
 from collector.fleet.config import FleetConfig
 from collector.query.spec import Limits
@@ -37,6 +37,10 @@ class TlsConfig(StrictModel):
         None, description="OpenSSL configuration to run under instead of the shipped profile for "
         "the level; the collector still refuses to start unless the suites are exactly the level's.",
     )
+    session_tickets: bool = Field(
+        False, description="Let clients resume TLS sessions with tickets. Off: a ticket key kept "
+        "for the process's lifetime would otherwise hold every resumed session's secrets.",
+    )
 
     @property
     def enabled(self) -> bool:
@@ -48,6 +52,11 @@ class TlsConfig(StrictModel):
             raise ValueError("cert_file and key_file go together: set both or neither")
         if self.client_ca_file is not None and self.cert_file is None:
             raise ValueError("client_ca_file needs cert_file and key_file (mutual TLS is TLS)")
+        if self.cert_file is not None:
+            problems = certificate_problems(self.cert_file.read_bytes())
+            if problems:  # issue 16: refused at start (and by check-config), not served
+                raise ValueError(f"cert_file {str(self.cert_file)!r} is outside the certificate profile "
+                                 f"of docs/tls.md: {'; '.join(problems)}")
         return self
 
 
@@ -59,6 +68,25 @@ class ApiConfig(StrictModel):
     max_body_bytes: int = Field(
         64 << 20, ge=1 << 16, le=1 << 30,
         description="Largest batch accepted, in bytes after decompression.",
+    )
+    header_timeout: float = Field(
+        20.0, gt=0, le=600,
+        description="Seconds a connection may take to send a request head, from when it opens or "
+        "its previous answer ends (then it is closed); also how long an idle keep-alive "
+        "connection is kept.",
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, le=3600, description="Seconds a request may take to send its body whole (408 past it).",
+    )
+    max_requests: int = Field(
+        256, ge=1, le=100_000,
+        description="Requests handled at once; more are refused with 503 and Retry-After.",
+    )
+    ingest_memory_bytes: int = Field(
+        1 << 30, ge=1 << 20,
+        description="Memory the batches in flight may hold, estimated before they are decompressed "
+        "(10 bytes per byte of JSON); more are refused with 503 and Retry-After. One batch is "
+        "always let through alone, however large.",
     )
 
 

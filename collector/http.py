@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -16,21 +17,24 @@ from collector.auth.credentials import CredentialStore, Principal, Role
 from collector.auth.sessions import SESSION_PREFIX
 from collector.telemetry import Telemetry
 
-__all__ = ["CREDENTIALS", "TELEMETRY", "ApiError", "bearer_token", "cipher_guard", "error_middleware",
-           "json_response", "peer_certificate", "require"]
+__all__ = ["BODY_TIMEOUT", "CREDENTIALS", "MAX_BODY", "TELEMETRY", "ApiError", "Handler", "bearer_token",
+           "cipher_guard", "error_middleware", "json_response", "peer_certificate", "receive_body", "require"]
 
 log = logging.getLogger("collector.http")
 
 CREDENTIALS = web.AppKey("credentials", CredentialStore)
 TELEMETRY = web.AppKey("telemetry", Telemetry)
+BODY_TIMEOUT = web.AppKey("body_timeout", float)
+MAX_BODY = web.AppKey("max_body", int)  # bytes; a pushed batch's limit after decompression too
 
 
 class ApiError(Exception):
-    """Ends a request with ``{"error": kind, "detail": detail}`` and ``status``."""
+    """Ends a request with ``{"error": kind, "detail": detail}``, ``status`` and ``headers``."""
 
-    def __init__(self, status: int, kind: str, detail: str) -> None:
+    def __init__(self, status: int, kind: str, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.kind, self.detail = status, kind, detail
+        self.headers = headers or {}
 
 
 def json_response(payload: object, status: int = 200) -> web.Response:
@@ -46,7 +50,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as e:
-        return json_response({"error": e.kind, "detail": e.detail}, e.status)
+        response = json_response({"error": e.kind, "detail": e.detail}, e.status)
+        response.headers.update(e.headers)
+        return response
     except web.HTTPRequestEntityTooLarge as e:
         return json_response({"error": "too_large", "detail": e.text or "body too large"}, 413)
     except web.HTTPException as e:
@@ -57,6 +63,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("request failed", extra={"path": request.path})
         return json_response({"error": "internal", "detail": "internal error; see the collector log"}, 500)
+
+
+async def receive_body(request: web.Request) -> bytes:
+    """The request body, whole, within the app's ``BODY_TIMEOUT`` (408 past it) and its
+    ``client_max_size`` (413, at once when ``Content-Length`` says so). Every handler reads
+    its body here: a client that promises bytes it does not send holds no connection long
+    (issue 16; the head has its own time-out, `chronolog.daemon.start_site`)."""
+    limit = request.app[MAX_BODY]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    seconds = request.app[BODY_TIMEOUT]
+    try:
+        async with asyncio.timeout(seconds):
+            return await request.read()
+    except TimeoutError:
+        raise ApiError(408, "body_timeout", f"the body did not arrive within {seconds:g} s") from None
 
 
 def cipher_guard(level: Level) -> Middleware:

@@ -63,6 +63,10 @@ class Telemetry:
                             registry=r)
         for result in ("accepted", "wrong", "replayed", "throttled"):
             self._logins.labels(result)
+        self._widened = Counter(
+            "chronolog_collector_config_exposure_widened",
+            "Configuration changes found at a start that widen exposure, by setting, counted from the "
+            "audit trail (a restart recounts it).", ["setting"], registry=r)
 
     def batch_stored(self, accepted: int, duplicates: int) -> None:
         self._batches.inc()
@@ -121,6 +125,15 @@ class Telemetry:
         """Counted from audit entries (those of earlier runs too, at start): no log line here,
         the audit trail is the record."""
         self._guarded.labels(operation, outcome).inc()
+
+    def config_settings_known(self, settings: list[str]) -> None:
+        """Export every setting's series from the start (at 0), as for guarded operations."""
+        for setting in settings:
+            self._widened.labels(setting)
+
+    def config_exposure_widened(self, setting: str) -> None:
+        """Counted from audit entries, those of earlier starts too: the entry is the record."""
+        self._widened.labels(setting).inc()
 
     def admin_login(self, result: str, user: str) -> None:
         self._logins.labels(result).inc()

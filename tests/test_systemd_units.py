@@ -23,6 +23,12 @@ def test_unit_exposure_is_low(unit: str, require_program: Callable[[str, str], s
     assert float(match.group(1)) <= MAX_EXPOSURE
 
 
+def test_the_collector_may_hold_many_connections() -> None:
+    """Issue 16: the soft limit of 1024 descriptors runs out under a few hundred slow clients."""
+    match = re.search(r"^LimitNOFILE=(\d+)$", (UNITS / "chronolog-collector.service").read_text(), re.M)
+    assert match and int(match.group(1)) >= 65536
+
+
 def test_units_run_what_they_check() -> None:
     for unit in UNITS.glob("*.service"):
         text = unit.read_text()

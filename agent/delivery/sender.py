@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -15,6 +16,7 @@ from types import TracebackType
 import aiohttp
 import orjson
 
+from agent.delivery.backoff import parse_retry_after
 from chronolog.systemd import handed_over
 from chronolog.timefmt import now_us
 from chronolog.wire import ANSWERED_HEADER, CONTENT_TYPE, EXCHANGE_HEADER, format_answered
@@ -40,11 +42,13 @@ class SendError(Exception):
     ``http 503 store_unavailable``); ``detail`` is the full message, for the log only.
     ``retryable`` says whether sending the same body again can succeed."""
 
-    def __init__(self, reason: str, retryable: bool, detail: str = "") -> None:
+    def __init__(self, reason: str, retryable: bool, detail: str = "",
+                 retry_after: float | None = None) -> None:
         super().__init__(detail or reason)
         self.reason = reason
         self.retryable = retryable
         self.detail = detail or reason
+        self.retry_after = retry_after  # seconds the collector asked to wait (Retry-After)
 
 
 def read_token(path: Path) -> str:
@@ -95,6 +99,7 @@ class HttpSender:
                 arrived = now_us()
                 status = response.status
                 exchange = response.headers.get(EXCHANGE_HEADER)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
             raise SendError("connection", True, f"{type(e).__name__}: {e}") from None
         if status == 200:
@@ -110,7 +115,7 @@ class HttpSender:
             with contextlib.suppress(OSError, ValueError):
                 self._token = read_token(self._token_file)
         # Anything else may be a proxy or a collector bug that is fixed later: keep the lines.
-        raise SendError(f"http {status} {kind}", retryable=True)
+        raise SendError(f"http {status} {kind}", retryable=True, retry_after=retry_after)
 
 
 def _error_kind(payload: bytes) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from agent.delivery import Pending
-from agent.delivery.backoff import backoff_delay
+from agent.delivery.backoff import backoff_delay, retry_delay
 from agent.delivery.checkpoint import Checkpoints
 from agent.delivery.queue import BatchQueue
 from agent.delivery.sender import Ack, SendError
@@ -160,7 +160,7 @@ class Shipper:
                 if not e.retryable:
                     self._drop(_refs(items), e.reason)
                     return
-                delay = backoff_delay(attempt, self.retry_initial, self.retry_max, self._rng)
+                delay = retry_delay(attempt, self.retry_initial, self.retry_max, self._rng, e.retry_after)
                 self.telemetry.send_failed(e.reason, e.detail, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
@@ -217,7 +217,8 @@ class Shipper:
                     ack = await self.sender.send(body, entry.encoding)
                 except SendError as e:
                     if e.retryable:
-                        delay = backoff_delay(attempt, self.retry_initial, self.retry_max, self._rng)
+                        delay = retry_delay(attempt, self.retry_initial, self.retry_max, self._rng,
+                                            e.retry_after)
                         self.telemetry.send_failed(e.reason, e.detail, delay)
                         await asyncio.sleep(delay)
                         attempt += 1

@@ -23,7 +23,7 @@ from aiohttp import web
 from collector.admin.audit import AUDIT
 from collector.auth.access import require_admin
 from collector.auth.credentials import ALL_TENANTS, Principal
-from collector.http import TELEMETRY, ApiError, json_response
+from collector.http import TELEMETRY, ApiError, json_response, receive_body
 from collector.store.local import UnknownTenant
 from collector.store.names import TENANT_NAME
 
@@ -78,7 +78,7 @@ def confirmed(body: Body, target: str, what: str = "the tenant name") -> bool:
 
 
 async def read_body(request: web.Request, allowed: set[str]) -> Body:
-    raw = await request.read()
+    raw = await receive_body(request)
     try:
         body = orjson.loads(raw) if raw else {}
     except orjson.JSONDecodeError as e:

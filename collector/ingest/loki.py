@@ -32,9 +32,10 @@ from chronolog.wire import (
     decompress,
     encode_batch,
 )
-from collector.http import TELEMETRY, ApiError, require
+from collector.admission import ADMISSION, INGEST_AMPLIFICATION
+from collector.http import MAX_BODY, TELEMETRY, ApiError, receive_body, require
 from collector.ingest.loki_format import LokiError, LokiStream, decode_json, decode_protobuf, unsnappy
-from collector.ingest.push import MAX_BODY, STORE
+from collector.ingest.push import STORE
 from collector.store import Store, StoreUnavailable
 
 __all__ = ["LOKI_NUMBERS", "LokiNumbers", "handle_loki_push", "to_batches"]
@@ -124,8 +125,19 @@ async def handle_loki_push(request: web.Request) -> web.Response:
         telemetry.rejected("tenant_mismatch", "X-Scope-OrgID")
         raise ApiError(403, "forbidden", "X-Scope-OrgID names another tenant than this credential's; "
                        "leave it out (the credential decides the tenant)")
-    body = await request.read()
-    received = now_us()
+    limit = request.app[MAX_BODY]
+    length = request.content_length
+    # Held like a chronolog push (collector.admission): the body as it arrives, then what its
+    # lines cost decoded. Loki's compressions declare no size, so the body's is the estimate.
+    with request.app[ADMISSION].ingest(limit if length is None else min(length, limit)) as held:
+        body = await receive_body(request)
+        received = now_us()
+        held.grow(len(body) * INGEST_AMPLIFICATION)
+        return await _store(request, principal.tenant, body, received)
+
+
+async def _store(request: web.Request, tenant: str, body: bytes, received: int) -> web.Response:
+    telemetry = request.app[TELEMETRY]
     try:
         streams = _streams(request, body)
     except LokiError as e:
@@ -133,7 +145,7 @@ async def handle_loki_push(request: web.Request) -> web.Response:
         status = 415 if e.kind == "bad_content_type" else _STATUS.get(e.kind, 400)
         raise ApiError(status, e.kind, str(e)) from None
     checked = []
-    for batch in to_batches(streams, principal.tenant, request.app[LOKI_NUMBERS], received):
+    for batch in to_batches(streams, tenant, request.app[LOKI_NUMBERS], received):
         # Held to the limits of every batch, checked where chronolog's wire format is decoded;
         # all of them before anything is stored, so a refused request stores nothing.
         try:
@@ -148,7 +160,7 @@ async def handle_loki_push(request: web.Request) -> web.Response:
         checked.append(decoded.batch)
     for batch in checked:
         try:
-            result = await request.app[STORE].append(principal.tenant, batch, received)
+            result = await request.app[STORE].append(tenant, batch, received)
         except StoreUnavailable as e:
             raise ApiError(503, "store_unavailable", str(e)) from None
         telemetry.batch_stored(result.accepted, result.duplicates)

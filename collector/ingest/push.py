@@ -15,19 +15,22 @@ from chronolog.wire import (
     ANSWERED_HEADER,
     CONTENT_TYPE,
     EXCHANGE_HEADER,
+    DecodedBatch,
     WireError,
+    declared_size,
     decode_batch,
     decompress,
     parse_answered,
 )
+from collector.admission import ADMISSION, INGEST_AMPLIFICATION
 from collector.fleet.http import FLEET
-from collector.http import TELEMETRY, ApiError, json_response, require
+from collector.http import MAX_BODY, TELEMETRY, ApiError, json_response, receive_body, require
 from collector.store import Store, StoreUnavailable
+from collector.telemetry import Telemetry
 
-__all__ = ["MAX_BODY", "STORE", "handle_push"]
+__all__ = ["STORE", "handle_push"]
 
 STORE = web.AppKey("store", Store)
-MAX_BODY = web.AppKey("max_body", int)
 
 _STATUS = {"too_large": 413, "bad_encoding": 415}
 
@@ -39,30 +42,49 @@ async def handle_push(request: web.Request) -> web.Response:
     if request.content_type != CONTENT_TYPE:
         telemetry.rejected("bad_content_type", request.content_type)
         raise ApiError(415, "bad_content_type", f"expected Content-Type {CONTENT_TYPE}")
-    body = await request.read()
-    received = now_us()
+    limit = request.app[MAX_BODY]
+    # The memory a batch holds is reserved before it is taken: the body as it arrives, then,
+    # before it is decompressed, what its compression declares it decodes to (issue 16).
+    length = request.content_length
+    with request.app[ADMISSION].ingest(limit if length is None else min(length, limit)) as held:
+        body = await receive_body(request)
+        received = now_us()
+        encoding = request.headers.get("Content-Encoding", "")
+        declared = declared_size(body, encoding)
+        size = limit if declared is None else min(declared, limit)
+        held.grow(size * INGEST_AMPLIFICATION)
+        decoded = _decode(body, encoding, size, telemetry)
+        del body  # held by nothing else while the store works
+        return await _store(request, principal.tenant, decoded, arrived, received)
+
+
+def _decode(body: bytes, encoding: str, size: int, telemetry: Telemetry) -> DecodedBatch:
     try:
-        raw = decompress(body, request.headers.get("Content-Encoding", ""), request.app[MAX_BODY])
-        decoded = decode_batch(raw)
+        decoded = decode_batch(decompress(body, encoding, size))
     except WireError as e:
         telemetry.rejected(e.kind, e.detail)
         raise ApiError(_STATUS.get(e.kind, 400), e.kind, e.detail) from None
     for index, reason in decoded.rejected:
         telemetry.rejected("bad_chunk", f"chunk {index}: {reason}")
+    return decoded
+
+
+async def _store(request: web.Request, tenant: str, decoded: DecodedBatch, arrived: int,
+                 received: int) -> web.Response:
     accepted = duplicates = 0
     if decoded.batch.chunks:
         try:
-            result = await request.app[STORE].append(principal.tenant, decoded.batch, received)
+            result = await request.app[STORE].append(tenant, decoded.batch, received)
         except StoreUnavailable as e:
             raise ApiError(503, "store_unavailable", str(e)) from None
         accepted, duplicates = result.accepted, result.duplicates
-        telemetry.batch_stored(accepted, duplicates)
+        request.app[TELEMETRY].batch_stored(accepted, duplicates)
     answer = json_response({
         "accepted": accepted,
         "duplicates": duplicates,
         "rejected": [{"chunk": i, "reason": r} for i, r in decoded.rejected],
     })
     answered = parse_answered(request.headers.get(ANSWERED_HEADER))
-    answer.headers[EXCHANGE_HEADER] = request.app[FLEET].observe(
-        principal.tenant, decoded.batch, arrived, received, answered)
+    answer.headers[EXCHANGE_HEADER] = request.app[FLEET].observe(tenant, decoded.batch, arrived, received,
+                                                                 answered)
     return answer

@@ -9,10 +9,11 @@ header and index) plus policy; `verify` checks the two against each other.
 
 from __future__ import annotations
 
+import collections
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,17 @@ class SegmentRow:
     state: str  # "live" or "expired"
     expired: int | None
     records_root: str | None = None  # None: sealed before records roots (chain v1)
+
+
+@dataclass
+class IndexRows:
+    """What the catalog's index tables hold for one segment (to check against its file)."""
+
+    blocks: set[tuple[int, int, int, int]] = field(default_factory=set)  # (block, min_ts, max_ts, lines)
+    hosts: set[tuple[int, str]] = field(default_factory=set)  # (block, host)
+    streams: set[tuple[int, str]] = field(default_factory=set)  # (block, stream)
+    runs: set[tuple[str, str, int, int]] = field(default_factory=set)  # (agent, stream, start, end)
+    wal: set[str] = field(default_factory=set)  # WAL file ids it replaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +216,21 @@ class Catalog:
     def seq_runs(self) -> Iterator[tuple[str, str, int, int]]:
         for r in self._rows('SELECT agent, stream, start, "end" FROM seq_runs'):
             yield r[0], r[1], r[2], r[3]
+
+    def index_rows(self) -> dict[int, IndexRows]:
+        """Every index table's rows, by segment number (a number with no segment included)."""
+        found: dict[int, IndexRows] = collections.defaultdict(IndexRows)
+        for s, b, lo, hi, n in self._rows("SELECT segment, block, min_ts, max_ts, lines FROM blocks"):
+            found[s].blocks.add((b, lo, hi, n))
+        for s, b, host in self._rows("SELECT segment, block, host FROM block_hosts"):
+            found[s].hosts.add((b, host))
+        for s, b, stream in self._rows("SELECT segment, block, stream FROM block_streams"):
+            found[s].streams.add((b, stream))
+        for s, *run in self._rows('SELECT segment, agent, stream, start, "end" FROM seq_runs'):
+            found[s].runs.add((run[0], run[1], run[2], run[3]))
+        for w, s in self._rows("SELECT file, segment FROM sealed_wal"):
+            found[s].wal.add(w)
+        return dict(found)
 
     def sealed_wal(self) -> set[str]:
         return {r[0] for r in self._rows("SELECT file FROM sealed_wal")}

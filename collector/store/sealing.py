@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
-from chronolog.wire import Batch
+from chronolog.wire import Batch, Chunk, beyond_limits
 from collector.store.crypto import Unreadable
 from collector.store.lines import LineBlock, seq_runs
 from collector.store.segment import BuiltSegment, build_segment
@@ -80,7 +80,10 @@ def build_from_wal(job: SealJob) -> SealResult:
         contents = read_wal(Path(path).read_bytes(), keys)
         damaged += [(Path(path).name, what) for what in contents.damaged]
         file_ids.append(contents.header["file"])
-        batches.extend(decode_record(r) for r in contents.records)
+        for number, record in enumerate(contents.records):
+            received, batch = decode_record(record)
+            batch.chunks = [c for c in batch.chunks if _storable(c, Path(path).name, number, damaged)]
+            batches.append((received, batch))
     lines = LineBlock.from_batches(batches)
     if not len(lines):
         return SealResult(None, 0, 0, file_ids, damaged)
@@ -95,6 +98,17 @@ def build_from_wal(job: SealJob) -> SealResult:
         if job.fsync:
             os.fsync(f.fileno())
     return SealResult(replace(built, data=b""), len(built.data), len(lines), file_ids, damaged)
+
+
+def _storable(chunk: Chunk, file: str, record: int, damaged: list[tuple[str, str]]) -> bool:
+    """A chunk the store can hold: a record written before the wire's limits (issue 16) may
+    hold one the catalog cannot (a seq past SQLite's integers), which would stop every seal of
+    the tenant. It is left out of the segment, and said: it is never silently dropped."""
+    why = beyond_limits(chunk)
+    if why is not None:
+        damaged.append((file, f"record {record}: {len(chunk)} line(s) of stream {chunk.stream!r} left out "
+                        f"of the segment: {why}"))
+    return why is None
 
 
 class _SealerProcess:

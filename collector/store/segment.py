@@ -10,8 +10,10 @@ Layout::
   wrap) and that version's id. It is the one part outside the digest, so that keys can be
   re-wrapped without touching the chained bytes.
 - The **header** names the tenant, the segment's number in the tenant's chain and the link
-  before it (chain.py), when it was sealed, the nonce prefix, totals, and (``v`` 2) the
-  ``records_root`` made from the blocks' roots (`chronolog.evidence.tree`).
+  before it (chain.py), when it was sealed, the nonce prefix, totals, the WAL files it
+  replaces, the runs of sequence numbers its lines hold (``seq_runs``: what the catalog
+  copies of it for de-duplication, checked by verify) and (``v`` 2) the ``records_root``
+  made from the blocks' roots (`chronolog.evidence.tree`).
 - The **index** gives per block its offset and length (relative to the first block), line
   count, raw message bytes, event-time range, hosts and streams: the catalog copies it; and
   (``v`` 2) its ``root``, the Merkle tree head over its lines' canonical records (leaves.py).
@@ -111,6 +113,9 @@ def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, se
               "lines": len(lines), "raw": sum(b["raw"] for b in index),
               "min_ts": lines.ts[0], "max_ts": lines.ts[-1], "blocks": len(index),
               "records": RECORD_FORMAT, "records_root": records_root(index).hex()}
+    # What de-duplication trusts, sealed and chained with the lines: verify checks the
+    # catalog's copy against it (issue 16).
+    header["seq_runs"] = [list(run) for run in runs]
     header_bytes, index_bytes = orjson.dumps(header), orjson.dumps(index)
     binding = sha256(header_bytes, index_bytes)
     sealer = Sealer(dek, prefix)

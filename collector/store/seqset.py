@@ -57,6 +57,8 @@ class SeqSet:
 
     def remove(self, start: int, end: int) -> None:
         """Remove [start, end) (used to undo an add whose write failed)."""
+        if start >= end:
+            return  # nothing to remove: splitting an interval here would leave two that touch
         kept = [(s, e) for s, e in self.intervals() if e <= start or s >= end]
         for s, e in self.intervals():
             if s < start < e:

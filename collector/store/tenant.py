@@ -49,7 +49,16 @@ from collector.store.sealed import BlockAt, ChainExtract, SegmentSeal
 from collector.store.sealing import SealJob, SealRunner, build_from_wal
 from collector.store.segment import BuiltSegment, SegmentHead, file_digest, segment_name
 from collector.store.seqset import SeqSet
-from collector.store.wal import WalWriter, decode_record, encode_record, parse_header, read_wal
+from collector.store.wal import (
+    WalWriter,
+    decode_record,
+    encode_record,
+    head_path,
+    lost_records,
+    parse_header,
+    read_head,
+    read_wal,
+)
 
 __all__ = ["SealSettings", "TenantStore"]
 
@@ -159,6 +168,7 @@ class TenantStore:
         self._sign_last(list(rows.values()))
         for _, path in wal_files:
             self._recover_wal(path, sealed)
+        self._orphan_heads(sealed)
         self._next_wal = wal_files[-1][0] + 1 if wal_files else 1
         fsync_dir(self.segment_dir)
         fsync_dir(self.wal_dir)
@@ -216,15 +226,19 @@ class TenantStore:
 
     def _recover_wal(self, path: Path, sealed: set[str]) -> None:
         data = path.read_bytes()
+        head = read_head(head_path(path))
         try:
             header, _ = parse_header(data)
         except Unreadable:
+            if head is not None:  # records were acknowledged from it: not a torn creation
+                self._lost(path.name, head.file, "its header is gone or damaged")
+                return
             # Torn while being created: no record was ever acknowledged from it.
             log.warning("WAL file with a torn header removed", extra={"tenant": self.name, "file": path.name})
-            path.unlink()
+            _remove_wal(path)
             return
         if header.get("file") in sealed:
-            path.unlink()  # sealed just before a crash kept it from being deleted
+            _remove_wal(path)  # sealed just before a crash kept it from being deleted
             return
         try:
             contents = read_wal(data, self.keys)
@@ -233,6 +247,10 @@ class TenantStore:
             return  # kept as it is for verify to report; never sealed, never deleted
         for what in contents.damaged:
             self.events.damage_found(self.name, path.name, what)
+        lost = lost_records(header.get("file"), len(contents.records) + len(contents.damaged),
+                            contents.valid_end, head)
+        if lost is not None:
+            self._lost(path.name, str(header.get("file")), lost)
         if contents.valid_end < len(data):
             log.warning("torn write cut away", extra={"tenant": self.name, "file": path.name,
                                                       "bytes": len(data) - contents.valid_end})
@@ -249,7 +267,30 @@ class TenantStore:
             self._closed.append(path)
             self._spans[path] = span
         else:
+            _remove_wal(path)
+
+    def _orphan_heads(self, sealed: set[str]) -> None:
+        """A head whose WAL file is gone: harmless if the file was sealed (a crash between the
+        two deletions), else the file's acknowledged records are lost."""
+        for path in sorted(self.wal_dir.glob("wal-*.head")):
+            if path.with_suffix(".log").exists():
+                continue
+            head = read_head(path)
+            if head is not None and head.file not in sealed and head.frames:
+                self._lost(path.with_suffix(".log").name, head.file,
+                           f"the WAL file is gone with its {head.frames} acknowledged record(s)", "missing")
             path.unlink()
+
+    def _lost(self, name: str, file_id: str, detail: str, finding: str = "truncated") -> None:
+        """Acknowledged records of a WAL file are gone: say so now (an alert) and for good, in a
+        signed record verify reports, since sealing what is left removes the file (issue 16)."""
+        self.events.damage_found(self.name, name, detail)
+        records, _ = self.checkpoints.read()
+        if any(r.get("kind") == "wal_loss" and r.get("file") == file_id for r in records):
+            return  # found at an earlier open already
+        self.checkpoints.append(signed({
+            "kind": "wal_loss", "tenant": self.name, "file": file_id, "name": name, "finding": finding,
+            "detail": detail, "at": now_us()}, self.signer))
 
     def _seqset(self, agent: str, stream: str) -> SeqSet:
         found = self.seqs.get((agent, stream))
@@ -357,7 +398,7 @@ class TenantStore:
                 self._closed.append(writer.path)
         if not writer.frames:
             self._spans.pop(writer.path, None)
-            writer.path.unlink(missing_ok=True)
+            _remove_wal(writer.path)
 
     def wal_age(self) -> float:
         """Seconds since the current WAL file took its first record (0 when there is none)."""
@@ -422,7 +463,7 @@ class TenantStore:
                 for p in paths:
                     self._spans.pop(p, None)
         for path in paths:
-            path.unlink()
+            _remove_wal(path)
         fsync_dir(self.wal_dir)
         return 1 if built is not None else 0
 
@@ -667,3 +708,10 @@ class TenantReader:
         self._open.clear()
         for w in self._wal:
             os.close(w.fd)
+
+
+def _remove_wal(path: Path) -> None:
+    """A WAL file and its head: the head last, so that a crash between leaves no file whose
+    acknowledged records look lost."""
+    path.unlink(missing_ok=True)
+    head_path(path).unlink(missing_ok=True)

@@ -25,12 +25,13 @@ from typing import IO, Any
 
 from chronolog.evidence.findings import Finding
 from chronolog.timefmt import to_rfc3339
-from collector.store.catalog import Catalog, SegmentRow
+from collector.store.catalog import Catalog, IndexRows, SegmentRow
 from collector.store.chain import GENESIS, CheckpointLog, link, signature_ok
 from collector.store.crypto import Sealer, Unreadable
 from collector.store.keys import TenantKeys
 from collector.store.segment import SegmentHead, records_root
-from collector.store.wal import read_wal
+from collector.store.verify_index import check_index, orphan_rows
+from collector.store.wal import WalHead, frame_extent, head_path, lost_records, read_head, read_wal
 
 __all__ = ["Finding", "VerifyReport", "check_exported", "verify_tenant"]
 
@@ -119,8 +120,9 @@ def _check_body(f: IO[bytes], head: SegmentHead, sealer: Sealer | None, where: s
 
 
 def _check_segment(row: SegmentRow, path: Path, head: SegmentHead, tenant: str, prev: bytes,
-                   keys: TenantKeys | None, report: VerifyReport) -> None:
-    """Check one live segment's file against its catalog row and the link before it."""
+                   keys: TenantKeys | None, index: IndexRows | None, report: VerifyReport) -> None:
+    """Check one live segment's file against its catalog row and the link before it, and,
+    if its file is what was sealed, the catalog's index rows against the file."""
     where = f"segment {row.number}"
     if head.header.get("tenant") != tenant:
         report.add("rewritten", where, f"{path.name} belongs to tenant {head.header.get('tenant')!r}")
@@ -137,6 +139,9 @@ def _check_segment(row: SegmentRow, path: Path, head: SegmentHead, tenant: str, 
         digest = _check_body(f, head, sealer, where, report)
     if digest.hex() != row.digest:
         report.add("rewritten", where, f"its contents differ from what was sealed at {_when(row.sealed)}")
+    else:
+        for finding in check_index(row, head, index):
+            report.add(*finding)
 
 
 def _check_records_root(row: SegmentRow, head: SegmentHead, where: str, report: VerifyReport) -> None:
@@ -163,9 +168,11 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
     catalog = Catalog(directory / "catalog.sqlite")
     try:
         rows = catalog.segments()
+        sealed_wal = catalog.sealed_wal()
+        index = catalog.index_rows()
     finally:
         catalog.close()
-    seals, expired_signed = _signed_records(directory, tenant, public_key, signer_id, report)
+    seals, expired_signed, lost = _signed_records(directory, tenant, public_key, signer_id, report)
     heads = _heads(directory / "segments", report)
     prev, links = GENESIS, {0: GENESIS}
     expected = 1
@@ -185,7 +192,7 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
                            f"its file is gone ({row.lines} lines from {_when(row.min_ts)} to "
                            f"{_when(row.max_ts)}, sealed {_when(row.sealed)})")
             elif head is not None:
-                _check_segment(row, path, head, tenant, prev, keys, report)
+                _check_segment(row, path, head, tenant, prev, keys, index.get(row.number), report)
                 report.segments += 1
         heads.pop(row.number, None)
         # The chain runs over the recorded digests (a file that differs was reported above).
@@ -201,23 +208,28 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
         prev = computed if computed.hex() in (row.link, anchor) else bytes.fromhex(anchor or row.link)
     for number, (path, _) in sorted(heads.items()):
         report.add("unrecorded", path.name, f"segment {number} is not in the catalog")
+    for finding in orphan_rows(index, {r.number for r in rows}):
+        report.add(*finding)
     report.chain_length = rows[-1].number if rows else 0
     report.head = links[report.chain_length].hex()
     _against_checkpoints(seals, links, report)
     if exported is not None:
         for kind, where, detail in check_exported(exported, tenant, links, public_key):
             report.add(kind, where, detail)
-    _check_wal(directory / "wal", tenant, keys, report)
+    _check_wal(directory / "wal", keys, sealed_wal, lost, report)
     return report
 
 
 def _signed_records(directory: Path, tenant: str, public_key: bytes, signer_id: str,
-                    report: VerifyReport) -> tuple[dict[int, dict[str, Any]], set[int]]:
+                    report: VerifyReport) -> tuple[dict[int, dict[str, Any]], set[int], set[str]]:
+    """The signed seal records by number, the segments signed off as expired, and the WAL
+    files the collector found cut (each reported: the loss stays a finding for good)."""
     records, bad = CheckpointLog(directory / "checkpoints.log").read()
     for what in bad:
         report.add("rewritten", "checkpoints.log", what)
     seals: dict[int, dict[str, Any]] = {}
     expired: set[int] = set()
+    lost: set[str] = set()
     for i, r in enumerate(records, 1):
         if r.get("signer") != signer_id or r.get("tenant") != tenant or not signature_ok(r, public_key):
             report.add("rewritten", "checkpoints.log", f"record {i} does not carry this collector's "
@@ -227,9 +239,14 @@ def _signed_records(directory: Path, tenant: str, public_key: bytes, signer_id: 
             seals[int(r["number"])] = r
         elif r.get("kind") == "expire":
             expired.update(int(n) for n in r.get("numbers", []))
+        elif r.get("kind") == "wal_loss":
+            lost.add(str(r.get("file")))
+            when = _when(int(r.get("at", 0)))
+            found = f"{r.get('detail')} (found when the collector opened the store, {when})"
+            report.add(str(r.get("finding", "truncated")), str(r.get("name")), found)
     if seals:
         report.checkpoint = seals[max(seals)]
-    return seals, expired
+    return seals, expired, lost
 
 
 def _against_checkpoints(seals: dict[int, dict[str, Any]], links: dict[int, bytes],
@@ -273,15 +290,48 @@ def check_exported(exported: dict[str, Any], tenant: str, links: dict[int, bytes
     return []
 
 
-def _check_wal(wal_dir: Path, tenant: str, keys: TenantKeys | None, report: VerifyReport) -> None:
-    if keys is None or not wal_dir.is_dir():
+def _check_wal(wal_dir: Path, keys: TenantKeys | None, sealed: set[str], lost: set[str],
+               report: VerifyReport) -> None:
+    """Each WAL file against its head (without keys: a cut shows without decrypting), every
+    record's tag (with keys), and heads whose file is gone."""
+    if not wal_dir.is_dir():
         return
     for path in sorted(wal_dir.glob("wal-*.log")):
+        # The head first: on a live store the file only grows after it, never the reverse.
+        head = read_head(head_path(path))
+        data = path.read_bytes()
+        _check_wal_head(path.name, data, head, lost, report)
+        if keys is None:
+            continue
         try:
-            contents = read_wal(path.read_bytes(), keys)
+            contents = read_wal(data, keys)
         except Unreadable as e:
             report.add("unreadable", path.name, str(e))
             continue
         report.wal_records += len(contents.records)
         for what in contents.damaged:
             report.add("rewritten", path.name, what)
+    for path in sorted(wal_dir.glob("wal-*.head")):
+        head = read_head(path)
+        if path.with_suffix(".log").exists() or head is None or not head.frames:
+            continue
+        if head.file not in sealed and head.file not in lost:
+            report.add("missing", path.with_suffix(".log").name,
+                       f"the WAL file is gone with its {head.frames} acknowledged record(s)")
+
+
+def _check_wal_head(name: str, data: bytes, head: WalHead | None, lost: set[str],
+                    report: VerifyReport) -> None:
+    try:
+        header, frames, end = frame_extent(data)
+    except Unreadable:
+        if head is not None and head.file not in lost:
+            report.add("truncated", name,
+                       f"its header is gone, and {head.frames} acknowledged record(s) with it")
+        return
+    file_id = header.get("file")
+    if file_id in lost:
+        return  # the collector found it at open and signed what it found: reported from that record
+    found = lost_records(file_id, frames, end, head)
+    if found is not None:
+        report.add("truncated", name, found)

@@ -10,6 +10,12 @@ A file is appended to only by the process that created it; a restarted collector
 file (and a new data key), so a counter is never used twice under one key even when a crash
 lost the tail of a file. The CRC tells a torn tail (cut away) from a whole frame; the GCM tag
 tells a whole frame from a forged or damaged one (skipped and reported, never taken for data).
+
+**The head** (issue 16). A torn tail and a cut one look alike from inside the file: after
+every group commit is fsync'd, and before it is acknowledged, the writer appends what the
+file then holds (frames, bytes) to ``wal-NNNNNNNN.head`` beside it, fsync'd too. A file
+that ends before its head is a loss of acknowledged records (`lost_records`), never a torn
+write: a crash can only leave the file longer than its head, by a group not yet acknowledged.
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ from collector.store.crypto import (
 from collector.store.frames import encode_frame, scan_frames
 from collector.store.keys import TenantKeys
 
-__all__ = ["MAGIC", "KeySource", "WalContents", "WalWriter", "decode_record", "encode_record", "parse_header",
-           "read_wal", "wal_name"]
+__all__ = ["MAGIC", "KeySource", "WalContents", "WalHead", "WalWriter", "decode_record", "encode_record",
+           "frame_extent", "head_path", "lost_records", "parse_header", "read_head", "read_wal", "wal_name"]
 
 MAGIC = b"CLW1"
 _LEN = struct.Struct(">I")
@@ -51,6 +57,59 @@ _MAX_HEADER = 1 << 16
 
 def wal_name(number: int) -> str:
     return f"wal-{number:08d}.log"
+
+
+def head_path(wal: Path) -> Path:
+    """Where the head of the WAL file ``wal`` is kept (``wal-NNNNNNNN.head``)."""
+    return wal.with_suffix(".head")
+
+
+@dataclass(frozen=True, slots=True)
+class WalHead:
+    """What a WAL file held after its last acknowledged group commit."""
+
+    file: str  # the WAL file's id (its header's "file")
+    frames: int
+    end: int  # bytes, header included
+
+
+def read_head(path: Path) -> WalHead | None:
+    """The last whole record of a head file; None if there is none (a file written before
+    heads existed, or torn before its first record)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    frames, _, _ = scan_frames(data)
+    for frame in reversed(frames):
+        try:
+            doc = orjson.loads(frame.payload)
+            return WalHead(str(doc["file"]), int(doc["frames"]), int(doc["end"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+    return None
+
+
+def lost_records(file_id: object, frames: int, valid_end: int, head: WalHead | None) -> str | None:
+    """What of its acknowledged records a WAL file no longer holds, in words (None: nothing),
+    from its id, how many whole frames it holds and where they end."""
+    if head is None:
+        return None
+    if head.file != file_id:
+        return f"its head belongs to another WAL file ({head.file})"
+    if valid_end >= head.end and frames >= head.frames:
+        return None
+    missing = max(head.frames - frames, 0)
+    return (f"it ends at byte {valid_end} but {head.end} bytes, {head.frames} records, were acknowledged: "
+            f"{missing or 'some'} acknowledged record(s) are gone (a cut, not a torn write)")
+
+
+def frame_extent(data: bytes) -> tuple[dict[str, Any], int, int]:
+    """A WAL file's header, how many whole frames it holds and where they end, without its key
+    (raises `Unreadable` for a foreign or torn file)."""
+    header, start = parse_header(data)
+    frames, valid_end, damaged = scan_frames(data[start:])
+    return header, len(frames) + len(damaged), start + valid_end
 
 
 def encode_record(received: int, batch: Batch) -> bytes:
@@ -78,7 +137,9 @@ class WalWriter:
         self._sealer = sealer
         self._fsync = fsync
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        self._head_fd = os.open(head_path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.size = os.fstat(self._fd).st_size
+        self._head_size = os.fstat(self._head_fd).st_size
         self.frames = 0
         self.counter = 0
         self.opened = time.monotonic()
@@ -100,12 +161,13 @@ class WalWriter:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        fsync_dir(directory)  # the new name must survive a crash too
-        return cls(path, header, header_bytes, Sealer(dek, prefix), fsync)
+        writer = cls(path, header, header_bytes, Sealer(dek, prefix), fsync)
+        fsync_dir(directory)  # the new names (file and head) must survive a crash too
+        return writer
 
     def append(self, records: list[bytes]) -> None:
-        """Encrypt, frame, write and (if configured) fsync ``records``: durable on return. On a
-        failure nothing partial stays in the file."""
+        """Encrypt, frame, write and (if configured) fsync ``records``, then the head that
+        counts them: durable on return. On a failure nothing partial stays in either file."""
         parts = []
         for record in records:
             counter = self.counter
@@ -113,22 +175,32 @@ class WalWriter:
             sealed = self._sealer.seal(counter, record, self._aad_prefix + _COUNTER.pack(counter))
             parts.append(encode_frame(_COUNTER.pack(counter) + sealed))
         data = b"".join(parts)
-        before = self.size
+        before, head_before = self.size, self._head_size
+        head = encode_frame(orjson.dumps({"file": self.header["file"], "frames": self.frames + len(records),
+                                          "end": before + len(data)}))
         try:
             write_all(self._fd, data)
             if self._fsync:
                 os.fsync(self._fd)
+            # Only once the records are durable: a head never claims more than the file holds.
+            write_all(self._head_fd, head)
+            if self._fsync:
+                os.fsync(self._head_fd)
         except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._head_fd, head_before)
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, before)
             raise
         self.size = before + len(data)
+        self._head_size = head_before + len(head)
         self.frames += len(records)
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
-            self._fd = -1
+            os.close(self._head_fd)
+            self._fd = self._head_fd = -1
 
 
 @dataclass

@@ -213,3 +213,57 @@ async def test_the_ledger_is_saved_with_the_positions(tmp_path: Path) -> None:
 async def _until(condition: Callable[[], bool]) -> None:
     while not condition():
         await asyncio.sleep(0.01)
+
+
+# ---- Retry-After (issue 16): an overloaded collector says when to come back ------------------
+
+@pytest.mark.parametrize("retry_after, expected", [(None, (0.25, 0.5)), (7.0, (7.0, 7.0)),
+                                                   (0.1, (0.25, 0.5)), (86_400.0, (600.0, 600.0))])
+def test_a_retry_waits_at_least_what_the_collector_asks_and_at_most_ten_minutes(
+        retry_after: float | None, expected: tuple[float, float]) -> None:
+    from agent.delivery.backoff import retry_delay
+    delay = retry_delay(0, 0.5, 60.0, random.Random(3), retry_after)
+    assert expected[0] <= delay <= expected[1]
+
+
+@pytest.mark.parametrize("header, seconds", [
+    ("3", 3.0), (" 120 ", 120.0), (None, None), ("soon", None), ("-5", None), ("1.5", None), ("٣", None),
+    ("Sun, 06 Dec 2026 11:00:30 GMT", 30.0), ("Sun, 06 Dec 2026 10:59:00 GMT", 0.0),
+    ("Sun, 06 Dec 2026 11:00:30 -0000", None),
+])
+def test_retry_after_is_read_as_seconds_or_an_http_date(header: str | None, seconds: float | None) -> None:
+    from agent.delivery.backoff import parse_retry_after
+    now = 1796554800.0  # 2026-12-06T11:00:00Z
+    assert parse_retry_after(header, now) == seconds
+
+
+async def test_the_shipper_waits_as_long_as_the_collector_asks(tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    busy = SendError("http 503 overloaded", retryable=True, retry_after=0.3)
+    shipper, sender, _ = make(tmp_path, [busy, Ack(2, 0, [])])
+    with caplog.at_level("WARNING", logger="agent"):
+        await shipper.ship([pending(0)])
+    assert len(sender.bodies) == 2
+    [failure] = [r for r in caplog.records if r.getMessage() == "delivery failed; will retry"]
+    assert failure.retry_in_s == 0.3  # type: ignore[attr-defined]  (retry_max is 0.002 here)
+
+
+async def test_the_real_sender_reads_retry_after_from_a_503() -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from agent.delivery.sender import HttpSender
+
+    async def busy(_: web.Request) -> web.Response:
+        return web.json_response({"error": "overloaded", "detail": "at its limit"}, status=503,
+                                 headers={"Retry-After": "4"})
+
+    app = web.Application()
+    app.router.add_post("/v1/push", busy)
+    async with TestServer(app) as server:
+        url = str(server.make_url(""))
+        async with HttpSender(url, None, 10.0, "identity") as sender:
+            with pytest.raises(SendError) as info:
+                await sender.send(b"{}")
+    e = info.value
+    assert (e.retryable, e.retry_after, e.reason) == (True, 4.0, "http 503 overloaded")

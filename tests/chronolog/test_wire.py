@@ -13,7 +13,9 @@ from chronolog.wire import (
     Chunk,
     ClockView,
     WireError,
+    beyond_limits,
     compress,
+    declared_size,
     decode_batch,
     decompress,
     encode_batch,
@@ -223,3 +225,132 @@ def test_whatever_is_accepted_fits_the_store_and_renders(seq: int, n: int, ts: i
     for c in decoded.batch.chunks:
         assert c.seq >= 0 and c.seq + len(c) <= 2**63 - 1  # the run end is a SQLite INTEGER
         assert all(0 <= t <= MAX_INSTANT for t in [*c.ts, c.read])
+
+
+# ---- the edges of compression, error texts and replay (issue 16, from mutation testing) -----
+
+def test_a_bomb_is_never_inflated_past_the_limit_in_memory() -> None:
+    import tracemalloc
+
+    for encoding in ("zstd", "gzip"):
+        bomb = compress(bytes(256 << 20), encoding)  # 256 MiB of zeros in a few hundred KiB
+        tracemalloc.start()
+        try:
+            with pytest.raises(WireError) as info:
+                decompress(bomb, encoding, 1 << 20)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert info.value.kind == "too_large"
+        assert info.value.detail == "batch is larger than 1048576 bytes uncompressed"
+        assert peak < 8 << 20, f"{encoding}: {peak} bytes held to refuse it"
+
+
+@pytest.mark.parametrize("encoding", ["zstd", "gzip", "identity", "", " ZSTD ", "Gzip"])
+def test_bodies_of_several_mebibytes_come_back_whole(encoding: str) -> None:
+    import random
+
+    body = random.Random(7).randbytes(3 << 20) + bytes(2 << 20)  # past one 1 MiB read, in parts
+    wire = compress(body, encoding.strip().lower() or "identity")
+    assert decompress(wire, encoding, len(body)) == body
+    assert declared_size(wire, encoding) == len(body)
+    with pytest.raises(WireError):
+        decompress(wire, encoding, len(body) - 1)
+
+
+def test_gzip_is_gzip_framed() -> None:
+    import gzip
+
+    wire = compress(b"chronolog", "gzip")
+    assert wire[:2] == b"\x1f\x8b" and gzip.decompress(wire) == b"chronolog"
+
+
+@pytest.mark.parametrize("body, encoding, declared", [
+    (compress(b"", "zstd"), "zstd", 0),
+    (compress(b"", "gzip"), "gzip", 0),  # the smallest gzip body: 20 bytes
+    (b"", "identity", 0),
+    (b"x" * 30, "br", None),
+    (b"not zstd at all", "zstd", None),
+    (b"short", "gzip", None),
+])
+def test_what_a_body_declares(body: bytes, encoding: str, declared: int | None) -> None:
+    assert declared_size(body, encoding) == declared
+
+
+def test_a_zstd_frame_written_by_a_stream_declares_nothing() -> None:
+    import zstandard
+
+    streamed = zstandard.ZstdCompressor().compressobj()
+    frame = streamed.compress(b"x" * 1000) + streamed.flush()
+    assert declared_size(frame, "zstd") is None
+    assert decompress(frame, "zstd", 1000) == b"x" * 1000
+
+
+def test_each_refusal_says_what_and_why() -> None:
+    with pytest.raises(WireError) as info:
+        compress(b"x", "br")
+    assert (info.value.kind, info.value.detail) == ("bad_encoding", "unsupported content encoding 'br'")
+    assert str(info.value) == "bad_encoding: unsupported content encoding 'br'"
+    with pytest.raises(WireError) as info:
+        decompress(b"x", "br", 10)
+    assert info.value.detail == "unsupported content encoding 'br'; expected one of zstd, gzip, identity"
+    with pytest.raises(WireError) as info:
+        decompress(b"garbage", "gzip", 10)
+    assert info.value.kind == "bad_compression" and "header" in info.value.detail
+    with pytest.raises(WireError) as info:
+        decode_batch(b'{"v": 1,')
+    assert info.value.kind == "bad_json" and "line 1" in info.value.detail
+
+
+def test_a_chunk_with_several_errors_says_how_many_more() -> None:
+    several = _one_chunk(seq=-1, read=-1, extra=1)
+    assert decode_batch(several).rejected[0][1].endswith("(and 2 more)")
+    two = _one_chunk(seq=-1, extra=1)
+    assert decode_batch(two).rejected[0][1].endswith("(and 1 more)")
+    single = _one_chunk(seq=-1)
+    assert decode_batch(single).rejected[0][1] == "seq: Input should be greater than or equal to 0"
+
+
+@pytest.mark.parametrize("fields", [{"b": None, "a": 1}, {"a": 1, "b": None}])
+def test_depth_counts_every_branch_whatever_comes_first(fields: dict[str, object]) -> None:
+    deep: object = {}
+    for _ in range(MAX_FIELDS_DEPTH):
+        deep = {"x": deep}
+    fields = {k: deep if v is None else v for k, v in fields.items()}
+    body = _one_chunk(fields=[[0, fields]])
+    assert "deeper than" in decode_batch(body).rejected[0][1]
+
+
+def test_what_the_store_wrote_reads_back_exactly_as_it_was() -> None:
+    """WAL replay (decode_record) rebuilds batches with batch_from_trusted: every field, the
+    sparse lists in place and the zone included."""
+    from chronolog.wire import batch_from_trusted
+
+    original = Batch("a1", "db-2", "America/New_York", 1_700_000_000_500_001,
+                     [chunk(4), chunk(2, 0, "journald")])
+    original.chunks[1].read = 1_700_000_000_000_009
+    replayed = batch_from_trusted(orjson.loads(encode_batch(original)))
+    assert encode_batch(replayed) == encode_batch(original)  # sparse pairs come back as lists
+    assert (replayed.tz, replayed.host, replayed.sent) == ("America/New_York", "db-2", 1_700_000_000_500_001)
+    part = slice_chunk(original.chunks[0], 1, 3)
+    assert (part.read, part.clock, part.stream) == (original.chunks[0].read, CLOCK, original.chunks[0].stream)
+
+
+@pytest.mark.parametrize("changes, why", [
+    ({}, None),
+    ({"seq": MAX_SEQ - 2}, None),  # three lines: the last is MAX_SEQ
+    ({"seq": MAX_SEQ - 1}, "its seq 9223372036854775805 and 3 lines run past 9223372036854775806"),
+    ({"seq": -1}, "its seq -1 and 3 lines run past 9223372036854775806"),
+    ({"read": MAX_INSTANT}, None),
+    ({"read": MAX_INSTANT + 1}, "its instant 253402128000000000 is outside 0 to 253402127999999999"),
+    ({"ts": [0, -1, 2]}, "its instant -1 is outside 0 to 253402127999999999"),
+])
+def test_a_chunk_from_before_the_limits_is_told_from_one_within_them(changes: dict[str, object],
+                                                                     why: str | None) -> None:
+    c = chunk(3)
+    for name, value in changes.items():
+        setattr(c, name, value)
+    assert beyond_limits(c) == why
+    one = chunk(1)  # a single line: its first seq is its last
+    one.seq = MAX_SEQ
+    assert beyond_limits(one) is None

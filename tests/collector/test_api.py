@@ -160,6 +160,16 @@ async def test_an_unknown_content_encoding_is_415(api: Api) -> None:
     assert response.status == 415 and (await response.json())["error"] == "bad_encoding"
 
 
+async def test_fields_nested_too_deep_are_a_rejected_chunk_not_a_server_error(api: Api) -> None:
+    """Issue 16: 250 levels passed decoding, then broke the store's encoding (500, retried forever)."""
+    deep = b'{"x":' * 249 + b"{}" + b"}" * 249
+    doc = encode_batch(batch("web-1", chunk("s", 0, [1]), chunk("t", 0, [2])))
+    body = doc.replace(b'"fields":[]', b'"fields":[[0,' + deep + b"]]", 1)
+    status, answer = await api.push(body)
+    assert status == 200 and answer["accepted"] == 1
+    assert answer["rejected"] == [{"chunk": 0, "reason": "fields.0.1: fields nest deeper than 32 levels"}]
+
+
 async def test_credentials_are_checked_and_roles_kept_apart(api: Api) -> None:
     b = batch("web-1", chunk("s", 0, [1]))
     assert (await api.push(b, token="clg_not-a-real-token"))[0] == 401

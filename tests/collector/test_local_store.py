@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -143,20 +144,40 @@ def test_a_second_process_cannot_open_the_same_store(tmp_path: Path) -> None:
 
 
 async def test_a_seal_the_catalog_refuses_leaves_nothing_behind(tmp_path: Path) -> None:
-    """Issue 16: a seal commits whole or leaves no file (the wire now refuses such a batch;
-    here it is appended past the wire, so that SQLite refuses its run end for real)."""
+    """Issue 16: a seal commits whole or leaves no file: here another connection holds the
+    catalog locked, so SQLite refuses the seal's transaction for real (after its 5 s wait)."""
     store = make_store(tmp_path)
-    seq = 2**63 - 1
-    await store.append("city", batch("s", seq, 2, t0=1_000 - seq), 1)
+    await store.append("city", batch("s", 0, 2), 1)
     segments = tmp_path / "tenants" / "city" / "segments"
-    for _ in range(3):
-        with pytest.raises(OverflowError):
-            await store.seal("city")
-    assert list(segments.iterdir()) == []
-    assert len(lines(store, "city")) == 2  # still in the WAL
+    blocker = sqlite3.connect(tmp_path / "tenants" / "city" / "catalog.sqlite", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(sqlite3.OperationalError):
+        await store.seal("city")
+    assert list(segments.iterdir()) == []  # the failed attempt left no file
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert await store.seal("city") == 1
+    assert [p.name for p in segments.iterdir()] == ["seg-00000001.cls"]  # the number it first tried
     store.close()
     events = RecordedEvents()
     reopened = make_store(tmp_path, events=events)
-    assert events.damage == []  # no unrecorded segment to pass for damage
-    assert reopened.verify("city").clean
+    assert events.damage == [] and reopened.verify("city").clean
     reopened.close()
+
+
+async def test_a_wal_record_the_catalog_cannot_hold_stops_no_seal(tmp_path: Path) -> None:
+    """Issue 16: a record written before the wire's limits (appended here past the wire) with a
+    seq past SQLite's integers used to fail every seal of the tenant, for good. It is left out
+    of the segment, and said; the other lines are sealed."""
+    events = RecordedEvents()
+    store = make_store(tmp_path, events=events)
+    seq = 2**63 - 1
+    await store.append("city", batch("s", seq, 2, t0=1_000 - seq), 1)
+    await store.append("city", batch("t", 0, 3), 1)
+    assert await store.seal("city") == 1
+    assert [detail for _, detail in events.damage] == [
+        "record 0: 2 line(s) of stream 's' left out of the segment: its seq 9223372036854775807 and 2 "
+        "lines run past 9223372036854775806"]
+    assert lines(store, "city") == ["t 0", "t 1", "t 2"]
+    assert store.verify("city").clean
+    store.close()

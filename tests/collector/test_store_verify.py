@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import orjson
+import pytest
 from support.stores import batch, lines, make_store
 
 from collector.store.local import LocalStore
@@ -34,7 +35,8 @@ def drop_catalog_rows(root: Path, numbers: list[int]) -> None:
     db = sqlite3.connect(root / "tenants" / TENANT / "catalog.sqlite")
     with db:
         for table, column in (("segments", "number"), ("blocks", "segment"), ("block_hosts", "segment"),
-                              ("block_streams", "segment"), ("seq_runs", "segment")):
+                              ("block_streams", "segment"), ("seq_runs", "segment"),
+                              ("sealed_wal", "segment")):
             db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(n,) for n in numbers])
     db.close()
 
@@ -147,3 +149,49 @@ async def test_a_forged_checkpoint_record_is_named(tmp_path: Path) -> None:
     log.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     store = make_store(tmp_path)
     assert ("rewritten", "checkpoints.log") in kinds(store)
+
+
+# ---- the catalog's index tables (issue 16): what queries and de-duplication trust ------------
+
+def edit_catalog(root: Path, *statements: str) -> None:
+    db = sqlite3.connect(root / "tenants" / TENANT / "catalog.sqlite")
+    with db:
+        for statement in statements:
+            db.execute(statement)
+    db.close()
+
+
+@pytest.mark.parametrize("statement, kind, words", [
+    ("DELETE FROM blocks WHERE segment = 2", "missing", "blocks row(s) are gone"),
+    ("DELETE FROM block_hosts WHERE segment = 2", "missing", "block_hosts row(s) are gone"),
+    ("DELETE FROM block_streams WHERE segment = 2", "missing", "block_streams row(s) are gone"),
+    ("DELETE FROM seq_runs WHERE segment = 2", "missing", "a resend of those lines would be stored again"),
+    ("INSERT INTO seq_runs VALUES (2, 'a1', 's', 5000, 6000)", "rewritten",
+     "new lines would be dropped as duplicates"),
+    ("UPDATE blocks SET max_ts = 0 WHERE segment = 2 AND block = 1", "rewritten", "1 blocks row(s)"),
+    ("INSERT INTO block_hosts VALUES (2, 0, 'db-9')", "rewritten", "for the wrong host"),
+    ("DELETE FROM sealed_wal WHERE segment = 2", "missing", "could be sealed again"),
+    ("UPDATE segments SET max_ts = 1 WHERE number = 2", "rewritten", "its catalog row says max_ts 1"),
+])
+async def test_an_edit_of_the_catalogs_index_is_named(tmp_path: Path, statement: str, kind: str,
+                                                      words: str) -> None:
+    store = await sealed_store(tmp_path)
+    store.close()
+    edit_catalog(tmp_path, statement)
+    store = make_store(tmp_path)
+    findings = [(f.kind, f.where, f.detail) for f in store.verify(TENANT).findings]
+    assert [(k, w) for k, w, _ in findings if k == kind] == [(kind, "segment 2")], findings
+    assert any(words in detail for _, _, detail in findings), findings
+    store.close()
+
+
+async def test_index_rows_naming_no_segment_are_named(tmp_path: Path) -> None:
+    store = await sealed_store(tmp_path, segments=2)
+    store.close()
+    edit_catalog(tmp_path, "INSERT INTO sealed_wal VALUES ('w-not-sealed', 9)",
+                 "INSERT INTO seq_runs VALUES (9, 'a1', 's', 0, 100000)")
+    store = make_store(tmp_path)
+    [finding] = store.verify(TENANT).findings
+    assert (finding.kind, finding.where) == ("rewritten", "catalog")
+    assert "2 index row(s) name segment 9, which does not exist" in finding.detail
+    store.close()

@@ -11,15 +11,19 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support.pki import make_ca, rsa_server_cert, server_cert
+from support.pki import make_ca, rsa_server_cert, server_cert, server_cert_with
 from support.processes import BIN, Daemon, free_port, wait_for
 from support.stores import master_key_config
+
+from collector.auth.ca import CertificateAuthority
 
 LEGACY = ["-cipher", "DEFAULT:@SECLEVEL=0"]
 
@@ -204,3 +208,87 @@ def test_a_public_listen_address_is_allowed_only_with_tls(pki: Pki, tmp_path: Pa
 
     assert check(plain).returncode == 2 and "loopback" in check(plain).stderr
     assert check(tls).returncode == 0
+
+
+# ---- the certificate profile and session tickets (issue 16) -----------------------------------
+
+def _certificate(pki: Pki, directory: Path, key: Any, days: int) -> tuple[Path, Path]:
+    """A server certificate from the test CA with ``key``, valid ``days``."""
+    return server_cert_with(CertificateAuthority(pki.ca_file.parent), directory, key, days)
+
+
+def _rsa(bits: int) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def _ec(curve: str) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    return ec.generate_private_key({"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(),
+                                    "P-521": ec.SECP521R1()}[curve])
+
+
+@pytest.mark.parametrize("make_key, days, message", [
+    (lambda: _rsa(2048), 365, "its key is RSA-2048; expected at least RSA-3072"),
+    (lambda: _ec("P-521"), 365, "its key is on curve secp521r1; expected P-256 or P-384"),
+    (lambda: _ec("P-256"), 3650, "it is valid for 3650 days; expected one year at most"),
+], ids=["RSA-2048", "P-521", "10 years"])
+def test_a_certificate_outside_the_profile_stops_the_collector_naming_why(
+        pki: Pki, tmp_path: Path, make_key: Any, days: int, message: str) -> None:
+    cert, key = _certificate(pki, tmp_path / "bad", make_key(), days)
+    config = collector_config(tmp_path, pki, "high", free_port())
+    config.write_text(config.read_text().replace(str(pki.cert), str(cert)).replace(str(pki.key), str(key)))
+    for command in ("check-config", "run"):
+        args = [command, str(config)] if command == "check-config" else ["run", "--config", str(config)]
+        result = subprocess.run([BIN / "chronolog-collector", *args], capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "collector.tls" in result.stderr and message in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("curve", ["P-256", "P-384"])
+def test_certificates_inside_the_profile_are_accepted(pki: Pki, tmp_path: Path, curve: str) -> None:
+    from chronolog.tls import certificate_problems
+    cert, _ = _certificate(pki, tmp_path / curve, _ec(curve), 365)
+    assert certificate_problems(cert.read_bytes()) == []
+    rsa_cert, _ = _certificate(pki, tmp_path / "rsa", _rsa(3072), 30)
+    assert certificate_problems(rsa_cert.read_bytes()) == []
+
+
+def _resumed(port: int, pki: Pki, version: ssl.TLSVersion) -> tuple[bool, bool]:
+    """(a ticket was issued, a second connection resumed the first's session), from Python's
+    own TLS client after a whole request (a TLS 1.3 ticket comes after the handshake)."""
+    context = ssl.create_default_context(cafile=pki.ca_file)
+    context.minimum_version = context.maximum_version = version
+
+    def connect(session: ssl.SSLSession | None) -> ssl.SSLSocket:
+        sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30),
+                                   server_hostname="localhost", session=session)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        while sock.recv(65536):
+            pass
+        return sock
+
+    with connect(None) as first:
+        session = first.session
+    assert session is not None
+    with connect(session) as second:
+        return session.has_ticket, second.session_reused
+
+
+def test_session_tickets_are_off_unless_asked_for(servers: dict[str, int], pki: Pki, tmp_path: Path) -> None:
+    port = free_port()
+    workdir = tmp_path / "tickets"
+    workdir.mkdir()
+    with_tickets = Daemon("chronolog-collector", collector_config(workdir, pki, "high", port,
+                                                                 extra="session_tickets = true\n"), workdir)
+    with_tickets.start()
+    try:
+        for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+            assert _resumed(port, pki, version) == (True, True)  # the control: tickets work
+        assert _resumed(servers["high"], pki, ssl.TLSVersion.TLSv1_3) == (False, False)
+        # TLS 1.2 still resumes by session id from the server's cache, for its 300 s: no ticket.
+        assert _resumed(servers["high"], pki, ssl.TLSVersion.TLSv1_2)[0] is False
+    finally:
+        with_tickets.kill()

@@ -112,12 +112,13 @@ class Fleet:
     def agent(self, host: str, cert_dir: Path | None = None, ca_file: Path | None = None,
               url: str | None = None, start: bool = True, clock: str | None = None,
               env: dict[str, str] | None = None, extra: str = "", files: str | None = None,
-              batch_max_bytes: int = 1 << 20) -> AgentHandle:
+              batch_max_bytes: int = 1 << 20, record_config: bool = False) -> AgentHandle:
         """An agent tailing its own app.log (or the ``[[agent.files]]`` tables given as
         ``files``); with ``cert_dir`` it uses mutual TLS. ``clock`` replaces its
         ``[agent.clock]`` tables (by default: NTP to a closed loopback port, no daemon read, no
         clock stream, no heartbeat); ``extra`` TOML tables are appended; ``env`` is added to its
-        environment."""
+        environment. The ``config`` stream is off unless ``record_config`` (tests count lines
+        exactly)."""
         workdir = self.root / host
         workdir.mkdir()
         log = workdir / "app.log"
@@ -134,6 +135,7 @@ class Fleet:
         # NTP goes to a closed loopback port: no test sends NTP traffic off this machine.
         config.write_text(
             f'[agent]\nhost = "{host}"\nstate_dir = "{workdir / "state"}"\n'
+            f"record_config = {'true' if record_config else 'false'}\n"
             f"[agent.collector]\n{link}"
             "retry_initial = 0.05\nretry_max = 0.5\n"
             f"[agent.batch]\nmax_delay = 0.2\nmax_bytes = {batch_max_bytes}\n"

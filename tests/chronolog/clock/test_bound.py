@@ -64,3 +64,51 @@ def test_the_result_holds_the_truth_whenever_a_majority_of_servers_hold_it(
 ])
 def test_status_against_warn_and_budget(bound: float | None, status: str) -> None:
     assert status_of(bound, warn=0.05, budget=0.1) == status
+
+
+# ---- the edges (issue 16): touching intervals, disagreement in either direction, the times ----
+
+def test_touching_intervals_overlap_and_agree_on_the_point_they_share() -> None:
+    left, right = Interval(-0.002, 0.001, 5.0), Interval(0.001, 0.004, 7.0)
+    assert left.overlaps(right) and right.overlaps(left)
+    assert left.distance(right) == right.distance(left) == 0.0
+    combined = combine([left, right])
+    assert combined is not None and combined.agreed
+    assert (combined.interval.lo, combined.interval.hi, combined.interval.at) == (0.001, 0.001, 7.0)
+    assert combined.truechimers == (0, 1)
+
+
+def test_a_server_touching_the_majority_at_its_edge_is_a_truechimer() -> None:
+    # [0, 2] and [1, 3] agree on [1, 3]'s part [1, 3] with [3, 5] touching it at 3.
+    combined = combine([Interval(0, 2, 0), Interval(1, 3, 0), Interval(3, 5, 0)])
+    assert combined is not None and combined.agreed
+    assert (combined.interval.lo, combined.interval.hi) == (1, 3)
+    assert combined.truechimers == (0, 1, 2)
+    combined = combine([Interval(3, 5, 0), Interval(1, 3, 0), Interval(-1, 1, 0)])
+    assert combined is not None and combined.truechimers == (0, 1, 2)
+
+
+@pytest.mark.parametrize("a, b, gap", [
+    ((0.0, 1.0), (1.5, 2.0), 0.5),  # the other is ahead
+    ((1.5, 2.0), (0.0, 1.0), 0.5),  # the other is behind
+    ((0.0, 1.0), (0.5, 2.0), 0.0),
+    ((-3.0, -2.0), (2.0, 3.0), 4.0),
+])
+def test_the_distance_between_intervals_whichever_side_the_other_is_on(
+        a: tuple[float, float], b: tuple[float, float], gap: float) -> None:
+    first, second = Interval(*a, 0), Interval(*b, 0)
+    assert first.distance(second) == pytest.approx(gap) == second.distance(first)
+    assert first.overlaps(second) is (gap == 0.0)
+
+
+def test_disagreeing_servers_give_the_union_at_the_newest_time_and_no_truechimer() -> None:
+    combined = combine([Interval(-0.001, 0.001, 3.0), Interval(0.249, 0.251, 9.0)])
+    assert combined is not None and not combined.agreed
+    assert combined.truechimers == () and combined.interval.at == 9.0
+
+
+def test_an_aged_interval_is_held_at_the_later_time() -> None:
+    interval = Interval(-0.001, 0.001, 10.0)
+    assert interval.grown(20.0, 50).at == 20.0
+    assert interval.grown(5.0, 50).at == 10.0
+    assert Interval(-0.003, 0.001, 0).bound == 0.003 and Interval(-0.001, 0.003, 0).bound == 0.003
