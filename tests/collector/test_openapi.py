@@ -45,7 +45,7 @@ def app(tmp_path: Path) -> web.Application:
     config = CollectorConfig(data_dir=tmp_path)
     store = make_store(tmp_path)
     return build_app(config, store, CredentialStore(credentials_path(config)), Telemetry(),
-                     open_audit(config, store.signer), admin=store)
+                     open_audit(config, store.signer), admin=store, evidence=store)
 
 
 def test_every_route_the_app_registers_is_documented(app: web.Application) -> None:
