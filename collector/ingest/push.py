@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from chronolog.timefmt import now_us
-from chronolog.wire import CONTENT_TYPE, WireError, decode_batch, decompress
+from chronolog.wire import BATCH_CONTENT_TYPE, CONTENT_TYPES, WireError, decode_batch, decompress
 from collector.http import TELEMETRY, ApiError, json_response, require
 from collector.store import Store, StoreUnavailable
 
@@ -25,9 +25,9 @@ _STATUS = {"too_large": 413, "bad_encoding": 415}
 async def handle_push(request: web.Request) -> web.Response:
     principal = require(request, "agent")
     telemetry = request.app[TELEMETRY]
-    if request.content_type != CONTENT_TYPE:
+    if request.content_type not in CONTENT_TYPES:
         telemetry.rejected("bad_content_type", request.content_type)
-        raise ApiError(415, "bad_content_type", f"expected Content-Type {CONTENT_TYPE}")
+        raise ApiError(415, "bad_content_type", f"expected Content-Type {BATCH_CONTENT_TYPE}")
     body = await request.read()
     received = now_us()
     try:
