@@ -11,7 +11,7 @@ from types import TracebackType
 import aiohttp
 import orjson
 
-from chronolog.wire import CONTENT_TYPE
+from chronolog.wire import BATCH_CONTENT_TYPE
 
 __all__ = ["Ack", "HttpSender", "SendError", "read_token"]
 
@@ -77,7 +77,7 @@ class HttpSender:
         """POST one body, compressed with ``encoding`` (default: this sender's; a spooled
         batch keeps the one it was written with)."""
         assert self._session is not None, "use 'async with HttpSender(...)'"
-        headers = {"Content-Type": CONTENT_TYPE, "Content-Encoding": encoding or self.encoding}
+        headers = {"Content-Type": BATCH_CONTENT_TYPE, "Content-Encoding": encoding or self.encoding}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
         try:

@@ -34,7 +34,7 @@ from agent.delivery.sender import Ack, SendError
 from agent.delivery.spool import Spool, SpoolCorrupt, SpoolFull
 from agent.telemetry import Telemetry
 from chronolog.timefmt import now_us
-from chronolog.wire import Batch, compress, encode_batch
+from chronolog.wire import compress, encode_columns
 
 __all__ = ["SPOOL_FULL", "Identity", "Sender", "Shipper"]
 
@@ -110,9 +110,9 @@ class Shipper:
         if self.checkpoints.reserve(marks):
             await self._save()
         ident = self.identity
-        batch = Batch(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
+        body = encode_columns(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
         # zstd and zlib release the GIL: compressing in a thread lets the inputs read meanwhile.
-        body = await asyncio.to_thread(compress, encode_batch(batch), self.sender.encoding)
+        body = await asyncio.to_thread(compress, body, self.sender.encoding)
         if self.spool is None:
             await self._deliver_in_memory(body, items)
         else:
