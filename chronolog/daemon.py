@@ -1,7 +1,9 @@
 """Process plumbing shared by the agent and the collector daemons.
 
 Listen addresses, the Prometheus endpoint, the ready file that tells a supervisor (or a test)
-where a daemon listens, and stopping cleanly on SIGTERM or SIGINT.
+where a daemon listens, and stopping cleanly on SIGTERM or SIGINT. aiohttp is imported only by
+the collector's servers (`start_site`, `metrics_app`): the agent serves its two documents
+itself (`agent.endpoints`) and keeps aiohttp's memory out of its budget.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import os
 import signal
 import ssl
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import AfterValidator
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 from chronolog.cliutil import Failure
 from chronolog.fsutil import atomic_write
@@ -82,6 +86,8 @@ async def start_site(app: web.Application, listen: str,
                      ssl_context: ssl.SSLContext | None = None) -> tuple[web.AppRunner, str]:
     """Serve ``app`` on ``listen`` (TLS with ``ssl_context``); returns the runner (to clean
     up) and the base URL."""
+    from aiohttp import web  # here, not at the top: see the module's docstring
+
     host, port = split_listen(listen)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, **SERVER_OPTIONS)
     await runner.setup()
@@ -96,6 +102,7 @@ async def start_site(app: web.Application, listen: str,
 
 def metrics_app(registry: CollectorRegistry) -> web.Application:
     """An app serving ``registry`` at ``/metrics`` in the Prometheus text format."""
+    from aiohttp import web  # here, not at the top: see the module's docstring
 
     async def handle(_: web.Request) -> web.Response:
         body = generate_latest(registry)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import aiohttp
 import orjson
 
+from agent.delivery.connection import Connection, ConnectionFailed
 from chronolog.wire import BATCH_CONTENT_TYPE
 
 __all__ = ["Ack", "HttpSender", "SendError", "read_token"]
@@ -55,37 +55,29 @@ class HttpSender:
 
     def __init__(self, url: str, token_file: Path | None, timeout: float, encoding: str,
                  ssl_context: ssl.SSLContext | None = None) -> None:
-        self._url = url.rstrip("/") + "/v1/push"
         self._token_file = token_file
         self._token = read_token(token_file) if token_file is not None else None
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._ssl = ssl_context
+        self._connection = Connection(url, timeout, ssl_context)
         self.encoding = encoding
-        self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpSender:
-        connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl is not None else None
-        self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._connection.close()
 
     async def send(self, body: bytes, encoding: str | None = None) -> Ack:
         """POST one body, compressed with ``encoding`` (default: this sender's; a spooled
         batch keeps the one it was written with)."""
-        assert self._session is not None, "use 'async with HttpSender(...)'"
         headers = {"Content-Type": BATCH_CONTENT_TYPE, "Content-Encoding": encoding or self.encoding}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            async with self._session.post(self._url, data=body, headers=headers) as response:
-                payload = await response.read()
-                status = response.status
-        except (TimeoutError, aiohttp.ClientError, OSError) as e:
-            raise SendError("connection", True, f"{type(e).__name__}: {e}") from None
+            answer = await self._connection.post("/v1/push", body, headers)
+        except ConnectionFailed as e:
+            raise SendError("connection", True, str(e)) from None
+        payload, status = answer.body, answer.status
         if status == 200:
             doc = orjson.loads(payload)
             return Ack(doc["accepted"], doc["duplicates"],
