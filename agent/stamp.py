@@ -40,7 +40,8 @@ class Stamper:
                  learned: list[str] | None = None) -> None:
         self.stream = stream
         self.encoding = encoding
-        self._utf8 = codecs.lookup(encoding).name == "utf-8"  # the file's bytes are the wire's
+        # The file's bytes are the wire's (UTF-8) once they decode: no need to encode them again.
+        self._utf8 = codecs.lookup(encoding).name in ("utf-8", "ascii")
         self.next_seq = next_seq
         self._tolerance_us = round(future_tolerance * 1_000_000)
         self._normalizer = Normalizer(source_zone, future_tolerance, format, learned)
