@@ -69,8 +69,10 @@ class Stamper:
             text = block.data.decode(self.encoding)
         except UnicodeDecodeError:
             return None
-        if text.count("\n") + 1 != len(block):
-            return None  # an encoding whose newline is not the text's (none known): line by line
+        if not self._utf8 and text.count("\n") + 1 != len(block):
+            # (UTF-8 has a newline only where the bytes have one.) An encoding whose newline
+            # is not the text's (none known): line by line.
+            return None
         readings = read_text(self._normalizer, text, read_us)
         data = block.data if self._utf8 else text.encode("utf-8")
         return self._chunk(readings, data, len(block), read_us, clock, [])

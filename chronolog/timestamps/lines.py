@@ -183,39 +183,41 @@ def read_text(normalizer: Normalizer, text: str, read_us: int, sep: str = "\n") 
     entries = contexts.entries
     head: str | None = None
     fraction_start = fraction_end = tail = 0
-    entry: _Entry | None = None  # the last line's context, tried first
     fractions = _SHORT_FRACTIONS
     kind: Kind | None = None
     timed = 0  # lines before this were read the slow way; the ones since were timed
+    # The context of the last line read without a search, unpacked (the usual next one):
+    context = sep  # (no line holds the separator: it matches none until set)
+    base, entry_kind, by_fraction, entry_digits = 0, ("", -1, -1), False, ""
+    entry_flags: tuple[str, ...] = ()
+    find, startswith = text.find, text.startswith
     end = len(text)
     pos = 0
     while pos <= end:
-        nl = text.find(sep, pos)
+        nl = find(sep, pos)
         if nl < 0:
             nl = end
-        if head is not None and text.startswith(head, pos):
+        if head is not None and startswith(head, pos):
             at = pos + fraction_end
-            if entry is None or not text.startswith(entry[5], at, nl):
-                # Not the context of the line before (that is the usual case): look it up.
-                key_end = at + tail
-                entry = entries.get(text[at:key_end if key_end < nl else nl])
-            if entry is not None:
-                base, entry_kind, entry_flags, by_fraction, entry_digits, _ = entry
-                digits = text[pos + fraction_start:pos + fraction_end]
+            entry: _Entry | None = None
+            if startswith(context, at, nl) or (entry := entries.get(
+                    text[at:at + tail if at + tail < nl else nl])) is not None:
+                if entry is not None:
+                    base, entry_kind, entry_flags, by_fraction, entry_digits, context = entry
+                digits = text[pos + fraction_start:at]
                 if by_fraction:
                     us = fractions.get(digits)
                     if us is None:
                         us = _micros(digits)
-                    t = None if us is None else base + us
                 else:
-                    t = base if digits == entry_digits else None
-                if t is not None:
+                    us = 0 if digits == entry_digits else None
+                if us is not None:
                     if entry_flags:
                         flags.append((len(ts), entry_flags))
                     if entry_kind is not kind:
                         kind = entry_kind
                         kinds.append((len(ts), kind))
-                    append(t)
+                    append(base + us)
                     pos = nl + 1
                     continue
         # Not a line like one before: the cached format, then detection and the learner.
@@ -234,7 +236,7 @@ def read_text(normalizer: Normalizer, text: str, read_us: int, sep: str = "\n") 
             contexts.forget()
         head = contexts.head
         fraction_start, fraction_end, tail = contexts.fraction_start, contexts.fraction_end, contexts.tail
-        entry = None
+        context = sep
         if line_kind is None:
             span = _span(event.raw, line)
             if span is None:
