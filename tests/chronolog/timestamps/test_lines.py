@@ -3,6 +3,8 @@ line, whatever follows a timestamp, and reuses a reading only where that is exac
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
@@ -146,6 +148,23 @@ def test_text_with_another_separator_is_read_as_its_lines() -> None:
 def test_text_after_a_time_that_changes_how_it_reads_is_seen(first: str, then: str) -> None:
     lines = [first, first, then, first, then]
     assert expand(read_lines(Normalizer("Asia/Tokyo"), lines, READ), lines) == one_by_one(lines, "Asia/Tokyo")
+
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CORPUS.glob("*.json")))
+def test_every_corpus_set_reads_as_line_by_line(name: str) -> None:
+    # The real-log corpus (test_corpus.py scores it line by line), read as the agent reads it:
+    # in blocks of 64 lines, one Normalizer per source.
+    meta = json.loads((CORPUS / f"{name}.json").read_text())
+    lines = (CORPUS / f"{name}.log").read_text().splitlines()
+    zone = meta.get("source_zone", meta["zone"])
+    normalizer = Normalizer(zone)
+    got: list[Answer] = []
+    for start in range(0, len(lines), 64):
+        got += expand(read_lines(normalizer, lines[start:start + 64], READ), lines[start:start + 64])
+    assert got == one_by_one(lines, zone)
 
 
 # -- the formats' declarations ---------------------------------------------------------------
