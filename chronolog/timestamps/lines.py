@@ -187,9 +187,10 @@ def read_text(normalizer: Normalizer, text: str, read_us: int, sep: str = "\n") 
     kind: Kind | None = None
     timed = 0  # lines before this were read the slow way; the ones since were timed
     # The context of the last line read without a search, unpacked (the usual next one):
+    current: _Entry | None = None
     context = sep  # (no line holds the separator: it matches none until set)
-    base, entry_kind, by_fraction, entry_digits = 0, ("", -1, -1), False, ""
-    entry_flags: tuple[str, ...] = ()
+    base = 0
+    simple = False  # its time is by fraction, it has no flags, and its kind is the run's
     find, startswith = text.find, text.startswith
     end = len(text)
     pos = 0
@@ -199,26 +200,30 @@ def read_text(normalizer: Normalizer, text: str, read_us: int, sep: str = "\n") 
             nl = end
         if head is not None and startswith(head, pos):
             at = pos + fraction_end
-            entry: _Entry | None = None
-            if startswith(context, at, nl) or (entry := entries.get(
-                    text[at:at + tail if at + tail < nl else nl])) is not None:
-                if entry is not None:
-                    base, entry_kind, entry_flags, by_fraction, entry_digits, context = entry
+            if startswith(context, at, nl):
+                if simple:  # the usual line: a time read by its fraction alone
+                    us = fractions.get(text[pos + fraction_start:at])
+                    if us is not None:
+                        append(base + us)
+                        pos = nl + 1
+                        continue
+                entry = current
+            else:
+                entry = entries.get(text[at:at + tail if at + tail < nl else nl])
+            if entry is not None:
+                entry_base, entry_kind, entry_flags, by_fraction, entry_digits, entry_context = entry
                 digits = text[pos + fraction_start:at]
-                if by_fraction:
-                    us = fractions.get(digits)
-                    if us is None:
-                        us = _micros(digits)
-                else:
-                    us = 0 if digits == entry_digits else None
+                us = (_micros(digits) if by_fraction else 0 if digits == entry_digits else None)
                 if us is not None:
                     if entry_flags:
                         flags.append((len(ts), entry_flags))
                     if entry_kind is not kind:
                         kind = entry_kind
                         kinds.append((len(ts), kind))
-                    append(base + us)
+                    append(entry_base + us)
                     pos = nl + 1
+                    current, context, base = entry, entry_context, entry_base
+                    simple = by_fraction and not entry_flags
                     continue
         # Not a line like one before: the cached format, then detection and the learner.
         line = text[pos:nl]
@@ -236,7 +241,7 @@ def read_text(normalizer: Normalizer, text: str, read_us: int, sep: str = "\n") 
             contexts.forget()
         head = contexts.head
         fraction_start, fraction_end, tail = contexts.fraction_start, contexts.fraction_end, contexts.tail
-        context = sep
+        current, context, simple = None, sep, False
         if line_kind is None:
             span = _span(event.raw, line)
             if span is None:
