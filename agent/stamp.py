@@ -6,7 +6,7 @@ with the bad bytes escaped (``\\xff``) and flagged ``invalid_encoding``; nothing
 A written time after the read time plus the source's future tolerance is kept as written,
 flagged ``future`` and counted (`Stamper.future`): a writer's clock ahead, or a wrong layout.
 
-A block of lines as the file holds them (`LineBlock`: nothing cut, nothing to escape) is
+A block of lines as the file holds them (`ReadBlock`: nothing cut, nothing to escape) is
 stamped whole: one decode, event times read over the decoded text
 (`chronolog.timestamps.lines`), and the bytes shipped as they were read, without an object
 per line. Anything else (lines cut, joined, or with bad bytes) is decoded line by line.
@@ -18,7 +18,7 @@ import codecs
 from array import array
 from collections.abc import Collection
 
-from agent.inputs.tail import LineBlock
+from agent.inputs.tail import ReadBlock
 from chronolog.timestamps import DEFAULT_FUTURE_TOLERANCE, Normalizer
 from chronolog.timestamps.lines import Readings, read_lines, read_text
 from chronolog.wire import ClockView, ColumnChunk
@@ -52,10 +52,10 @@ class Stamper:
         """The layouts learned for this stream so far: saved with its position."""
         return self._normalizer.learned_layouts()
 
-    def stamp(self, lines: list[bytes] | LineBlock, read_us: int, clock: ClockView,
+    def stamp(self, lines: list[bytes] | ReadBlock, read_us: int, clock: ClockView,
               truncated: Collection[int] = ()) -> ColumnChunk:
         chunk = None
-        if isinstance(lines, LineBlock) and not truncated:
+        if isinstance(lines, ReadBlock) and not truncated:
             chunk = self._stamp_block(lines, read_us, clock)
         if chunk is None:
             chunk = self._stamp_lines(list(lines), read_us, clock, truncated)
@@ -63,7 +63,7 @@ class Stamper:
         self.next_seq += chunk.count
         return chunk
 
-    def _stamp_block(self, block: LineBlock, read_us: int, clock: ClockView) -> ColumnChunk | None:
+    def _stamp_block(self, block: ReadBlock, read_us: int, clock: ClockView) -> ColumnChunk | None:
         """The whole block at once; None if it does not decode (a bad byte somewhere)."""
         try:
             text = block.data.decode(self.encoding)
@@ -75,7 +75,7 @@ class Stamper:
             return None
         readings = read_text(self._normalizer, text, read_us)
         data = block.data if self._utf8 else text.encode("utf-8")
-        return self._chunk(readings, data, len(block), read_us, clock, [])
+        return self._chunk(readings, data, len(readings.ts), read_us, clock, [])
 
     def _stamp_lines(self, lines: list[bytes], read_us: int, clock: ClockView,
                      truncated: Collection[int]) -> ColumnChunk:

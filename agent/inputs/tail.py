@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, overload
 
-__all__ = ["FilePosition", "FileTail", "LineBlock", "Multiline", "TailRead", "split_lines"]
+__all__ = ["FilePosition", "FileTail", "Multiline", "ReadBlock", "TailRead", "split_lines"]
 
 HEAD_BYTES = 1024
 MARK_BYTES = 128
@@ -73,16 +73,16 @@ class FilePosition:
             return None
 
 
-class LineBlock(Sequence[bytes]):
+class ReadBlock(Sequence[bytes]):
     """Complete lines as the file holds them: ``data`` is the lines separated by ``newline``
-    (none of them holds one, none was cut or changed), without a newline after the last. The
-    lines are cut out of it only when asked for (stamping reads the block whole)."""
+    (none of them holds one, none was cut or changed), without a newline after the last: at
+    least one line. The lines are cut out of it, or even counted, only when asked for
+    (stamping reads the block whole; counting a block's newlines costs as much again)."""
 
-    __slots__ = ("_lines", "_size", "data", "newline")
+    __slots__ = ("_lines", "data", "newline")
 
-    def __init__(self, data: bytes, size: int, newline: bytes = b"\n") -> None:
+    def __init__(self, data: bytes, newline: bytes = b"\n") -> None:
         self.data = data
-        self._size = size  # how many lines
         self.newline = newline
         self._lines: list[bytes] | None = None
 
@@ -91,8 +91,11 @@ class LineBlock(Sequence[bytes]):
             self._lines = self.data.split(self.newline)
         return self._lines
 
+    def __bool__(self) -> bool:
+        return True
+
     def __len__(self) -> int:
-        return self._size
+        return len(self.lines())
 
     @overload
     def __getitem__(self, index: int) -> bytes: ...
@@ -105,19 +108,19 @@ class LineBlock(Sequence[bytes]):
         return iter(self.lines())
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, LineBlock):
+        if isinstance(other, ReadBlock):
             return self.lines() == other.lines()
         return isinstance(other, list) and self.lines() == other
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"LineBlock({self._size} lines, {len(self.data)} bytes)"
+        return f"ReadBlock({len(self.data)} bytes)"
 
 
 @dataclass(slots=True)
 class TailRead:
-    lines: list[bytes] | LineBlock
+    lines: list[bytes] | ReadBlock
     position: FilePosition
     truncated: set[int] = field(default_factory=set)  # indexes of lines cut to max_line_bytes
     events: list[str] = field(default_factory=list)  # "opened", "rotated", "truncated", ...
@@ -134,7 +137,7 @@ class Multiline:
 
 @dataclass(slots=True)
 class Split:
-    lines: list[bytes] | LineBlock
+    lines: list[bytes] | ReadBlock
     truncated: set[int]
     consumed: int
     skipping: bool
@@ -166,9 +169,7 @@ def split_lines(data: bytes, max_line: int, skipping: bool, at_end: bool,
             and not (rest >= max_line and (at_end or rest > max_line))
             and (newline != b"\n" or data.find(b"\r", start, last_nl) < 0)):
         # No line to cut, no CR to drop: the lines stay in one block, as read.
-        block = data[start:last_nl]
-        return Split(LineBlock(block, block.count(newline) + 1, newline), truncated, last_nl + nl_len,
-                     False, None)
+        return Split(ReadBlock(data[start:last_nl], newline), truncated, last_nl + nl_len, False, None)
     if last_nl >= start:
         if starts is None:
             pieces = data[start:last_nl].split(newline)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.inputs.tail import LineBlock
+from agent.inputs.tail import ReadBlock
 from agent.stamp import Stamper
 from chronolog.timefmt import parse_rfc3339
 from chronolog.wire import ClockView, ColumnChunk, decode_batch, encode_columns
@@ -33,7 +33,7 @@ def test_a_block_stamps_as_its_lines_one_by_one(lines: list[str], encoding: str)
     newline = "\n".encode(encoding)
     by_block = Stamper("s", "Asia/Tokyo", encoding, 5, future_tolerance=3600)
     one_by_one = Stamper("s", "Asia/Tokyo", encoding, 5, future_tolerance=3600)
-    block = by_block.stamp(LineBlock(newline.join(encoded), len(encoded), newline), READ, ClockView())
+    block = by_block.stamp(ReadBlock(newline.join(encoded), newline), READ, ClockView())
     listed = one_by_one.stamp(encoded, READ, ClockView())
     assert lists_of(block) == lists_of(listed)
     assert (by_block.future, by_block.sources, by_block.next_seq) == \
@@ -45,7 +45,7 @@ def test_a_block_stamps_as_its_lines_one_by_one(lines: list[str], encoding: str)
 
 def test_a_bad_byte_in_a_block_is_escaped_and_flagged_on_its_line() -> None:
     data = b"2026-11-27T09:14:03Z ok\nbad \xff byte\n2026-11-27T09:14:04Z ok"
-    chunk = Stamper("s", "UTC", "utf-8", 0).stamp(LineBlock(data, 3), READ, ClockView())
+    chunk = Stamper("s", "UTC", "utf-8", 0).stamp(ReadBlock(data), READ, ClockView())
     assert chunk.msg == ["2026-11-27T09:14:03Z ok", "bad \\xff byte", "2026-11-27T09:14:04Z ok"]
     assert chunk.line_flags == [(1, ["invalid_encoding"])]
 
@@ -53,5 +53,5 @@ def test_a_bad_byte_in_a_block_is_escaped_and_flagged_on_its_line() -> None:
 @pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
 def test_a_utf8_block_is_shipped_as_it_was_read(encoding: str) -> None:
     data = b"2026-11-27T09:14:03Z a\n2026-11-27T09:14:03.5Z b"
-    chunk = Stamper("s", "UTC", encoding, 0).stamp(LineBlock(data, 2), READ, ClockView())
+    chunk = Stamper("s", "UTC", encoding, 0).stamp(ReadBlock(data), READ, ClockView())
     assert chunk.text is data
