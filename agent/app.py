@@ -17,6 +17,9 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
 from agent.clock.monitor import ClockMonitor
 from agent.clock.records import ClockRecorder
 from agent.config import AgentConfig
@@ -26,13 +29,14 @@ from agent.delivery.queue import BatchQueue
 from agent.delivery.sender import HttpSender
 from agent.delivery.shipper import Identity, Shipper
 from agent.delivery.spool import Spool
+from agent.endpoints import serve_endpoints
 from agent.inputs.files import FileInput
 from agent.inputs.journald import JournaldInput, journald_available
 from agent.inputs.syslog import SyslogInput
-from agent.status import AgentStatus, build_status, status_route
+from agent.status import AgentStatus, build_status, status_document
 from agent.telemetry import Telemetry
 from chronolog.cliutil import Failure
-from chronolog.daemon import announce_ready, announce_stopping, metrics_app, start_site, stop_event, watched
+from chronolog.daemon import announce_ready, announce_stopping, stop_event, watched
 from chronolog.fsutil import atomic_write
 from chronolog.tls import certificate_expiry, client_context
 from chronolog.tool import VERSION
@@ -125,10 +129,12 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
                                     telemetry.ledger.report(),
                                     spool.report() if spool is not None else None, now)
 
-            app = metrics_app(telemetry.registry)
-            status_route(app, snapshot)
-            runner, url = await start_site(app, config.metrics.listen)
-            stack.push_async_callback(runner.cleanup)
+            def metrics() -> tuple[bytes, str]:
+                return generate_latest(telemetry.registry), CONTENT_TYPE_LATEST
+
+            server, url = await serve_endpoints(config.metrics.listen,
+                                                {"/metrics": metrics, "/status": status_document(snapshot)})
+            stack.callback(server.close)
             info["metrics"] = url + "/metrics"
             info["status"] = url + "/status"
 

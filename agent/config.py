@@ -83,8 +83,9 @@ class BatchConfig(StrictModel):
         1.0, gt=0, le=60, description="Cut a batch this many seconds after its first line."
     )
     queue_bytes: int = Field(
-        16 << 20, ge=1 << 16, le=1 << 30,
-        description="Lines held in memory waiting for delivery; inputs pause when it is full.",
+        4 << 20, ge=1 << 16, le=1 << 30,
+        description="Lines held in memory waiting for delivery; inputs pause when it is full. With "
+        "max_bytes it bounds the agent's memory (peak RSS about 45 MB + queue_bytes + 2 x max_bytes).",
     )
 
 

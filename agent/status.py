@@ -1,5 +1,5 @@
-"""``GET /status`` on the agent's loopback metrics listener, and its rendering for
-``chronolog-agent status``.
+"""The document of ``GET /status`` on the agent's loopback metrics listener (`agent.endpoints`),
+and its rendering for ``chronolog-agent status``.
 
 The document is built from frozen snapshots (the ledger's `StreamLedger`, the spool's
 `SpoolReport`), never from the components' internals.
@@ -12,13 +12,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.delivery.ledger import StreamLedger
 from agent.delivery.spool import SpoolReport
 
-__all__ = ["AgentStatus", "build_status", "fetch_status", "render_status", "status_route"]
+__all__ = ["AgentStatus", "build_status", "fetch_status", "render_status", "status_document"]
 
 
 class _Frozen(BaseModel):
@@ -53,14 +52,13 @@ def build_status(agent: str, host: str, queued_bytes: int, ledger: tuple[StreamL
                        streams=list(ledger))
 
 
-def status_route(app: web.Application, snapshot: Callable[[float], AgentStatus]) -> None:
-    """Add ``GET /status`` to ``app`` (the metrics app: loopback only)."""
+def status_document(snapshot: Callable[[float], AgentStatus]) -> Callable[[], tuple[bytes, str]]:
+    """The ``/status`` route: the snapshot taken now, as JSON."""
 
-    async def handle(_: web.Request) -> web.Response:
-        body = snapshot(time.time()).model_dump_json()
-        return web.Response(body=body.encode(), content_type="application/json")
+    def document() -> tuple[bytes, str]:
+        return snapshot(time.time()).model_dump_json().encode(), "application/json"
 
-    app.router.add_get("/status", handle)
+    return document
 
 
 def render_status(status: AgentStatus) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter as Tally
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -91,10 +90,10 @@ class Telemetry:
     def lines_spooled(self, stream: str, n: int) -> None:
         self.ledger.add(stream, "spooled", n)
 
-    def event_times(self, stream: str, sources: list[str], future: int = 0) -> None:
-        """The ``ts_source`` of each line just stamped (docs/timestamps.md), and how many were
-        written for a time beyond the future tolerance."""
-        for source, n in Tally(sources).items():
+    def event_times(self, stream: str, sources: Mapping[str, int], future: int = 0) -> None:
+        """How many lines just stamped have each ``ts_source`` (docs/timestamps.md), and how
+        many were written for a time beyond the future tolerance."""
+        for source, n in sources.items():
             self._ts_sources.labels(stream, source).inc(n)
         if future:
             self._future.labels(stream).inc(future)

@@ -1,20 +1,38 @@
 """Shipping speed: a file of 256-byte lines, shipped until the last line is acknowledged.
 
-Side by side, in one run, alternating:
+Side by side, in one run, alternating (the same file, read from its start by each):
 
-- ``chronolog``: chronolog-agent tailing the file into a real chronolog-collector (fsync on);
-  done when the agent's ledger says every line was acknowledged;
+- ``chronolog``: chronolog-agent tailing the file into a real chronolog-collector (encrypted
+  store, fsync on); done when the agent's ledger says every line was acknowledged;
 - ``agent->ack``: the same agent into a sink that acknowledges without decoding or storing
-  (``bench/sinks.py ack``): the agent's own ceiling, whatever the collector costs;
+  (``bench/sinks.py ack``): the agent's own cost, whatever the collector costs;
 - ``rsyslog``: a private rsyslogd (its own config and work directory), imfile -> omfwd over TCP
-  to a sink counting lines (``bench/sinks.py tcp``); done when the sink has every line.
+  to a sink counting lines (``bench/sinks.py tcp``); done when the sink has every line;
+- ``syslog-ng``: a private syslog-ng, file() -> network() over TCP (flow control on) to the
+  same counting sink.
+
+The peers get the sink that acknowledges the way they know: TCP (they ship raw lines, no
+event time, no provenance, no clock view, nothing committed on acknowledgement); the agent
+gets the HTTP one. Sinks run on the other core, so their CPU is not the shipper's.
 
 For each run: lines/s and MB/s (10^6 bytes of log per second, start-up included), the
-shipper's CPU seconds (user + system, all threads) and peak RSS (VmHWM), read from /proc when
-the last line is acknowledged. Then the idle agent: CPU share and RSS over IDLE seconds.
+shipper's CPU seconds (user + system, all threads, start-up included; for the agent also the
+part spent starting, ``start_cpu``) and peak RSS (VmHWM), read from /proc when the last line
+is acknowledged. Then medians, the ratio of MB per CPU-second and of MB/s to each peer (the
+median of the ratios of runs taken side by side; MB per CPU-second also without the agent's
+start-up, which a long-running agent pays once), and the idle agent: CPU share and RSS over
+IDLE seconds. ``--profile DIR`` samples the agent with py-spy (GIL held) and prints its top
+functions.
 
 Usage: .venv/bin/python bench/ship.py [--lines N] [--runs R] [--idle S] [--only NAME,...]
-Needs rsyslog for its column (apt-get install rsyslog; it is skipped, and said so, without).
+    [--profile DIR]
+
+Peers: ``apt-get install rsyslog`` for its column. ``syslog-ng-core`` conflicts with rsyslog
+in Debian (both are a system-log-daemon), so without a ``syslog-ng`` on the PATH this bench
+runs it from the package unpacked into its work directory (``apt-get download
+syslog-ng-core``, ``dpkg-deb -x``), which needs its libraries installed: ``apt-get install
+libivykis0 libnet1 libpcre3 libjson-c5 libwrap0 libglib2.0-0``. A peer that cannot run is
+left out, and said so.
 """
 
 from __future__ import annotations
@@ -87,23 +105,61 @@ def ready_json(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
 
+PROFILE: Path | None = None  # --profile: py-spy samples of the agent land here
 SHIPPER_CPU: set[int] | None = None  # the core the shipper is pinned to (--pin)
 OTHER_CPUS: set[int] | None = None  # where the sinks and the collector run
 
 
-def start(argv: list[Any], log: Path, cpus: set[int] | None = None) -> subprocess.Popen[bytes]:
+def start(argv: list[Any], log: Path, cpus: set[int] | None = None,
+          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     def pin() -> None:
         if cpus:
             os.sched_setaffinity(0, cpus)
 
     with log.open("ab") as out:
-        return subprocess.Popen([str(a) for a in argv], stdout=out, stderr=out, preexec_fn=pin)
+        return subprocess.Popen([str(a) for a in argv], stdout=out, stderr=out, preexec_fn=pin,
+                                env={**os.environ, **(env or {})})
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+def profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling a running agent (without pausing it) into ``out``, collapsed stacks
+    (merged over runs by `profile_top`); stopped with SIGINT."""
+    spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy (.venv/bin/pip install py-spy)")
+    out = out.with_name(f"{out.stem}-{pid}.raw")
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--nonblocking", "--gil",
+                             "--format", "raw", "--function", "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_top(files: list[Path], top: int = 20) -> str:
+    """The functions taking most samples in py-spy's collapsed stacks: self (the function
+    itself) and total (with what it calls), as shares of all samples."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for path in files:
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            n = int(count)
+            frames = [f.rsplit(":", 1)[0] + ")" if ":" in f else f for f in stack.split(";")]
+            samples += n
+            own[frames[-1]] = own.get(frames[-1], 0) + n
+            for f in set(frames):
+                total[f] = total.get(f, 0) + n
+    out = [f"{samples} samples"]
+    for title, table in (("self", own), ("total", total)):
+        out.append(f"top {top} by {title}:")
+        for name, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            out.append(f"  {100 * n / max(samples, 1):5.1f}%  {name}")
+    return "\n".join(out)
 
 
 def agent_config(work: Path, url: str, token: Path, log: Path) -> Path:
@@ -157,17 +213,24 @@ def run_agent(work: Path, data: Path, n: int, sink: str) -> dict[str, float]:
         began = time.monotonic()
         agent = start([BIN / "chronolog-agent", "run", "-c", config, "--ready-file", work / "a.ready"],
                       work / "agent.log", SHIPPER_CPU)
+        spy = None
         try:
             status_url = ready_json(work / "a.ready")["status"]
+            start_cpu, _ = proc_usage(agent.pid)
+            if PROFILE is not None:
+                spy = profiler(agent.pid, PROFILE / f"{sink}.raw")
             wait(lambda: acked(status_url) >= n, 3600, "every line acknowledged")
             elapsed = time.monotonic() - began
             cpu, hwm = proc_usage(agent.pid)
         finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait()
             stop(agent)
     finally:
         for p in extra:
             stop(p)
-    return {"seconds": elapsed, "cpu": cpu, "rss": hwm}
+    return {"seconds": elapsed, "cpu": cpu, "rss": hwm, "start_cpu": start_cpu}
 
 
 RSYSLOG_CONF = """\
@@ -180,26 +243,88 @@ ruleset(name="ship") {{
 input(type="imfile" file="{data}" tag="bench" freshStartTail="off" ruleset="ship")
 """
 
+SYSLOG_NG_CONF = """\
+@version: {version}
+options {{ stats-freq(0); }};
+source s_file {{ file("{data}" flags(no-parse)); }};
+destination d_sink {{ network("127.0.0.1" port({port}) transport("tcp") template("${{MSG}}\\n")); }};
+log {{ source(s_file); destination(d_sink); flags(flow-control); }};
+source s_self {{ internal(); }};
+destination d_self {{ file("{work}/internal.log"); }};
+log {{ source(s_self); destination(d_self); }};
+"""
 
-def run_rsyslog(work: Path, data: Path, n: int) -> dict[str, float]:
+
+def syslog_ng(cache: Path) -> tuple[list[str], dict[str, str]] | None:
+    """How to start syslog-ng: the one installed, or the Debian package unpacked into
+    ``cache`` (it conflicts with rsyslog); None, said why, when neither can run."""
+    installed = shutil.which("syslog-ng")
+    if installed is not None:
+        return [installed], {}
+    root = cache / "syslog-ng-root"
+    exe = root / "usr/sbin/syslog-ng"
+    if not exe.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        got = subprocess.run(["apt-get", "download", "syslog-ng-core"], cwd=cache, capture_output=True,
+                             text=True)
+        debs = sorted(cache.glob("syslog-ng-core_*.deb"))
+        if not debs:
+            print(f"# syslog-ng left out: apt-get download syslog-ng-core failed: {got.stderr.strip()}",
+                  file=sys.stderr)
+            return None
+        subprocess.run(["dpkg-deb", "-x", debs[-1], root], check=True)
+    modules = sorted((root / "usr/lib/syslog-ng").glob("3.*"))
+    env = {"LD_LIBRARY_PATH": str(root / "usr/lib/syslog-ng")}
+    argv = [str(exe), *(["--module-path", str(modules[-1])] if modules else [])]
+    check = subprocess.run([*argv, "--version"], env={**os.environ, **env}, capture_output=True, text=True)
+    if check.returncode != 0:
+        print("# syslog-ng left out: it does not start (apt-get install libivykis0 libnet1 libpcre3 "
+              f"libjson-c5 libwrap0 libglib2.0-0): {check.stderr.strip()[:200]}", file=sys.stderr)
+        return None
+    return argv, env
+
+
+def syslog_ng_version(argv: list[str], env: dict[str, str]) -> str:
+    """The version its config must declare: the binary's own (3.38), not its config version."""
+    out = subprocess.run([*argv, "--version"], env={**os.environ, **env}, capture_output=True,
+                         text=True).stdout
+    installer = next((line.split(":")[1].strip() for line in out.splitlines()
+                      if line.startswith("Installer-Version")), "3.38")
+    return ".".join(installer.split(".")[:2])
+
+
+SYSLOG_NG: tuple[list[str], dict[str, str]] | None = None  # set in main when wanted
+
+
+def run_peer(work: Path, data: Path, n: int, peer: str) -> dict[str, float]:
+    """rsyslog or syslog-ng shipping ``data`` over TCP to the counting sink."""
     shutil.rmtree(work, ignore_errors=True)
     (work / "spool").mkdir(parents=True)
     sink = start([sys.executable, HERE / "sinks.py", "tcp", n, work / "sink.ready"], work / "sink.log",
                  OTHER_CPUS)
     try:
         wait(lambda: (work / "sink.ready").exists() and (work / "sink.ready").read_text() != "", 30, "sink")
-        conf = work / "rsyslog.conf"
-        conf.write_text(RSYSLOG_CONF.format(work=work / "spool", port=(work / "sink.ready").read_text(),
-                                            data=data))
+        port = (work / "sink.ready").read_text()
+        conf = work / f"{peer}.conf"
+        env: dict[str, str] = {}
+        if peer == "rsyslog":
+            conf.write_text(RSYSLOG_CONF.format(work=work / "spool", port=port, data=data))
+            argv: list[Any] = ["rsyslogd", "-n", "-f", conf, "-i", work / "rsyslogd.pid"]
+        else:
+            assert SYSLOG_NG is not None
+            exe, env = SYSLOG_NG
+            conf.write_text(SYSLOG_NG_CONF.format(version=syslog_ng_version(exe, env), data=data,
+                                                  port=port, work=work))
+            argv = [*exe, "-F", "--no-caps", "-f", conf, "-p", work / "syslog-ng.pid",
+                    "-R", work / "syslog-ng.persist", "-c", work / "syslog-ng.ctl"]
         began = time.monotonic()
-        rsyslog = start(["rsyslogd", "-n", "-f", conf, "-i", work / "rsyslogd.pid"], work / "rsyslog.log",
-                        SHIPPER_CPU)
+        shipper = start(argv, work / f"{peer}.log", SHIPPER_CPU, env)
         try:
-            wait(lambda: Path(str(work / "sink.ready") + ".done").exists(), 3600, "rsyslog to deliver")
+            wait(lambda: Path(str(work / "sink.ready") + ".done").exists(), 3600, f"{peer} to deliver")
             elapsed = time.monotonic() - began
-            cpu, hwm = proc_usage(rsyslog.pid)
+            cpu, hwm = proc_usage(shipper.pid)
         finally:
-            stop(rsyslog)
+            stop(shipper)
     finally:
         stop(sink)
     return {"seconds": elapsed, "cpu": cpu, "rss": hwm}
@@ -234,24 +359,52 @@ def run_idle(work: Path, seconds: float) -> dict[str, float]:
     return {"cpu_share": (cpu1 - cpu0) / seconds, "rss": rss}
 
 
+PEERS = ("rsyslog", "syslog-ng")
+
+
 def show(name: str, n: int, r: dict[str, float]) -> str:
     mb = n * LINE / 1e6
+    started = f"  start_cpu_s={r['start_cpu']:5.2f}" if "start_cpu" in r else ""
     return (f"{name:11s} lines/s={n / r['seconds']:10,.0f}  MB/s={mb / r['seconds']:6.1f}  "
-            f"seconds={r['seconds']:6.2f}  cpu_s={r['cpu']:6.2f}  MB/s/core={mb / r['cpu']:6.1f}  "
-            f"peak_rss_MB={r['rss'] / 1e6:6.1f}")
+            f"seconds={r['seconds']:6.2f}  cpu_s={r['cpu']:6.2f}  MB_per_cpu_s={mb / r['cpu']:6.1f}  "
+            f"peak_rss_MB={r['rss'] / 1e6:6.1f}{started}")
+
+
+def ratios(results: dict[str, list[dict[str, float]]]) -> list[str]:
+    """Each shipper against each peer and the agent into the collector against the agent into
+    the sink: the median of the runs' ratios (run i of one beside run i of the other)."""
+    pairs = [(name, peer) for name in results for peer in PEERS if peer in results and name not in PEERS]
+    if "chronolog" in results and "agent->ack" in results:
+        pairs.append(("chronolog", "agent->ack"))
+    out = []
+    for name, other in pairs:
+        side_by_side = list(zip(results[name], results[other], strict=True))
+        per_cpu = statistics.median(o["cpu"] / r["cpu"] for r, o in side_by_side)
+        speed = statistics.median(o["seconds"] / r["seconds"] for r, o in side_by_side)
+        # A long-running agent pays its start-up once: the same ratio with it left out.
+        running = statistics.median((o["cpu"] - o.get("start_cpu", 0)) / (r["cpu"] - r.get("start_cpu", 0))
+                                    for r, o in side_by_side)
+        out.append(f"ratio: {name} / {other}: MB per CPU-second {per_cpu:.2f}x "
+                   f"({running:.2f}x without the agent's start-up), MB/s {speed:.2f}x")
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--lines", type=int, default=400_000)
-    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument("--runs", type=int, default=5)
     p.add_argument("--idle", type=float, default=20.0, help="seconds of idle measurement (0: skip)")
-    p.add_argument("--only", default="chronolog,agent->ack,rsyslog")
+    p.add_argument("--only", default="chronolog,agent->ack,rsyslog,syslog-ng")
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "chronolog-bench-ship")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="directory for py-spy samples of the agent; prints the top functions")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin the shipper to one core and the receivers to the others")
     args = p.parse_args()
-    global SHIPPER_CPU, OTHER_CPUS
+    global SHIPPER_CPU, OTHER_CPUS, PROFILE, SYSLOG_NG
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        PROFILE = args.profile
     cpus = sorted(os.sched_getaffinity(0))
     if not args.no_pin and len(cpus) >= 2:
         SHIPPER_CPU, OTHER_CPUS = {cpus[0]}, set(cpus[1:])
@@ -262,30 +415,35 @@ def main() -> None:
     subprocess.run(["cat", str(data)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
     wanted = args.only.split(",")
     if "rsyslog" in wanted and shutil.which("rsyslogd") is None:
-        print("# rsyslogd not found: apt-get install rsyslog for the peer column", file=sys.stderr)
+        print("# rsyslog left out: rsyslogd not found (apt-get install rsyslog)", file=sys.stderr)
         wanted.remove("rsyslog")
+    if "syslog-ng" in wanted:
+        SYSLOG_NG = syslog_ng(args.dir)
+        if SYSLOG_NG is None:
+            wanted.remove("syslog-ng")
     mb = args.lines * LINE / 1e6
     print(f"# {args.lines} lines x {LINE} B = {mb:.0f} MB; {args.runs} runs, alternating")
     results: dict[str, list[dict[str, float]]] = {name: [] for name in wanted}
     for run in range(args.runs):
         for name in wanted:
             work = args.dir / f"run-{name.replace('->', '-')}"
-            if name == "rsyslog":
-                r = run_rsyslog(work, data, args.lines)
+            if name in PEERS:
+                r = run_peer(work, data, args.lines, name)
             else:
                 r = run_agent(work, data, args.lines, "collector" if name == "chronolog" else "ack")
             results[name].append(r)
             print(f"run {run + 1}: " + show(name, args.lines, r), flush=True)
     print("# medians")
-    medians = {}
     for name, runs in results.items():
-        medians[name] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        print("median: " + show(name, args.lines, medians[name]))
-    if "rsyslog" in medians:
-        for name in medians:
-            if name != "rsyslog":
-                ratio = medians["rsyslog"]["seconds"] / medians[name]["seconds"]
-                print(f"ratio: {name} throughput / rsyslog throughput = {ratio:.2f}")
+        median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print("median: " + show(name, args.lines, median))
+    for line in ratios(results):
+        print(line)
+    if PROFILE is not None:
+        for sink in ("ack", "collector"):
+            files = sorted(PROFILE.glob(f"{sink}-*.raw"))
+            if files:
+                print(f"# profile of the agent into {sink}: " + profile_top(files))
     if args.idle:
         idle = run_idle(args.dir / "run-idle", args.idle)
         print(f"idle agent: cpu={idle['cpu_share'] * 100:.2f}% of a core over {args.idle:.0f} s, "

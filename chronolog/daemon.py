@@ -2,7 +2,9 @@
 
 Listen addresses, the Prometheus endpoint, telling a supervisor that the daemon is ready (the
 ready file for a test or `make run`, ``READY=1`` for systemd) and that it still runs (systemd's
-watchdog), and stopping cleanly on SIGTERM or SIGINT.
+watchdog), and stopping cleanly on SIGTERM or SIGINT. aiohttp is imported only by the
+collector's servers (`start_site`, `metrics_app`): the agent serves its two documents itself
+(`agent.endpoints`) and keeps aiohttp's memory out of its budget.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import signal
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-from aiohttp import web
 from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import AfterValidator
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 from chronolog.cliutil import Failure
 from chronolog.fsutil import atomic_write
@@ -47,6 +51,11 @@ __all__ = [
 # bodies are decompressed by chronolog.wire, under a size limit and with the codecs chronolog
 # ships (aiohttp would need extra packages for zstd and would not cap the size).
 SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
+
+# No ``_created`` series, which prometheus-client adds to every counter by default: a timestamp
+# per series that nothing here reads and that doubles what Prometheus stores. Process-wide, so
+# the agent's own endpoint (agent.endpoints) is covered too.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 HEADER_TIMEOUT = 20.0  # seconds; see start_site
 
@@ -97,6 +106,8 @@ async def start_site(app: web.Application, listen: str, ssl_context: ssl.SSLCont
     for long). aiohttp has no head time-out of its own; its keep-alive timer is that: armed
     when a connection opens and after each answer, it closes a connection still waiting for
     a request head, however slowly bytes trickle in."""
+    from aiohttp import web  # here, not at the top: see the module's docstring
+
     host, port = split_listen(listen)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=header_timeout,
                            **SERVER_OPTIONS)
@@ -111,10 +122,8 @@ async def start_site(app: web.Application, listen: str, ssl_context: ssl.SSLCont
 
 
 def metrics_app(registry: CollectorRegistry) -> web.Application:
-    """An app serving ``registry`` at ``/metrics`` in the Prometheus text format, without the
-    ``_created`` series prometheus-client adds to every counter by default (a timestamp per
-    series that nothing here reads; it doubles what Prometheus stores)."""
-    disable_created_metrics()  # type: ignore[no-untyped-call]
+    """An app serving ``registry`` at ``/metrics`` in the Prometheus text format."""
+    from aiohttp import web  # here, not at the top: see the module's docstring
 
     async def handle(_: web.Request) -> web.Response:
         body = generate_latest(registry)

@@ -1,15 +1,28 @@
 """The agent-to-collector batch format, encoder and decoder in one place.
 
-A batch is JSON, compressed, POSTed to ``/v1/push``. It is columnar: per chunk of lines from one
-stream, the messages are one list and each per-line attribute is a parallel list, so neither
-side builds a dict per line. The full description, with an example, is docs/wire.md; keep
-the two in step.
+A batch is compressed and POSTed to ``/v1/push``, in one of two versions, both columnar:
+
+- **2, columns** (what the agent sends): a small JSON header, then per chunk its instants as
+  one array of 64-bit integers and its lines as one block of UTF-8 text, as they were read.
+  Provenance (``ts_source`` and where the timestamp text is in its line) goes in runs, since
+  it rarely changes from one line to the next. The agent builds no object per line
+  (`ColumnChunk`).
+- **1, JSON**: per chunk the messages are one list and each per-line attribute a parallel
+  list (`Chunk`, `encode_batch`); what older agents send, still decoded.
+
+Both decode to the same `Chunk` lists, checked by the same rules. The full description, with
+an example, is docs/wire.md; keep the two in step.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import sys
+import threading
 import zlib
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -28,10 +41,13 @@ from pydantic import (
 )
 
 from chronolog.timestamps import TS_SOURCES
+from chronolog.timestamps.lines import Kind
 
 __all__ = [
     "ANSWERED_HEADER",
+    "BATCH_CONTENT_TYPE",
     "CONTENT_TYPE",
+    "CONTENT_TYPES",
     "ENCODINGS",
     "EXCHANGE_HEADER",
     "MAX_FIELDS_DEPTH",
@@ -42,6 +58,7 @@ __all__ = [
     "Batch",
     "Chunk",
     "ClockView",
+    "ColumnChunk",
     "DecodedBatch",
     "Instant",
     "WireError",
@@ -52,18 +69,23 @@ __all__ = [
     "decode_batch",
     "decompress",
     "encode_batch",
+    "encode_columns",
     "format_answered",
     "parse_answered",
     "slice_chunk",
 ]
 
 WIRE_VERSION = 1
-CONTENT_TYPE = "application/vnd.chronolog.batch+json"
 # The collector's cross-check of host clocks (docs/wire.md): the reply names the exchange, and
 # the agent's next push says when, by its clock, that reply arrived.
 EXCHANGE_HEADER = "Chronolog-Exchange"
 ANSWERED_HEADER = "Chronolog-Answered"
 _EXCHANGE_ID = re.compile(r"[0-9a-f]{1,32}")
+CONTENT_TYPE = "application/vnd.chronolog.batch+json"  # version 1 (JSON), from older agents
+COLUMNS_VERSION = 2
+COLUMNS_MAGIC = b"CLC2"  # a JSON body never starts with it
+BATCH_CONTENT_TYPE = "application/vnd.chronolog.batch"  # either version: the body says which
+CONTENT_TYPES = (BATCH_CONTENT_TYPE, CONTENT_TYPE)
 ENCODINGS = ("zstd", "gzip", "identity")
 
 TsSource = Literal["explicit", "assumed_zone", "inferred_year", "inferred_date", "read_time"]
@@ -191,6 +213,125 @@ class Chunk:
         return len(self.msg)
 
 
+_LITTLE = sys.byteorder == "little"
+
+
+def _little(values: array[int]) -> bytes:
+    """An array's items as little-endian bytes, the wire's order."""
+    if _LITTLE:
+        return values.tobytes()
+    swapped = array(values.typecode, values)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+def _expand(kinds: Sequence[tuple[int, Kind]], raw_texts: Sequence[tuple[int, str]],
+            msg: list[str]) -> tuple[list[str], list[str | None]]:
+    """Per-line ``src`` and ``raw`` lists from runs of kinds (see `ColumnChunk`)."""
+    src: list[str] = []
+    raw: list[str | None] = []
+    ends = [i for i, _ in kinds[1:]] + [len(msg)]
+    for (start, (source, a, b)), end in zip(kinds, ends, strict=True):
+        src += [source] * (end - start)
+        raw += [None] * (end - start) if a < 0 else [m[a:b] for m in msg[start:end]]
+    for i, text in raw_texts:
+        raw[i] = text
+    return src, raw
+
+
+@dataclass(slots=True)
+class ColumnChunk:
+    """Consecutive lines of one stream in columns, as the agent ships them (version 2).
+
+    ``text`` holds the lines in UTF-8, separated by ``\n``; when a line itself holds one (a
+    multiline record), ``lengths`` gives each line's size in bytes. ``ts`` has one instant per
+    line. ``kinds`` holds ``(first line, (ts_source, start, end))`` each time the provenance
+    changes: the timestamp text is characters ``start:end`` of its line (-1: none), unless
+    ``raw_texts`` has it. The sparse lists are as in `Chunk`. `Chunk`'s per-line lists are
+    available as properties (built on each use: for tests and small streams).
+    """
+
+    stream: str
+    seq: int
+    read: int
+    clock: ClockView
+    count: int
+    text: bytes
+    ts: array[int]
+    kinds: list[tuple[int, Kind]]
+    ts_flags: list[tuple[int, list[str]]] = field(default_factory=list)
+    line_flags: list[tuple[int, list[str]]] = field(default_factory=list)
+    fields: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    raw_texts: list[tuple[int, str]] = field(default_factory=list)
+    lengths: array[int] | None = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def nbytes(self) -> int:
+        """About what it takes in memory and on the wire (before compression)."""
+        sparse = len(self.ts_flags) + len(self.line_flags) + len(self.fields) + len(self.kinds)
+        return len(self.text) + 8 * self.count + (4 * self.count if self.lengths is not None else 0) \
+            + 64 * (sparse + 4)
+
+    @property
+    def msg(self) -> list[str]:
+        text = self.text.decode("utf-8")
+        if self.lengths is None:
+            return text.split("\n")
+        lines, at = [], 0
+        for n in self.lengths:
+            lines.append(self.text[at:at + n].decode("utf-8"))
+            at += n + 1
+        return lines
+
+    @property
+    def src(self) -> list[str]:
+        return _expand(self.kinds, self.raw_texts, self.msg)[0]
+
+    @property
+    def raw(self) -> list[str | None]:
+        return _expand(self.kinds, self.raw_texts, self.msg)[1]
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk | ColumnChunk) -> ColumnChunk:
+        """The same lines in columns (for the small generated streams)."""
+        if isinstance(chunk, ColumnChunk):
+            return chunk
+        text = "\n".join(chunk.msg).encode("utf-8")
+        lengths = None
+        if any("\n" in m for m in chunk.msg):
+            lengths = array("I", (len(m.encode("utf-8")) for m in chunk.msg))
+        kinds: list[tuple[int, Kind]] = []
+        raw_texts: list[tuple[int, str]] = []
+        for i, (m, source, raw) in enumerate(zip(chunk.msg, chunk.src, chunk.raw, strict=True)):
+            at = -1 if raw is None else m.find(raw)
+            if raw is not None and at < 0:
+                raw_texts.append((i, raw))
+            kind = (source, at, -1 if at < 0 else at + len(raw or ""))
+            if not kinds or kinds[-1][1] != kind:
+                kinds.append((i, kind))
+        return cls(chunk.stream, chunk.seq, chunk.read, chunk.clock, len(chunk.msg), text,
+                   array("q", chunk.ts), kinds, chunk.ts_flags, chunk.line_flags, chunk.fields,
+                   raw_texts, lengths)
+
+    def header(self) -> dict[str, Any]:
+        """Its part of the batch header; the sections follow the header in this order: ``ts``
+        (8 bytes a line), ``lengths`` (4 bytes a line, when present), ``text``."""
+        return {"stream": self.stream, "seq": self.seq, "read": self.read, "clock": self.clock,
+                "n": self.count, "text": len(self.text), "lengths": self.lengths is not None,
+                "kinds": [(i, *kind) for i, kind in self.kinds], "raw_texts": self.raw_texts,
+                "ts_flags": self.ts_flags, "line_flags": self.line_flags, "fields": self.fields}
+
+    def sections(self) -> list[bytes]:
+        parts = [_little(self.ts)]
+        if self.lengths is not None:
+            parts.append(_little(self.lengths))
+        parts.append(self.text)
+        return parts
+
+
 @dataclass(slots=True)
 class Batch:
     """What one POST carries: who sent it, when (by the agent's clock), and chunks of lines."""
@@ -257,24 +398,133 @@ _chunk_adapter = TypeAdapter(_ChunkModel)
 
 
 def encode_batch(batch: Batch) -> bytes:
-    """The JSON body of a batch (uncompressed)."""
+    """The JSON body (version 1) of a batch (uncompressed)."""
     return orjson.dumps(batch)
 
 
-def decode_batch(body: bytes) -> DecodedBatch:
-    """Decode an uncompressed body. A bad envelope raises `WireError`; a bad chunk is only
-    listed in ``rejected``, so the valid chunks of the same batch are kept."""
+def encode_columns(agent: str, host: str, tz: str, sent: int,
+                   chunks: Sequence[Chunk | ColumnChunk]) -> bytes:
+    """The columns body (version 2) of a batch (uncompressed): ``COLUMNS_MAGIC``, the header's
+    length (4 bytes, little-endian), the JSON header, then each chunk's sections."""
+    columns = [ColumnChunk.from_chunk(c) for c in chunks]
+    header = orjson.dumps({"v": COLUMNS_VERSION, "agent": agent, "host": host, "tz": tz, "sent": sent,
+                           "chunks": [c.header() for c in columns]})
+    parts = [COLUMNS_MAGIC, len(header).to_bytes(4, "little"), header]
+    for c in columns:
+        parts += c.sections()
+    return b"".join(parts)
+
+
+class _ColumnsEnvelopeModel(_EnvelopeModel):
+    v: Literal[2]  # type: ignore[assignment]
+
+
+class _ColumnsChunkModel(BaseModel):
+    """What decoding a chunk's sections needs; the rest is checked as in version 1."""
+
+    model_config = ConfigDict(extra="allow")
+
+    n: Annotated[StrictInt, Field(ge=1, le=1 << 28)]
+    text: Annotated[StrictInt, Field(ge=0)]
+    lengths: bool
+    kinds: Annotated[list[tuple[StrictInt, StrictStr, StrictInt, StrictInt]], Field(min_length=1)]
+    raw_texts: list[tuple[StrictInt, StrictStr]] = []
+
+
+_columns_adapter = TypeAdapter(_ColumnsChunkModel)
+
+
+def _columns_document(body: bytes) -> tuple[dict[str, Any], list[dict[str, Any] | str]]:
+    """A version-2 body as version 1's document: the envelope, and per chunk its lists (or why
+    it cannot be read, then rejected alone)."""
+    size = int.from_bytes(body[4:8], "little")
     try:
-        document = orjson.loads(body)
+        document = orjson.loads(body[8:8 + size])
     except orjson.JSONDecodeError as e:
-        raise WireError("bad_json", str(e)) from None
+        raise WireError("bad_json", f"header: {e}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("chunks"), list):
+        raise WireError("bad_batch", "header: expected an object with chunks")
+    at = 8 + size
+    chunks: list[dict[str, Any] | str] = []
+    for raw_chunk in document["chunks"]:
+        try:
+            meta = _columns_adapter.validate_python(raw_chunk)
+        except ValidationError as e:
+            raise WireError("bad_batch", f"chunk sections: {_first_error(e)}") from None
+        sizes = [8 * meta.n, 4 * meta.n if meta.lengths else 0, meta.text]
+        if at + sum(sizes) > len(body):
+            raise WireError("bad_batch", "chunk sections run past the end of the body")
+        ts = array("q", body[at:at + sizes[0]])
+        lengths = array("I", body[at + sizes[0]:at + sizes[0] + sizes[1]])
+        if not _LITTLE:
+            ts.byteswap()
+            lengths.byteswap()
+        text = body[at + sizes[0] + sizes[1]:at + sum(sizes)]
+        at += sum(sizes)
+        chunks.append(_columns_lists(raw_chunk, meta, ts, lengths if meta.lengths else None, text))
+    if at != len(body):
+        raise WireError("bad_batch", f"{len(body) - at} bytes after the last chunk")
+    return document, chunks
+
+
+def _columns_lists(raw_chunk: dict[str, Any], meta: _ColumnsChunkModel, ts: array[int],
+                   lengths: array[int] | None, text: bytes) -> dict[str, Any] | str:
+    """One version-2 chunk as version 1's lists, or what is wrong with it."""
+    n = meta.n
     try:
-        envelope = _EnvelopeModel.model_validate(document)
+        if lengths is None:
+            msg = text.decode("utf-8").split("\n")
+        else:
+            if sum(lengths) + n - 1 != len(text):
+                return f"lengths: {sum(lengths)} bytes in {n} lines for {len(text)} bytes of text"
+            msg, at = [], 0
+            for length in lengths:
+                msg.append(text[at:at + length].decode("utf-8"))
+                at += length + 1
+    except UnicodeDecodeError as e:
+        return f"text: not UTF-8 ({e.reason} at byte {e.start})"
+    if len(msg) != n:
+        return f"text: {len(msg)} lines for n = {n}"
+    starts = [kind[0] for kind in meta.kinds]
+    if starts[0] != 0 or any(b <= a for a, b in itertools.pairwise(starts)) or starts[-1] >= n:
+        return "kinds: the runs must start at line 0 and go forward within the chunk"
+    if any(a < -1 or (a >= 0 and b < a) for _, _, a, b in meta.kinds):
+        return "kinds: a timestamp's place is start <= end, or -1 for none"
+    if any(not 0 <= i < n for i, _ in meta.raw_texts):
+        return "raw_texts: refers to a line outside the chunk"
+    kinds = [(i, (source, a, b)) for i, source, a, b in meta.kinds]
+    src, raw = _expand(kinds, meta.raw_texts, msg)
+    doc = {k: v for k, v in raw_chunk.items() if k not in ("n", "text", "lengths", "kinds", "raw_texts")}
+    doc.update(msg=msg, ts=ts.tolist(), src=src, raw=raw)
+    return doc
+
+
+def decode_batch(body: bytes) -> DecodedBatch:
+    """Decode an uncompressed body (either version). A bad envelope raises `WireError`; a bad
+    chunk is only listed in ``rejected``, so the valid chunks of the same batch are kept."""
+    raw_chunks: list[dict[str, Any] | str]
+    if body[:4] == COLUMNS_MAGIC:
+        document, raw_chunks = _columns_document(body)
+        model: type[_EnvelopeModel] = _ColumnsEnvelopeModel
+    else:
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise WireError("bad_json", str(e)) from None
+        model = _EnvelopeModel
+        raw_chunks = []
+    try:
+        envelope = model.model_validate(document)
     except ValidationError as e:
         raise WireError("bad_batch", _first_error(e)) from None
+    if model is _EnvelopeModel:
+        raw_chunks = list(envelope.chunks)
     chunks: list[Chunk] = []
     rejected: list[tuple[int, str]] = []
-    for index, raw_chunk in enumerate(envelope.chunks):
+    for index, raw_chunk in enumerate(raw_chunks):
+        if isinstance(raw_chunk, str):
+            rejected.append((index, raw_chunk))
+            continue
         try:
             m = _chunk_adapter.validate_python(raw_chunk)
         except ValidationError as e:
@@ -299,12 +549,19 @@ def _first_error(e: ValidationError) -> str:
     return f"{where}: {message}{extra}" if where else f"{message}{extra}"
 
 
+_compressors = threading.local()  # one zstd context per thread, kept: a new one costs its tables
+
+
 def compress(body: bytes, encoding: str) -> bytes:
     """Compress a body for the HTTP ``Content-Encoding`` named."""
     if encoding == "zstd":
         # Level 1: on batches of log lines it is about twice as fast as level 3 and compresses
-        # as well or better (measured for bench/ship.py's lines: 509 vs 256 MB/s, 3.7 vs 3.3).
-        return zstandard.ZstdCompressor(level=1).compress(body)
+        # as well or better (measured for bench/ship.py's lines: 509 vs 256 MB/s, 3.7 vs 3.3);
+        # the negative levels are a fifth faster again but send 1.6 times the bytes (issue 13).
+        compressor = getattr(_compressors, "zstd", None)
+        if compressor is None:
+            compressor = _compressors.zstd = zstandard.ZstdCompressor(level=1)
+        return compressor.compress(body)
     if encoding == "gzip":
         return zlib.compress(body, 6, wbits=31)
     if encoding == "identity":

@@ -4,6 +4,8 @@ other, and the shared package imports neither."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,12 @@ def test_package_boundaries(package: str) -> None:
         if imported_packages(path) & FORBIDDEN[package]
     }
     assert not offenders, f"{package} imports what it must not: {offenders}"
+
+
+def test_the_agent_runs_without_aiohttp() -> None:
+    # aiohttp's client and server are about 14 MB of the agent's 60 MB budget (issue 13): the
+    # agent speaks HTTP itself (agent/delivery/connection.py, agent/endpoints.py).
+    probe = ("import sys, agent.app, agent.cli; "
+             "print(sorted(m for m in sys.modules if m.startswith('aiohttp')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

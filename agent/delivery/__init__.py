@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chronolog.wire import Chunk
+from chronolog.wire import Chunk, ColumnChunk
 
 __all__ = ["Mark", "Pending"]
 
@@ -34,7 +34,7 @@ class Pending:
     stream): it is written to the spool before it is sent, since that is its only copy.
     """
 
-    chunk: Chunk
+    chunk: Chunk | ColumnChunk
     mark: Mark
     size: int
     generated: bool = False

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import aiohttp
 import orjson
 
 from agent.delivery.backoff import parse_retry_after
+from agent.delivery.connection import Connection, ConnectionFailed
 from chronolog.systemd import handed_over
 from chronolog.timefmt import now_us
-from chronolog.wire import ANSWERED_HEADER, CONTENT_TYPE, EXCHANGE_HEADER, format_answered
+from chronolog.wire import ANSWERED_HEADER, BATCH_CONTENT_TYPE, EXCHANGE_HEADER, format_answered
 
 __all__ = ["Ack", "HttpSender", "SendError", "read_token"]
 
@@ -65,43 +65,35 @@ class HttpSender:
 
     def __init__(self, url: str, token_file: Path | None, timeout: float, encoding: str,
                  ssl_context: ssl.SSLContext | None = None) -> None:
-        self._url = url.rstrip("/") + "/v1/push"
         self._token_file = token_file
         self._token = read_token(token_file) if token_file is not None else None
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._ssl = ssl_context
+        self._connection = Connection(url, timeout, ssl_context)
         self.encoding = encoding
-        self._session: aiohttp.ClientSession | None = None
         self._answered: str | None = None  # the last answer's exchange and arrival, to report
 
     async def __aenter__(self) -> HttpSender:
-        connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl is not None else None
-        self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._connection.close()
 
     async def send(self, body: bytes, encoding: str | None = None) -> Ack:
         """POST one body, compressed with ``encoding`` (default: this sender's; a spooled
         batch keeps the one it was written with)."""
-        assert self._session is not None, "use 'async with HttpSender(...)'"
-        headers = {"Content-Type": CONTENT_TYPE, "Content-Encoding": encoding or self.encoding}
+        headers = {"Content-Type": BATCH_CONTENT_TYPE, "Content-Encoding": encoding or self.encoding}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
         if self._answered is not None:
             headers[ANSWERED_HEADER] = self._answered
         try:
-            async with self._session.post(self._url, data=body, headers=headers) as response:
-                payload = await response.read()
-                arrived = now_us()
-                status = response.status
-                exchange = response.headers.get(EXCHANGE_HEADER)
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
-        except (TimeoutError, aiohttp.ClientError, OSError) as e:
-            raise SendError("connection", True, f"{type(e).__name__}: {e}") from None
+            answer = await self._connection.post("/v1/push", body, headers)
+        except ConnectionFailed as e:
+            raise SendError("connection", True, str(e)) from None
+        arrived = now_us()
+        payload, status = answer.body, answer.status
+        exchange = answer.headers.get(EXCHANGE_HEADER.lower())
+        retry_after = parse_retry_after(answer.headers.get("retry-after"), time.time())
         if status == 200:
             self._answered = format_answered(exchange, arrived) if exchange else None
             doc = orjson.loads(payload)

@@ -34,7 +34,7 @@ from agent.delivery.sender import Ack, SendError
 from agent.delivery.spool import Spool, SpoolCorrupt, SpoolFull
 from agent.telemetry import Telemetry
 from chronolog.timefmt import now_us
-from chronolog.wire import Batch, compress, encode_batch
+from chronolog.wire import compress, encode_columns
 
 # Why a batch went to the spool (only "unreachable" says anything about the collector).
 SpoolReason = Literal["generated", "behind_spool", "unreachable"]
@@ -78,19 +78,31 @@ class Shipper:
         self.retry_max = retry_max
         self.spool = spool
         self._rng = rng()
-        self._current: list[Pending] | None = None  # taken from the queue, not yet committed
+        # Taken from the queue, not yet committed: the batch being delivered (by `_inflight`),
+        # and the next one, made ready (numbers reserved, compressed) meanwhile.
+        self._current: list[Pending] | None = None
+        self._next: list[Pending] | None = None
+        self._inflight: asyncio.Task[None] | None = None
         self._spooled = asyncio.Event()
         self._save_lock = asyncio.Lock()
         self._last_save = 0.0
 
     async def run(self) -> None:
-        """Ship batches from the queue, and (with a spool) deliver the spool, until cancelled."""
+        """Ship batches from the queue, and (with a spool) deliver the spool, until cancelled.
+
+        While one batch is being delivered (waiting for the collector's fsync and answer), the
+        next is cut and its numbers reserved (the checkpoint's fsync), so the two waits overlap;
+        it is made and sent only once the one before is settled, so commits stay in order.
+        """
         sender = asyncio.create_task(self.send_spooled()) if self.spool is not None else None
         try:
             while True:
-                self._current = await self.queue.next_batch()
-                await self.ship(self._current)
-                self._current = None
+                self._next = await self.queue.next_batch()
+                await self._reserve(self._next)
+                if self._inflight is not None:
+                    await asyncio.shield(self._inflight)  # cancelling run must not cut it short
+                self._current, self._next = self._next, None
+                self._inflight = asyncio.create_task(self._deliver_current())
         finally:
             if sender is not None:
                 sender.cancel()
@@ -99,32 +111,51 @@ class Shipper:
 
     def oldest_unacked(self) -> int | None:
         """When the oldest line read but not yet acknowledged was read (µs; None: there is
-        none): in the batch being shipped, the queue, or the spool."""
-        times = [p.chunk.read for p in self._current or ()]
+        none): in the batch being shipped, the one cut next, the queue, or the spool."""
+        times = [p.chunk.read for batch in (self._current, self._next) for p in batch or ()]
         times += [t for t in (self.queue.oldest_read(),) if t is not None]
         if self.spool is not None and (spooled := self.spool.report().oldest_created) is not None:
             times.append(spooled)
         return min(times, default=None)
 
+    async def _deliver_current(self) -> None:
+        assert self._current is not None
+        await self._deliver(self._current)
+        self._current = None
+
     async def drain(self) -> None:
-        """After `run` was cancelled and the inputs stopped: ship the batch `run` was working
-        on, then what is still queued, in order (commits must never overtake an unacked
-        batch). With a spool, whatever the collector does not take at once is spooled."""
-        if self._current:
-            await self.ship(self._current)
-            self._current = None
+        """After `run` was cancelled and the inputs stopped: finish the batch being delivered,
+        ship the one made ready after it, then what is still queued, in order (commits must
+        never overtake an unacked batch). With a spool, whatever the collector does not take
+        at once is spooled."""
+        if self._inflight is not None:
+            await self._inflight
+            self._inflight = None
+        for taken in (self._current, self._next):
+            if taken:
+                await self.ship(taken)
+        self._current = self._next = None
         while batch := self.queue.take_now():
             await self.ship(batch)
 
     async def ship(self, items: list[Pending]) -> None:
-        marks = [p.mark for p in items]
+        """Deliver one batch and commit it (see the module's docstring)."""
+        await self._reserve(items)
+        await self._deliver(items)
+
+    async def _reserve(self, items: list[Pending]) -> None:
         # Sequence numbers must be on record as used before anyone can hold them.
-        if self.checkpoints.reserve(marks):
+        if self.checkpoints.reserve([p.mark for p in items]):
             await self._save()
+
+    async def _deliver(self, items: list[Pending]) -> None:
+        """Send a reserved batch (or spool it), then commit it."""
+        marks = [p.mark for p in items]
         ident = self.identity
-        batch = Batch(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
-        # zstd and zlib release the GIL: compressing in a thread lets the inputs read meanwhile.
-        body = await asyncio.to_thread(compress, encode_batch(batch), self.sender.encoding)
+        body = encode_columns(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
+        # In the loop, not a thread: a few milliseconds a batch, and on a busy core a thread's
+        # compression waits behind the inputs, holding the batch back (measured: 3 ms vs 11 ms).
+        body = compress(body, self.sender.encoding)
         if self.spool is None:
             await self._deliver_in_memory(body, items)
         else:

@@ -255,11 +255,10 @@ class FileInput:
                 continue
             progressed = True
             chunk = followed.stamper.stamp(read.lines, now_us(), self.clock(), read.truncated)
-            self.telemetry.lines_read(stream, len(read.lines), len(read.truncated))
-            self.telemetry.event_times(stream, chunk.src, followed.stamper.future)
+            self.telemetry.lines_read(stream, len(chunk), len(read.truncated))
+            self.telemetry.event_times(stream, followed.stamper.sources, followed.stamper.future)
             layouts = followed.stamper.learned_layouts()
             mark = Mark(stream, followed.stamper.next_seq, read.position.to_json(),
                         tuple(layouts) if layouts else None)
-            size = sum(len(x) for x in read.lines) + 64 * len(read.lines)
-            await self.queue.put(Pending(chunk, mark, size))
+            await self.queue.put(Pending(chunk, mark, chunk.nbytes))
         return progressed

@@ -33,10 +33,11 @@ import os
 import re
 import time
 import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
-__all__ = ["FilePosition", "FileTail", "Multiline", "TailRead", "split_lines"]
+__all__ = ["FilePosition", "FileTail", "Multiline", "ReadBlock", "TailRead", "split_lines"]
 
 HEAD_BYTES = 1024
 MARK_BYTES = 128
@@ -72,9 +73,54 @@ class FilePosition:
             return None
 
 
+class ReadBlock(Sequence[bytes]):
+    """Complete lines as the file holds them: ``data`` is the lines separated by ``newline``
+    (none of them holds one, none was cut or changed), without a newline after the last: at
+    least one line. The lines are cut out of it, or even counted, only when asked for
+    (stamping reads the block whole; counting a block's newlines costs as much again)."""
+
+    __slots__ = ("_lines", "data", "newline")
+
+    def __init__(self, data: bytes, newline: bytes = b"\n") -> None:
+        self.data = data
+        self.newline = newline
+        self._lines: list[bytes] | None = None
+
+    def lines(self) -> list[bytes]:
+        if self._lines is None:
+            self._lines = self.data.split(self.newline)
+        return self._lines
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self.lines())
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[bytes]: ...
+    def __getitem__(self, index: int | slice) -> bytes | list[bytes]:
+        return self.lines()[index]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.lines())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ReadBlock):
+            return self.lines() == other.lines()
+        return isinstance(other, list) and self.lines() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ReadBlock({len(self.data)} bytes)"
+
+
 @dataclass(slots=True)
 class TailRead:
-    lines: list[bytes]
+    lines: list[bytes] | ReadBlock
     position: FilePosition
     truncated: set[int] = field(default_factory=set)  # indexes of lines cut to max_line_bytes
     events: list[str] = field(default_factory=list)  # "opened", "rotated", "truncated", ...
@@ -91,7 +137,7 @@ class Multiline:
 
 @dataclass(slots=True)
 class Split:
-    lines: list[bytes]
+    lines: list[bytes] | ReadBlock
     truncated: set[int]
     consumed: int
     skipping: bool
@@ -118,6 +164,12 @@ def split_lines(data: bytes, max_line: int, skipping: bool, at_end: bool,
         start = nl + nl_len
         skipping = False
     last_nl = data.rfind(newline)
+    rest = len(data) - last_nl - nl_len  # the unfinished line after the last newline
+    if (starts is None and last_nl >= start and last_nl - start <= max_line
+            and not (rest >= max_line and (at_end or rest > max_line))
+            and (newline != b"\n" or data.find(b"\r", start, last_nl) < 0)):
+        # No line to cut, no CR to drop: the lines stay in one block, as read.
+        return Split(ReadBlock(data[start:last_nl], newline), truncated, last_nl + nl_len, False, None)
     if last_nl >= start:
         if starts is None:
             pieces = data[start:last_nl].split(newline)

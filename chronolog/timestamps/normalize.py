@@ -78,7 +78,8 @@ class Normalizer:
         after all), honouring ``cached.not_after`` and ``cached.anchored`` as `Format.find`
         does. It must then set ``resolver.last_us`` to the last instant read (a time of day
         alone takes its date from it) and send every line the format does not read through
-        `normalize`, which runs detection and the layout learner and may change ``cached``."""
+        `normalize` (or `uncached`), which runs detection and the layout learner and may change
+        ``cached``. `chronolog.timestamps.lines.read_lines` is that caller."""
         return self._cached
 
     @property
@@ -100,9 +101,14 @@ class Normalizer:
                 event = found[1]
                 self._resolver.last_us = event[0]
                 return event
-            if self._declared:
-                self._last = None
-                return EventTime(read_us, READ_TIME, None)
+        return self.uncached(line, read_us)
+
+    def uncached(self, line: str, read_us: int) -> EventTime:
+        """`normalize` for a line the cached format was already tried on and did not read:
+        detection and the learner (the read time, for a declared format)."""
+        if self._declared:
+            self._last = None
+            return EventTime(read_us, READ_TIME, None)
         return self._detect(line, read_us)
 
     def _detect(self, line: str, read_us: int) -> EventTime:

@@ -13,7 +13,8 @@ from aiohttp import web
 from chronolog.timefmt import now_us
 from chronolog.wire import (
     ANSWERED_HEADER,
-    CONTENT_TYPE,
+    BATCH_CONTENT_TYPE,
+    CONTENT_TYPES,
     EXCHANGE_HEADER,
     DecodedBatch,
     WireError,
@@ -39,9 +40,9 @@ async def handle_push(request: web.Request) -> web.Response:
     arrived = now_us()  # as early as possible: the cross-check's T2
     principal = require(request, "agent")
     telemetry = request.app[TELEMETRY]
-    if request.content_type != CONTENT_TYPE:
+    if request.content_type not in CONTENT_TYPES:
         telemetry.rejected("bad_content_type", request.content_type)
-        raise ApiError(415, "bad_content_type", f"expected Content-Type {CONTENT_TYPE}")
+        raise ApiError(415, "bad_content_type", f"expected Content-Type {BATCH_CONTENT_TYPE}")
     limit = request.app[MAX_BODY]
     # The memory a batch holds is reserved before it is taken: the body as it arrives, then,
     # before it is decompressed, what its compression declares it decodes to (issue 16).

@@ -53,5 +53,5 @@ def _read_ctime(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None
     return read_zoned(m, r, wall, fraction_us(fraction), 7)
 
 
-CLF = Format("clf", _CLF, read_day_month_year, not_after=DIGITS)
-CTIME = Format("ctime", _CTIME, _read_ctime, not_after=LETTERS)
+CLF = Format("clf", _CLF, read_day_month_year, not_after=DIGITS, fraction=7, tail=7)
+CTIME = Format("ctime", _CTIME, _read_ctime, not_after=LETTERS, fraction=6, tail=12)

@@ -63,18 +63,33 @@ class Format:
     not_after: str = ""
     # For a declared or learned format: its strftime-style text (shown by `parse --explain`).
     layout: str = ""
+    # What lets a caller reading many lines reuse a reading (`chronolog.timestamps.lines`):
+    # ``fraction`` is the group of the fraction-of-second digits, read with `fraction_us` and
+    # right after the group of the seconds (0: none); ``tail`` is how many characters past the
+    # fraction (or where it would be) the pattern may look at. A line that starts with the same
+    # text as one read before, up to ``tail`` characters past the fraction, but for the fraction
+    # digits, then has the same match and, in the same second, the same time but for the
+    # fraction. 0: this format's readings are not reused (its reader looks past its match).
+    fraction: int = 0
+    tail: int = 0
 
     def find(self, line: str, resolver: Resolver, read_us: int, pos: int = 0,
              window: int = 0) -> tuple[int, EventTime] | None:
         """The first place in ``line`` from ``pos`` this format reads as a time: (where it
         starts, the time). ``window`` replaces the format's own search window when given."""
+        found = self.locate(line, resolver, read_us, pos, window)
+        return None if found is None else (found[0].start(), found[1])
+
+    def locate(self, line: str, resolver: Resolver, read_us: int, pos: int = 0,
+               window: int = 0) -> tuple[re.Match[str], EventTime] | None:
+        """`find`, with the match itself instead of where it starts."""
         window = window or self.window
         if self.anchored:
             m = self.pattern.match(line, 0, window)
             if m is None:
                 return None
             event = self.read(m, resolver, read_us)
-            return None if event is None else (m.start(), event)
+            return None if event is None else (m, event)
         not_after = self.not_after
         while (m := self.pattern.search(line, pos, window)) is not None:
             start = m.start()
@@ -87,7 +102,7 @@ class Format:
             if m is not None:
                 event = self.read(m, resolver, read_us)
                 if event is not None:
-                    return start, event
+                    return m, event
             pos = start + 1
         return None
 

@@ -32,5 +32,5 @@ def _read_compact(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | No
                      fraction_us(millis), raw)
 
 
-HDFS = Format("hdfs", _HDFS, _read_hdfs, anchored=True)
-COMPACT = Format("compact", _COMPACT, _read_compact, anchored=True)
+HDFS = Format("hdfs", _HDFS, _read_hdfs, anchored=True, tail=1)
+COMPACT = Format("compact", _COMPACT, _read_compact, anchored=True, fraction=8, tail=3)

@@ -76,7 +76,7 @@ def _read_db2(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
                      fraction_us(fraction), m.group())
 
 
-ISO_8601 = Format("iso8601", _EXTENDED, _read, not_after=DIGITS)
+ISO_8601 = Format("iso8601", _EXTENDED, _read, not_after=DIGITS, fraction=8, tail=11)
 # IBM DB2's timestamp, as Blue Gene/L's RAS log writes it: 2005-06-03-15.42.50.675872.
-DB2 = Format("db2", _DB2, _read_db2, not_after=DIGITS + "-.")
-ISO_8601_BASIC = Format("iso8601_basic", _BASIC, _read, not_after=DIGITS)
+DB2 = Format("db2", _DB2, _read_db2, not_after=DIGITS + "-.", fraction=7, tail=2)
+ISO_8601_BASIC = Format("iso8601_basic", _BASIC, _read, not_after=DIGITS, fraction=8, tail=7)

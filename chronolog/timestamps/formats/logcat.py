@@ -25,4 +25,4 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
                       fraction_us(fraction), None, m.group(), read_us)
 
 
-LOGCAT = Format("logcat", _PATTERN, _read, not_after=DIGITS + "-")
+LOGCAT = Format("logcat", _PATTERN, _read, not_after=DIGITS + "-", fraction=6, tail=1)

@@ -21,4 +21,4 @@ _PATTERN = re.compile(
     re.ASCII,
 )
 
-RFC_2822 = Format("rfc2822", _PATTERN, read_day_month_year, not_after=DIGITS)
+RFC_2822 = Format("rfc2822", _PATTERN, read_day_month_year, not_after=DIGITS, fraction=7, tail=7)

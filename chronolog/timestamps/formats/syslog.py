@@ -29,4 +29,4 @@ def _read(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None:
                       fraction_us(fraction), None, m.group(), read_us)
 
 
-RFC_3164 = Format("rfc3164", _PATTERN, _read, not_after=LETTERS)
+RFC_3164 = Format("rfc3164", _PATTERN, _read, not_after=LETTERS, fraction=6, tail=6)

@@ -1,0 +1,94 @@
+"""The shipping loop overlaps the wait for one batch's answer with the reservation of the next,
+without ever sending a batch before the one before it is settled, or before its numbers are
+on record (with a fake sender that holds its answers; the real collector is in the e2e tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+from agent.delivery import Mark, Pending
+from agent.delivery.checkpoint import Checkpoints
+from agent.delivery.queue import BatchQueue
+from agent.delivery.sender import Ack
+from agent.delivery.shipper import Identity, Shipper
+from agent.telemetry import Telemetry
+from chronolog.wire import Chunk, ClockView, decode_batch, decompress
+
+
+class HeldSender:
+    """Answers each POST only when the test releases it; records what was on disk at each send."""
+
+    encoding = "zstd"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sent: list[tuple[list[int], int]] = []  # (seqs in the batch, high_seq on disk)
+        self.release = asyncio.Queue[None]()
+
+    async def send(self, body: bytes, encoding: str | None = None) -> Ack:
+        seqs = [c.seq for c in decode_batch(decompress(body, "zstd", 1 << 20)).batch.chunks]
+        self.sent.append((seqs, Checkpoints(self.path).load().get("s").high_seq))
+        await self.release.get()
+        return Ack(1, 0, [])
+
+
+def pending(seq: int) -> Pending:
+    chunk = Chunk("s", seq, 0, ClockView(), ["x", "y"], [0, 0], ["read_time"] * 2, [None] * 2)
+    return Pending(chunk, Mark("s", seq + 2, {"offset": seq + 2}), 1 << 20)  # one batch each
+
+
+async def test_the_next_batch_is_reserved_while_one_waits_and_sent_after_it(tmp_path: Path) -> None:
+    path = tmp_path / "cp.json"
+    checkpoints = Checkpoints(path)
+    sender = HeldSender(path)
+    queue = BatchQueue(1 << 20, 0.01, 8 << 20)
+    shipper = Shipper(Identity("a1", "web-1", "UTC"), queue, sender, checkpoints, Telemetry(),
+                      retry_initial=0.001, retry_max=0.002, rng=lambda: random.Random(1))
+    for seq in (0, 2, 4):
+        await queue.put(pending(seq))
+    task = asyncio.create_task(shipper.run())
+
+    async def until(condition: object) -> None:
+        for _ in range(500):
+            if condition():  # type: ignore[operator]
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("never happened")
+
+    await until(lambda: len(sender.sent) == 1)
+    # Batch 0 waits for its answer; batch 2's numbers are already on disk, and it is not sent.
+    await until(lambda: Checkpoints(path).load().get("s").high_seq == 4)
+    assert len(sender.sent) == 1 and Checkpoints(path).load().get("s").next_seq == 0
+    sender.release.put_nowait(None)
+    await until(lambda: len(sender.sent) == 2)
+    sender.release.put_nowait(None)
+    await until(lambda: len(sender.sent) == 3)
+    sender.release.put_nowait(None)
+    await until(lambda: checkpoints.get("s").next_seq == 6)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await shipper.drain()
+    assert sender.sent == [([0], 2), ([2], 4), ([4], 6)]  # in order, each reserved before it went
+
+
+async def test_drain_finishes_the_batch_in_flight_then_the_reserved_one(tmp_path: Path) -> None:
+    path = tmp_path / "cp.json"
+    sender = HeldSender(path)
+    queue = BatchQueue(1 << 20, 0.01, 8 << 20)
+    checkpoints = Checkpoints(path)
+    shipper = Shipper(Identity("a1", "web-1", "UTC"), queue, sender, checkpoints, Telemetry(),
+                      retry_initial=0.001, retry_max=0.002, rng=lambda: random.Random(1))
+    for seq in (0, 2, 4):
+        await queue.put(pending(seq))
+    task = asyncio.create_task(shipper.run())
+    while len(sender.sent) < 1:
+        await asyncio.sleep(0.01)
+    task.cancel()  # as the agent stops: batch 0 is in flight, batch 2 reserved, 4 queued
+    await asyncio.gather(task, return_exceptions=True)
+    for _ in range(3):
+        sender.release.put_nowait(None)
+    await shipper.drain()
+    assert [seqs for seqs, _ in sender.sent] == [[0], [2], [4]]
+    assert checkpoints.get("s").next_seq == 6
