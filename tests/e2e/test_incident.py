@@ -53,7 +53,6 @@ def incident(tmp_path: Path, daemons: Callable[[str, Path, Path], Daemon], chron
         agents[host] = fleet.agent(host, clock=clock(chronyd), env=env)
     # Each agent's first audit is in the store (db-1's says +3 s) before the incident begins.
     wait_for(lambda: len(samples(fleet)) == 3, "a clock sample from every host", timeout=60)
-    started = time.time()
     written = []
     for i in range(6):
         host = HOSTS[i % 3]
@@ -61,8 +60,9 @@ def incident(tmp_path: Path, daemons: Callable[[str, Path, Path], Daemon], chron
         agents[host].write(f"{stamp(host)} {text}")
         written.append(text)
         time.sleep(0.2)
+    ended = time.time()  # every line written; db-1's were stamped 3 s ahead of this
     wait_for(lambda: len(fleet.messages("--grep", "incident")) == 6, "the incident's lines at the collector")
-    return fleet, written, started
+    return fleet, written, ended
 
 
 def samples(fleet: Fleet) -> dict[str, float]:
@@ -97,9 +97,11 @@ def test_corrected_order_gives_the_true_order_with_each_lines_error_bound(
 
 def test_a_window_ending_after_the_incident_keeps_the_host_whose_clock_is_ahead(
         incident: tuple[Fleet, list[str], float]) -> None:
-    fleet, written, started = incident
-    until = dt.datetime.fromtimestamp(started + 1.3, dt.UTC).isoformat()
-    since = dt.datetime.fromtimestamp(started - 5, dt.UTC).isoformat()
+    fleet, written, ended = incident
+    # The window ends 1 s after the last line was written (by the true time), before db-1's last
+    # stamp: only its clock's correction brings that line in (however slowly they were written).
+    until = dt.datetime.fromtimestamp(ended + 1.0, dt.UTC).isoformat()
+    since = dt.datetime.fromtimestamp(ended - 60, dt.UTC).isoformat()
     records = query(fleet, "--since", since, "--until", until, "--grep", "incident")
     assert sorted(r["msg"].split(" ", 1)[1] for r in records) == sorted(written)
     assert {r["host"] for r in records if "corrected_in_window" in r["flags"]} == {"db-1"}
