@@ -12,10 +12,12 @@ from chronolog.timestamps.event import EventTime
 from chronolog.timestamps.resolve import Resolver, wall_seconds
 
 __all__ = [
+    "AMPM_AFTER",
     "DIGITS",
     "LETTERS",
     "MONTHS",
     "MONTH_NAMES",
+    "TIME_GOES_ON",
     "WEEKDAY_NAMES",
     "WINDOW",
     "Format",
@@ -36,6 +38,12 @@ MONTHS = {name: number for number, name in enumerate(
 MONTH_NAMES = "|".join(MONTHS)
 WEEKDAY_NAMES = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 DIGITS = "0123456789"
+# A time the line goes on from is not read there: a format must not stop in the middle of
+# it. TIME_GOES_ON follows the seconds (or fraction) of a family that has no AM/PM: a ":" and
+# digits (a count of milliseconds it does not read, a longer address) or AM/PM (a 12-hour
+# time: read by the layout learner instead). AM/PM as a word only ("pm1", "am-gw" are hosts).
+AMPM_AFTER = r" ?(?:AM|PM|am|pm)(?![\w.]|-[A-Za-z])"
+TIME_GOES_ON = rf"(?!:\d|{AMPM_AFTER})"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 # One reader per pattern: the match's groups to an EventTime through the source's Resolver,

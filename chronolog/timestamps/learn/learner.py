@@ -7,7 +7,9 @@ evidence it gives removes the candidates that did worse than the best on that sa
 - it read no time where another candidate did (a field out of range: a "month" of 13 says the
   order is day first);
 - it went back more than `BACKWARD_US` from its own previous time (logs are written roughly in
-  order; a wrong day/month order jumps across months);
+  order; a wrong day/month order jumps across months); a candidate new to the source (the
+  source changed its layout) is held to the source's previous line instead, and also may not
+  jump more than `JUMP_US` past it where another candidate does not;
 - it put the time after the read time plus the source's future tolerance.
 
 When one candidate is left the source is **settled** on it: the dispatcher then keeps it as
@@ -33,10 +35,11 @@ from chronolog.timestamps.formats.base import Format
 from chronolog.timestamps.learn.propose import propose
 from chronolog.timestamps.resolve import Resolver
 
-__all__ = ["BACKWARD_US", "LEARNED_FORMAT", "Learner", "Rejected"]
+__all__ = ["BACKWARD_US", "JUMP_US", "LEARNED_FORMAT", "Learner", "Rejected"]
 
 LEARNED_FORMAT = "learned"
 BACKWARD_US = 3600 * 1_000_000  # an hour: threads and merged writers interleave by less
+JUMP_US = 31 * 86400 * 1_000_000  # a month: further on from the source's last line is a gap, or a misreading
 _MAX_CANDIDATES = 8
 _MAX_REJECTED = 16
 
@@ -105,12 +108,7 @@ class Learner:
                 faults.append((1, "read no time where another layout read one"))
                 continue
             event = found[1]
-            fault = (0, "")
-            if event.ts > limit:
-                fault = (1, "put a time after the read time and its future tolerance")
-            elif cand.last_ts is not None and event.ts < cand.last_ts - BACKWARD_US:
-                fault = (1, "went back by more than an hour")
-            faults.append(fault)
+            faults.append(self._fault(cand, event.ts, limit))
             answers.append((cand, event))
         self._drop_worse(faults)
         for cand, event in answers:
@@ -129,6 +127,26 @@ class Learner:
         if any(e.ts != event.ts for _, e in standing):
             event = EventTime(event.ts, event.source, event.raw, (*event.flags, LAYOUT_UNSETTLED))
         return event, cand.format
+
+    def _fault(self, cand: _Candidate, ts: int, limit: int) -> tuple[int, str]:
+        """What counts against a candidate's reading of a line. A candidate new to the source
+        is held to the source's previous line (read by whatever layout): a log goes on near
+        where it was, so of two readings of a new layout (``201211``: 11 December 2020 or 1
+        January 2012) the one a month or more away from it is the wrong one."""
+        if ts > limit:
+            return 1, "put a time after the read time and its future tolerance"
+        if cand.last_ts is not None:
+            if ts < cand.last_ts - BACKWARD_US:
+                return 1, "went back by more than an hour"
+            return 0, ""
+        previous = self.resolver.last_us
+        if previous is None:
+            return 0, ""
+        if ts < previous - BACKWARD_US:
+            return 1, "went back by more than an hour from the source's previous line"
+        if ts > previous + JUMP_US:
+            return 1, "jumped more than a month past the source's previous line"
+        return 0, ""
 
     def _read_all(self, line: str, read_us: int) -> list[tuple[int, EventTime] | None]:
         return [c.format.find(line, self.resolver, read_us) for c in self.candidates]
@@ -149,7 +167,8 @@ class Learner:
 
     def _add(self, layout: str, time_only: bool) -> _Candidate | None:
         try:
-            fmt = compile_format(layout, name=LEARNED_FORMAT, time_only=time_only, flags=(LEARNED,))
+            fmt = compile_format(layout, name=LEARNED_FORMAT, time_only=time_only, flags=(LEARNED,),
+                                 strict=True)
         except FormatError:
             return None
         cand = _Candidate(fmt, time_only)

@@ -39,7 +39,10 @@ def expected_instant(line: str, oracle: dict[str, str], zone: str) -> int | None
     m = re.search(oracle["regex"], line)
     if m is None:
         return None
-    text = " ".join(m.groups())
+    groups = list(m.groups())
+    # "millis": the last group is a count of milliseconds (Java's S: ":14" is 14 ms)
+    millis = int(groups.pop()) * 1000 if oracle.get("millis") else 0
+    text = " ".join(groups)
     if oracle.get("epoch"):
         seconds, _, fraction = text.partition(".")
         return int(seconds) * 1_000_000 + int((fraction + "000000")[:6])
@@ -54,7 +57,7 @@ def expected_instant(line: str, oracle: dict[str, str], zone: str) -> int | None
         # fold=0 is the earlier instant of an overlap, as the engine's rule.
         tz = dt.UTC if "%Z" in layout else zoneinfo.ZoneInfo(oracle.get("zone", zone))
         parsed = parsed.replace(tzinfo=tz)
-    return _us(parsed)
+    return _us(parsed) + millis
 
 
 @dataclass

@@ -21,7 +21,13 @@ READ = parse_rfc3339("2026-11-27T12:00:00+09:00")
 
 @pytest.mark.parametrize(("line", "layouts"), [
     ("[10.30 16:49:06] chrome.exe - proxy.example:5070 open", ["%m.%d %H:%M:%S"]),  # Proxifier
-    ("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579", ["%Y%m%d-%H:%M:%S:%f"]),  # HealthApp
+    ("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579", ["%Y%m%d-%H:%M:%S:%L"]),  # HealthApp
+    # HealthApp's real lines: Java's yyyyMd-H:m:s:S, nothing padded
+    ("20171224-0:12:1:23|Step_LSC|30002312|processHandleBroadcastAction", ["%Y%m%d-%H:%M:%S:%L"]),
+    ("201812-19:39:28:966|Step_StandStepDataManager|30002312|x", ["%Y%-m%-d-%H:%M:%S:%L"]),
+    ("2018111-0:0:0:1|Step_LSC|30002312|x", ["%Y%-m%-d-%H:%M:%S:%L"]),
+    ("201111-10:00:00 x", ["%y%m%d-%H:%M:%S", "%Y%-m%-d-%H:%M:%S"]),  # 2020-11-11 or 2011-01-01
+    ("2024-05-15 17:4:2 x", ["%Y-%m-%d %H:%M:%S"]),
     ("2026-11-27  9:14:03 0 [Note] Starting MariaDB", ["%Y-%m-%d %H:%M:%S"]),
     ("I1127 09:14:03.118234   12345 main.go:42] msg", ["%m%d %H:%M:%S.%f"]),  # klog
     ("Nov 27, 2026 9:14:03 PM org.apache.catalina.startup.Catalina start", ["%b %d, %Y %I:%M:%S %p"]),
@@ -30,7 +36,7 @@ READ = parse_rfc3339("2026-11-27T12:00:00+09:00")
     ("11/08-19:45:02.564285 [**] [1:2013504:4] ET POLICY", ["%m/%d-%H:%M:%S.%f", "%d/%m-%H:%M:%S.%f"]),
     ('[27/Nov/2026 09:14:03] "GET / HTTP/1.1" 200 1234', ["%d/%b/%Y %H:%M:%S"]),  # Django
     ("=INFO REPORT==== 27-Nov-2026::09:14:03 ===", ["%d-%b-%Y::%H:%M:%S"]),  # Erlang
-    ("[11/27/26 9:14:03:118 JST] 00000001 WebContainer", ["%m/%d/%y %H:%M:%S:%f %Z"]),  # WebSphere
+    ("[11/27/26 9:14:03:118 JST] 00000001 WebContainer", ["%m/%d/%y %H:%M:%S:%L %Z"]),  # WebSphere
     ("####<Nov 27, 2026 9:14:03,118 AM JST> <Info>", ["%b %d, %Y %I:%M:%S,%f %p %Z"]),  # WebLogic
     ("Fri Nov 27 2026 09:14:03 GMT+0900 (Japan Standard Time)", ["%b %d %Y %H:%M:%S %z"]),  # JavaScript
     ("00,11/27/26,09:14:03,Started,,,,,0,6", ["%m/%d/%y,%H:%M:%S"]),  # Windows DHCP
@@ -41,6 +47,11 @@ READ = parse_rfc3339("2026-11-27T12:00:00+09:00")
     ("09:14:03.118 [main] INFO c.e.App - started", ["%H:%M:%S.%f"]),  # logback's default
     ("lifetime 00:01 sent 5", []),
     ("version 1.2.3 built 09:14:03", []),
+    # A time the line goes on from is none: no layout stops in the middle of it.
+    ("12:34:567 x", []),
+    ("2001:db8:0:12:34:56:78:9a reachable", []),
+    ("10,11/27/26,09:14:03,5,6", ["%m/%d/%y,%H:%M:%S"]),  # a CSV field after the seconds is no fraction
+    ("09:14:03 pm1 sshd[1]: x", ["%H:%M:%S"]),  # pm1 is a host, not PM
 ])
 def test_candidate_layouts_of_one_line(line: str, layouts: list[str]) -> None:
     assert [p.layout for p in propose(line)] == layouts

@@ -378,7 +378,7 @@ LAYOUTS: list[tuple[str, str, str, str, dict[str, str]]] = [
      {"regex": r"^\[(\d\d\.\d\d \d\d:\d\d:\d\d)\]", "layout": "%m.%d %H:%M:%S"}),
     ("healthapp", "Asia/Shanghai", "Asia/Shanghai",
      "{t:%Y%m%d-%H:%M:%S}:{ms}|Step_LSC|30002312|onStandStepChanged 3579",
-     {"regex": r"^(\d{8}-\d\d:\d\d:\d\d:\d{1,3})\|", "layout": "%Y%m%d-%H:%M:%S:%f"}),
+     {"regex": r"^(\d{8}-\d\d:\d\d:\d\d):(\d{1,3})\|", "layout": "%Y%m%d-%H:%M:%S", "millis": "1"}),
     ("android", "Asia/Shanghai", "Asia/Shanghai",
      "{t:%m-%d %H:%M:%S}.{ms3}  1702  2395 D WindowManager: printFreezingDisplayLogsopening app wtoken",
      {"regex": r"^(\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})", "layout": "%m-%d %H:%M:%S.%f"}),
