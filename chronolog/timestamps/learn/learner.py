@@ -50,7 +50,7 @@ class _Candidate:
     time_only: bool
     last_ts: int | None = None
     lines: int = 0  # lines it read
-    nearest: int = 0  # lines on which it read the latest time not after the read time
+    nearest: int = 0  # lines on which its reading was the likeliest (`Learner._weigh`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,22 +111,37 @@ class Learner:
             faults.append(self._fault(cand, event.ts, limit))
             answers.append((cand, event))
         self._drop_worse(faults)
+        standing = [(c, e) for c, e in answers if c in self.candidates]
+        if len(standing) > 1:
+            self._weigh(standing, limit)
         for cand, event in answers:
             cand.last_ts, cand.lines = event.ts, cand.lines + 1
-        standing = [(c, e) for c, e in answers if c in self.candidates]
         if not standing:
             return None
-        if len(standing) > 1:
-            # Lines are read soon after they are written: the reading nearest the read time
-            # (and not after it) is evidence, decisive for two-digit years.
-            latest = max((e.ts for _, e in standing if e.ts <= limit), default=None)
-            for c, e in standing:
-                if e.ts == latest:
-                    c.nearest += 1
         cand, event = max(standing, key=lambda ce: ce[0].nearest)
         if any(e.ts != event.ts for _, e in standing):
             event = EventTime(event.ts, event.source, event.raw, (*event.flags, LAYOUT_UNSETTLED))
         return event, cand.format
+
+    def _weigh(self, standing: list[tuple[_Candidate, EventTime]], limit: int) -> None:
+        """A point to the likeliest reading of a line the candidates disagree on. A log goes
+        on near where it was: the reading that moved least from its candidate's previous one
+        (``2.1.2026`` then ``5.1.2026``: 2 then 5 January, not 1 February then 1 May). Where
+        that does not tell (a first line, or readings apart by whole years), lines are read
+        soon after they are written: the latest reading not after the read time (decisive
+        for two-digit years)."""
+        befores = [c.last_ts if c.last_ts is not None else self.resolver.last_us for c, _ in standing]
+        steps = [abs(e.ts - before)
+                 for (_, e), before in zip(standing, befores, strict=True) if before is not None]
+        if len(steps) == len(standing) and len(set(steps)) > 1:
+            for (c, _), step in zip(standing, steps, strict=True):
+                if step == min(steps):
+                    c.nearest += 1
+            return
+        latest = max((e.ts for _, e in standing if e.ts <= limit), default=None)
+        for c, e in standing:
+            if e.ts == latest:
+                c.nearest += 1
 
     def _fault(self, cand: _Candidate, ts: int, limit: int) -> tuple[int, str]:
         """What counts against a candidate's reading of a line. A candidate new to the source

@@ -65,19 +65,31 @@ def propose(line: str) -> list[Proposal]:
         if tok.kind != "d":
             continue
         time = _time_at(toks, i)
-        if time is not None and toks[i + 1].text == ":" and _three_parts(toks, i) \
-                and "%S" in (_time_at(toks, i + 2) or ""):
-            time = None  # "01-01-00:12:00:00": the 00 ends a date, the time starts at 12
         if time is not None:
             dates = _dates_before(toks, i)
-            if dates:
-                return [Proposal(date + time, False) for date in dates]
+            found = [Proposal(date + time, False) for date in dates]
+            if _ends_a_date(toks, i, dates):
+                # "01-01-00:12:00:00": the 00 ends a date and the time starts at 12, most
+                # likely; "01-01-00:12:00:0 AM" says so, "01-01-00:12:00:5:7" says otherwise.
+                later = _time_at(toks, i + 2) or ""
+                found[:0] = [Proposal(date + later, False) for date in _dates_before(toks, i + 2)]
+            if found:
+                return found
             if not digits_before and not time_only and ":" in time and "%S" in time \
                     and (i == 0 or toks[i - 1].text not in (".", ":", "-", "/")):
                 before = "".join(t.text for t in toks[:i])
                 time_only.append(Proposal(time, True, before.strip(" \t[") == ""))
         digits_before = True
     return time_only
+
+
+def _ends_a_date(toks: list[_Tok], i: int, dates: list[str]) -> bool:
+    """Token ``i`` (read as an hour) may rather be the year ending a date glued to the time by
+    a colon: ``01-01-00:12:00:00``. Not when a date with a year already comes before it
+    (``2000 Jan 01 00:00:01:00``)."""
+    if toks[i + 1].text != ":" or not _three_parts(toks, i) or any("%Y" in d or "%y" in d for d in dates):
+        return False
+    return "%S" in (_time_at(toks, i + 2) or "")
 
 
 def _time_at(toks: list[_Tok], i: int) -> str | None:
