@@ -16,8 +16,12 @@ Cases (the stdlib peer, then chronolog, on the very same lines):
 - ``syslog_3164``: ``Nov 27 09:14:03 web-1 sshd[4242]: ...``; peer: ``datetime.strptime``
   of the first 15 characters with the year added, then pytz ``localize``.
 - ``learned``: ``20261127-09:14:03:118|Step_LSC|30002312|...`` (HealthApp's layout, which no
-  family claims: the learner settles on ``%Y%m%d-%H:%M:%S:%f`` at the first line); peer:
+  family claims: the learner settles on ``%Y%m%d-%H:%M:%S:%L`` at the first line); peer:
   ``datetime.strptime`` of the first 21 characters with that layout, then pytz ``localize``.
+- ``learned_unpadded``: ``20261127-9:0:3:7|Step_LSC|...``, HealthApp as Java's
+  ``yyyyMd-H:m:s:S`` writes it (nothing padded; ``:7`` is 7 ms; settles on
+  ``%Y%m%d-%H:%M:%S:%L``); peer: ``strptime`` of the text before the last colon with
+  ``%Y%m%d-%H:%M:%S`` plus the milliseconds, then pytz ``localize``.
 - ``clf``, ``json_epoch``, ``epoch_field``, ``no_timestamp``: chronolog only (no single stdlib
   call to compare).
 - ``stamp_iso``, ``stamp_3164``: the agent's whole `Stamper.stamp` (decode, event time,
@@ -67,6 +71,8 @@ def make_lines(case: str, n: int) -> list[str]:
             head = "203.0.113.7 - - [" + t.strftime("%d/%b/%Y:%H:%M:%S") + ' +0900] "GET /" 200 -'
         elif case == "learned":
             head = t.strftime("%Y%m%d-%H:%M:%S:") + f"{ms:03d}|Step_LSC|30002312|onStandStepChanged"
+        elif case == "learned_unpadded":
+            head = t.strftime("%Y%-m%-d-%-H:%-M:%-S:") + f"{ms}|Step_LSC|30002312|onStandStepChanged"
         elif case == "epoch_field":
             stamp = int((t - dt.datetime(1970, 1, 1)).total_seconds()) - 9 * 3600
             head = f"{134681 + i} node-246 unix.hw state_change.unavailable {stamp} 1 Component State Change"
@@ -132,7 +138,15 @@ def stdlib_runner(case: str, lines: list[str]) -> Callable[[], None]:
         for line in lines:
             tz.localize(strptime(line[:21], "%Y%m%d-%H:%M:%S:%f"), is_dst=None).timestamp()
 
-    runs = {"iso_offset": iso_offset, "iso_local": iso_local, "syslog_3164": syslog_3164, "learned": learned}
+    def learned_unpadded() -> None:
+        for line in lines:
+            stamp = line[:line.index("|")]
+            cut = stamp.rindex(":")
+            wall = strptime(stamp[:cut], "%Y%m%d-%H:%M:%S")
+            tz.localize(wall, is_dst=None).timestamp() + int(stamp[cut + 1:]) / 1e3
+
+    runs = {"iso_offset": iso_offset, "iso_local": iso_local, "syslog_3164": syslog_3164, "learned": learned,
+            "learned_unpadded": learned_unpadded}
     return runs[case]
 
 
@@ -157,6 +171,7 @@ PLAN = {
     "iso_local": ["stdlib", "chronolog"],
     "syslog_3164": ["stdlib", "chronolog"],
     "learned": ["stdlib", "chronolog"],
+    "learned_unpadded": ["stdlib", "chronolog"],
     "clf": ["chronolog"],
     "epoch_field": ["chronolog"],
     "json_epoch": ["chronolog"],
@@ -178,7 +193,7 @@ def main() -> None:
         return
     print(f"# {args.lines} lines of {LINE_BYTES} bytes per run, median of {args.runs} runs, one core, "
           f"Python {sys.version.split()[0]}")
-    print(f"{'case':14} {'impl':10} {'lines/s':>10} {'MB/s':>7} {'cpu s':>6} {'peak RSS MB':>11} "
+    print(f"{'case':16} {'impl':10} {'lines/s':>10} {'MB/s':>7} {'cpu s':>6} {'peak RSS MB':>11} "
           f"{'RSS growth MB':>13} {'vs stdlib':>9}")
     for case in args.cases:
         medians: dict[str, float] = {}
@@ -195,7 +210,7 @@ def main() -> None:
             rss = statistics.median(r["peak_rss_mb"] for r in runs)
             growth = statistics.median(r["rss_growth_mb"] for r in runs)
             ratio = f"{rate / medians['stdlib']:.2f}x" if impl != "stdlib" and "stdlib" in PLAN[case] else ""
-            print(f"{case:14} {impl:10} {rate:10,.0f} {rate * LINE_BYTES / 1e6:7.1f} {cpu:6.2f} {rss:11.1f} "
+            print(f"{case:16} {impl:10} {rate:10,.0f} {rate * LINE_BYTES / 1e6:7.1f} {cpu:6.2f} {rss:11.1f} "
                   f"{growth:13.1f} {ratio:>9}", flush=True)
 
 

@@ -14,10 +14,9 @@ evidence it gives removes the candidates that did worse than the best on that sa
 
 When one candidate is left the source is **settled** on it: the dispatcher then keeps it as
 the source's format, so a line costs one regular-expression search. Until then every line is
-answered by the candidate standing that most often read the latest time not after the read
-time (lines are read soon after they are written; two-digit years differ by years), the most
-likely by `propose`'s order among equals, flagged
-``layout_unsettled`` when the candidates standing disagree on its instant. Every time read with
+answered by the candidate standing whose readings were most often the likeliest (`_weigh`),
+the most likely by `propose`'s order among equals, flagged ``layout_unsettled`` when the
+candidates standing disagree on its instant. Every time read with
 a learned layout carries the flag ``learned``. A line that no candidate reads proposes new
 candidates (a source may change its layout: a rotated file, a new program version).
 
