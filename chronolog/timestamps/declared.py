@@ -20,7 +20,8 @@ reading nearest it), else flagged ``layout_unsettled``.
 
 A format never stops in the middle of a time: where the line goes on with ``:`` and digits
 after the format's minutes, or with ``AM``/``PM`` after its 24-hour time, it does not match.
-A learned format (``strict``) does not match either where a fraction follows its seconds.
+A learned format (``strict``) does not match either where a fraction follows its seconds, nor,
+without a year, where it would read the end of a longer date (``%m.%d`` in ``2024.10.30``).
 
 A format needs a month, a day, an hour and a minute, or ``%s``. Without ``%Y``/``%y`` the year is
 inferred (``inferred_year``); without ``%z``/``%Z`` the source's zone applies. The format may
@@ -103,7 +104,8 @@ def compile_format(fmt: str, *, name: str = DECLARED, time_only: bool = False,
     """The `Format` for a strftime-style ``fmt``; raises `FormatError` naming the problem.
     ``time_only`` lets it be a time of day without a date; ``flags`` are added to every
     time it reads (a learned format's ``learned``); ``strict`` (a learned format) refuses a
-    match whose seconds the line goes on from with a fraction the format does not read."""
+    match whose seconds the line goes on from with a fraction the format does not read, and
+    one without a year that ends a longer date."""
     if not fmt.strip():
         raise FormatError("the format is empty: expected strftime-style text such as '%Y-%m-%d %H:%M:%S'")
     items = _items(fmt)
@@ -141,7 +143,8 @@ def compile_format(fmt: str, *, name: str = DECLARED, time_only: bool = False,
     _check_complete(fmt, seen, time_only)
     # Not in the middle of a number: a format starting or ending with digits stops at digits.
     # Nor in the middle of a time (below).
-    pattern = re.compile("".join(parts) + "(?!\\d)" + _time_goes_on(items, strict), re.ASCII)
+    head = _not_a_suffix(items, seen) if strict else ""
+    pattern = re.compile(head + "".join(parts) + "(?!\\d)" + _time_goes_on(items, strict), re.ASCII)
 
     fast = _fast_reader(pattern, seen, flags)
     if fast is not None:
@@ -173,6 +176,17 @@ def _check_apart(fmt: str, items: list[str], first: int, last: int) -> None:
         shown = "".join(items[first:last + 1])
         raise FormatError(f"format {fmt!r}: {shown} next to another number has no width; side by side "
                           "only %Y%-m%-d (a date written without padding) is read")
+
+
+def _not_a_suffix(items: list[str], seen: dict[str, str]) -> str:
+    """Look-behinds that keep a learned layout without a year from reading the end of a longer
+    date: ``%m.%d`` in ``2024.10.30``, a time of day alone after ``2024-11-27 ``."""
+    if {"year", "year2"} & set(seen) or not _numeric(items[0]):
+        return ""
+    head = r"(?<!\d[-/.:])"
+    if not {"month", "month_name", "month_full"} & set(seen):
+        head += r"(?<!\d[-/.]\d\d[ T])(?<!\d[-/.]\d[ T])"
+    return head
 
 
 def _time_goes_on(items: list[str], strict: bool) -> str:

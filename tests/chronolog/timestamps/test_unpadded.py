@@ -95,6 +95,18 @@ def test_a_layout_never_stops_in_the_middle_of_a_time() -> None:
                                       at(2026, 11, 27, 9, 14, 4, 250, zone=dt.UTC)]
 
 
+def test_a_learned_layout_without_a_year_does_not_read_the_end_of_a_longer_date() -> None:
+    # Proxifier's month.day: a line with the year is read with it, not as this year's.
+    events = read_all(["[10.30 16:49:06] chrome.exe - open", "[2024.10.30 16:49:07] chrome.exe - close"],
+                      "2026-11-27T12:00:00Z", "UTC")
+    assert [e.ts for e in events] == [at(2026, 10, 30, 16, 49, 6, 0, zone=dt.UTC),
+                                      at(2024, 10, 30, 16, 49, 7, 0, zone=dt.UTC)]
+    # logback's time of day: a line with a whole date is read with it.
+    events = read_all(["09:14:03.118 [main] INFO a", "2024-11-27 09:14:04.118 [main] INFO b"],
+                      "2026-11-28T12:00:00Z", "UTC")
+    assert events[1].ts == at(2024, 11, 27, 9, 14, 4, 118, zone=dt.UTC)
+
+
 @pytest.mark.parametrize("line", ["2026-11-27 09:14:03 PM x", "2026/11/27 09:14:03 PM x",
                                   "27 Nov 2026 09:14:03 PM x", "2026-11-27 09:14:03 PM+0000 x"])
 def test_a_family_does_not_read_a_12_hour_time_as_24_hours(line: str) -> None:
