@@ -3,12 +3,12 @@ to a regular expression. Pure.
 
 Directives: ``%Y`` (4-digit year), ``%y`` (2-digit: 69-99 are 1969-1999, 00-68 are
 2000-2068), ``%m``, ``%b``/``%h`` (``Nov``), ``%B`` (``November``), ``%d``, ``%e`` (day, blank
-padded), ``%H``, ``%I`` with ``%p`` (``AM``/``PM``), ``%M``, ``%S``, ``%f`` (1 to 9 digits of a
-decimal fraction: ``.5`` is half a second), ``%L`` (milliseconds as a count of 1 to 3 digits:
-``:5`` is 5 ms, as Java's ``S`` writes them), ``%z`` (``Z``, ``+09``, ``+0900``, ``+09:00``,
-``GMT+0900``), ``%Z`` (a zone
-abbreviation from the table in `abbreviations`: ``UTC``, ``JST``, ``CET``...), ``%a``/``%A``
-(weekday, not checked), ``%s`` (epoch seconds), ``%T`` (``%H:%M:%S``), ``%F`` (``%Y-%m-%d``),
+padded), ``%H``, ``%I`` with ``%p`` (``AM``/``PM``, ``am``, ``p.m.``, ``p. m.``), ``%M``,
+``%S``, ``%f`` (1 to 9 digits of a decimal fraction: ``.5`` is half a second), ``%L``
+(milliseconds as a count of 1 to 3 digits: ``:5`` is 5 ms, as Java's ``S`` writes them),
+``%z`` (``Z``, ``+09``, ``+0900``, ``+09:00``, ``GMT+0900``), ``%Z`` (a zone abbreviation
+from the table in `abbreviations`: ``UTC``, ``JST``, ``CET``...), ``%a``/``%A`` (weekday, not
+checked), ``%s`` (epoch seconds), ``%T`` (``%H:%M:%S``), ``%F`` (``%Y-%m-%d``),
 ``%%``. A blank matches one or more blanks; any other character matches itself. Two numeric
 directives side by side (``%Y%m%d``) take exactly their width; apart, ``%m``, ``%d``, ``%H``,
 ``%M`` and ``%S`` take one or two digits (as strptime). ``-`` after the ``%`` (glibc's "no
@@ -37,6 +37,7 @@ from typing import Any
 from chronolog.timestamps.abbreviations import ABBREVIATIONS
 from chronolog.timestamps.event import ASSUMED_ZONE, EXPLICIT, LAYOUT_UNSETTLED, EventTime
 from chronolog.timestamps.formats.base import (
+    AMPM,
     AMPM_AFTER,
     DIGITS,
     MONTH_NAMES,
@@ -70,7 +71,7 @@ _DIRECTIVES: dict[str, tuple[str | None, str]] = {
     "e": ("day", r" ?\d\d?"),
     "H": ("hour", r"\d\d?"),
     "I": ("hour12", r"\d\d?"),
-    "p": ("ampm", r"AM|PM|am|pm"),
+    "p": ("ampm", AMPM),
     "M": ("minute", r"\d\d?"),
     "S": ("second", r"\d\d?"),
     "f": ("fraction", r"\d{1,9}"),
@@ -368,7 +369,7 @@ def _read_fields(g: dict[str, Any], raw: str, r: Resolver, read_us: int,
         hour = int(g["hour12"])
         if not 1 <= hour <= 12:
             return None
-        hour = hour % 12 + (12 if g["ampm"].upper() == "PM" else 0)
+        hour = hour % 12 + (12 if g["ampm"][0] in "Pp" else 0)
     else:
         hour = int(g["hour"])
     minute, second = int(g["minute"]), int(g.get("second") or 0)

@@ -12,6 +12,7 @@ from chronolog.timestamps.event import EventTime
 from chronolog.timestamps.resolve import Resolver, wall_seconds
 
 __all__ = [
+    "AMPM",
     "AMPM_AFTER",
     "DIGITS",
     "LETTERS",
@@ -41,8 +42,10 @@ DIGITS = "0123456789"
 # A time the line goes on from is not read there: a format must not stop in the middle of
 # it. TIME_GOES_ON follows the seconds (or fraction) of a family that has no AM/PM: a ":" and
 # digits (a count of milliseconds it does not read, a longer address) or AM/PM (a 12-hour
-# time: read by the layout learner instead). AM/PM as a word only ("pm1", "am-gw" are hosts).
-AMPM_AFTER = r" ?(?:AM|PM|am|pm)(?![\w.]|-[A-Za-z])"
+# time: read by the layout learner instead), also written "p.m." or "p. m." (.NET in es-MX,
+# en-CA). AM/PM as a word only ("pm1", "am-gw" are hosts).
+AMPM = r"AM|PM|am|pm|[AaPp]\. ?[Mm]\."
+AMPM_AFTER = rf" ?(?:{AMPM})(?![\w.]|-[A-Za-z])"
 TIME_GOES_ON = rf"(?!:\d|{AMPM_AFTER})"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

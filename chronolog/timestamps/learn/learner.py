@@ -16,9 +16,9 @@ When one candidate is left the source is **settled** on it: the dispatcher then 
 the source's format, so a line costs one regular-expression search. Until then every line is
 answered by the candidate standing whose readings were most often the likeliest (`_weigh`),
 the most likely by `propose`'s order among equals, flagged ``layout_unsettled`` when the
-candidates standing disagree on its instant. Every time read with
-a learned layout carries the flag ``learned``. A line that no candidate reads proposes new
-candidates (a source may change its layout: a rotated file, a new program version).
+candidates standing disagree on its instant. Every time read with a learned layout carries
+the flag ``learned``. A line that no candidate reads proposes new candidates (a source may
+change its layout: a rotated file, a new program version, New Year's Day in ``yyyyMd``).
 
 The state (the candidates standing) is a list of layouts: `state` and `Learner(state=...)`
 let the agent save it with the file's position, so a restart reads on with the same layout.

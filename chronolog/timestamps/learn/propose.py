@@ -136,12 +136,24 @@ def _time_at(toks: list[_Tok], i: int) -> str | None:
         return None
     blank = " " if k < n and toks[k].kind == "s" else ""
     j = k + (1 if blank else 0)
-    if j < n and toks[j].text in _AMPM and 1 <= hour <= 12 and _a_word(toks, j):
+    marker = _ampm_at(toks, j)
+    if marker and 1 <= hour <= 12:
         layout = layout.replace("%H", "%I") + blank + "%p"
-        k = j + 1
+        k = j + marker
         blank = " " if k < n and toks[k].kind == "s" else ""
         j = k + (1 if blank else 0)
     return layout + _zone_at(toks, j, blank)
+
+
+def _ampm_at(toks: list[_Tok], j: int) -> int:
+    """How many tokens an AM/PM marker at ``j`` takes (``PM``, ``pm``, ``p.m.``, ``p. m.``), or 0."""
+    if j < len(toks) and toks[j].text in _AMPM:
+        return 1 if _a_word(toks, j) else 0
+    dotted = "".join(t.text for t in toks[j:j + 5]).replace(" ", "")
+    if dotted[:4].lower() in ("a.m.", "p.m."):
+        taken = 5 if toks[j + 2].kind == "s" else 4
+        return taken if _a_word(toks, j + taken - 1) else 0
+    return 0
 
 
 def _a_word(toks: list[_Tok], j: int) -> bool:

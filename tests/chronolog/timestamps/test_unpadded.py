@@ -108,8 +108,10 @@ def test_a_learned_layout_without_a_year_does_not_read_the_end_of_a_longer_date(
 
 
 @pytest.mark.parametrize("line", ["2026-11-27 09:14:03 PM x", "2026/11/27 09:14:03 PM x",
-                                  "27 Nov 2026 09:14:03 PM x", "2026-11-27 09:14:03 PM+0000 x"])
-def test_a_family_does_not_read_a_12_hour_time_as_24_hours(line: str) -> None:
+                                  "27 Nov 2026 09:14:03 PM x", "2026-11-27 09:14:03 PM+0000 x",
+                                  # .NET in es-MX and en-CA
+                                  "27/11/2026 09:14:03 p. m. x", "2026-11-27 09:14:03 p.m. x"])
+def test_a_12_hour_time_is_not_read_as_24_hours(line: str) -> None:
     event = read_all([line], "2026-11-28T00:00:00Z", "UTC")[0]
     assert event.ts == at(2026, 11, 27, 21, 14, 3, 0, zone=dt.UTC)
 
