@@ -20,8 +20,9 @@ reading nearest it), else flagged ``layout_unsettled``.
 
 A format never stops in the middle of a time: where the line goes on with ``:`` and digits
 after the format's minutes, or with ``AM``/``PM`` after its 24-hour time, it does not match.
-A learned format (``strict``) does not match either where a fraction follows its seconds, nor,
-without a year, where it would read the end of a longer date (``%m.%d`` in ``2024.10.30``).
+A learned format (``strict``) does not match either where a fraction or a zone follows its
+time, nor, without a year, where it would read the end of a longer date (``%m.%d`` in
+``2024.10.30``).
 
 A format needs a month, a day, an hour and a minute, or ``%s``. Without ``%Y``/``%y`` the year is
 inferred (``inferred_year``); without ``%z``/``%Z`` the source's zone applies. The format may
@@ -34,7 +35,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chronolog.timestamps.abbreviations import ABBREVIATIONS
+from chronolog.timestamps.abbreviations import ABBREVIATION_PATTERN, ABBREVIATIONS
 from chronolog.timestamps.event import ASSUMED_ZONE, EXPLICIT, LAYOUT_UNSETTLED, EventTime
 from chronolog.timestamps.formats.base import (
     AMPM,
@@ -90,6 +91,8 @@ _UNPADDED = set("mdHIMSL")  # the fields "-" may come before (%-m: glibc's "no p
 _UNPADDED_DATE = ["%Y", "%-m", "%-d"]  # Java's yyyyMd: one run of 6 to 8 digits
 _TIME_END = {"%H", "%M", "%S", "%f", "%L", "%-H", "%-M", "%-S", "%-L"}
 _NEAR_US = 31 * 86400 * 1_000_000  # a reading this near the source's previous line is decisive
+# A zone after a time (a learned layout without one must not read such a line as local time).
+_ZONE_AFTER = rf"(?!Z(?![A-Za-z])| ?[+-]\d\d:?\d\d(?!\d)| ?(?:UTC|GMT)(?![A-Za-z])| {ABBREVIATION_PATTERN})"
 _SHORTHANDS = {"T": "%H:%M:%S", "F": "%Y-%m-%d"}
 _SUPPORTED = " ".join(f"%{c}" for c in [*_DIRECTIVES, *_SHORTHANDS, "%"])
 _new = tuple.__new__  # builds an EventTime at half the cost of calling it
@@ -193,17 +196,19 @@ def _not_a_suffix(items: list[str], seen: dict[str, str]) -> str:
 def _time_goes_on(items: list[str], strict: bool) -> str:
     """Look-aheads that keep a format from stopping in the middle of a time the line goes on
     with: its seconds after the minutes, AM/PM after a 24-hour time, and (``strict``) a
-    fraction after the seconds."""
+    fraction after the seconds (a comma and a CSV field is no fraction) or a zone."""
     last = items[-1] if items else ""
-    if last not in _TIME_END:
+    if last not in _TIME_END and last != "%p":
         return ""
     guard = ""
     if last in ("%M", "%-M"):
         guard += r"(?!:\d)"
-    elif strict:
-        guard += r"(?![.,:]\d)"
-    if any(i in ("%H", "%-H") for i in items) and "%p" not in items:
+    elif strict and last != "%p":
+        guard += r"(?![.:]\d|,\d+(?![,\d]))"
+    if "%p" not in items and any(i in ("%H", "%-H") for i in items):
         guard += f"(?!{AMPM_AFTER})"
+    if strict:
+        guard += _ZONE_AFTER
     return guard
 
 

@@ -95,6 +95,20 @@ def test_a_layout_never_stops_in_the_middle_of_a_time() -> None:
                                       at(2026, 11, 27, 9, 14, 4, 250, zone=dt.UTC)]
 
 
+def test_a_learned_layout_without_a_zone_does_not_read_a_line_with_one_as_local_time() -> None:
+    lines = ["27.11.2026 09:14:03 x", "27.11.2026 09:14:04 +0900 y", "27.11.2026 09:14:05 JST z",
+             "27.11.2026 09:14:06Z w", "27.11.2026 09:14:07 INFO v"]
+    events = read_all(lines, "2026-11-28T00:00:00Z", "UTC")
+    assert [e.ts for e in events] == [at(2026, 11, 27, *hms, 0, zone=dt.UTC) for hms in (
+        (9, 14, 3), (0, 14, 4), (0, 14, 5), (9, 14, 6), (9, 14, 7))]
+
+
+def test_a_csv_field_after_the_seconds_is_no_fraction() -> None:
+    lines = ["10,11/27/26,09:14:03,5,6", "10,11/27/26,09:14:04,7,8"]  # Windows DHCP-like
+    events = read_all(lines, "2026-11-28T00:00:00Z", "UTC")
+    assert [e.ts for e in events] == [at(2026, 11, 27, 9, 14, s, 0, zone=dt.UTC) for s in (3, 4)]
+
+
 def test_a_learned_layout_without_a_year_does_not_read_the_end_of_a_longer_date() -> None:
     # Proxifier's month.day: a line with the year is read with it, not as this year's.
     events = read_all(["[10.30 16:49:06] chrome.exe - open", "[2024.10.30 16:49:07] chrome.exe - close"],
