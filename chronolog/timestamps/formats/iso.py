@@ -34,15 +34,16 @@ from chronolog.timestamps.resolve import Resolver, wall_seconds
 __all__ = ["DB2", "ISO_8601", "ISO_8601_BASIC"]
 
 # An offset, or after a blank a zone abbreviation (JST, CET; see `abbreviations`). Only the
-# known ones: a word such as INFO is cheaper to pass over here than in the reader.
-_ZONE = (r"(Z|z|[+-]\d\d(?::?\d\d)?| ?(?:UTC|GMT)(?:[+-]\d\d(?::?\d\d)?)?| [+-]\d\d:?\d\d"
-         r"| " + ABBREVIATION_PATTERN + ")?")
+# known ones: a word such as INFO is cheaper to pass over here than in the reader. Without a
+# zone, the time must not go on (TIME_GOES_ON; checked only then: it costs on every line).
+_ZONE = (r"(?:(Z|z|[+-]\d\d(?::?\d\d)?| ?(?:UTC|GMT)(?:[+-]\d\d(?::?\d\d)?)?| [+-]\d\d:?\d\d"
+         r"| " + ABBREVIATION_PATTERN + ")|" + TIME_GOES_ON + ")")
 
 # A decimal fraction, or a count of milliseconds after a colon.
 _FRACTION = r"(?:[.,](\d{1,9})|:(\d{1,3}))?"
 # The first group is the text up to the minute: the key of the minute cache below.
 _EXTENDED = re.compile(
-    r"((\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)):(\d\d)" + _FRACTION + _ZONE + r"(?!\d)" + TIME_GOES_ON,
+    r"((\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)):(\d\d)" + _FRACTION + _ZONE + r"(?!\d)",
     re.ASCII,
 )
 _BASIC = re.compile(
