@@ -6,6 +6,7 @@ newline), their times one millisecond apart, so per-minute caches see real turno
 
     .venv/bin/python bench/timestamps.py                 # all cases, 5 runs of 200k lines each
     .venv/bin/python bench/timestamps.py --lines 50000 --runs 3 --cases iso_offset syslog_3164
+    .venv/bin/python bench/timestamps.py --baseline /work/main   # also main's engine, alternating
 
 Cases (the stdlib peer, then chronolog, on the very same lines):
 
@@ -186,32 +187,37 @@ def main() -> None:
     p.add_argument("--lines", type=int, default=200_000)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--cases", nargs="*", default=list(PLAN), choices=list(PLAN))
+    p.add_argument("--baseline", metavar="TREE",
+                   help="also run chronolog from this source tree (e.g. main's worktree), alternating")
     p.add_argument("--child", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.lines)
         return
     print(f"# {args.lines} lines of {LINE_BYTES} bytes per run, median of {args.runs} runs, one core, "
-          f"Python {sys.version.split()[0]}")
+          f"Python {sys.version.split()[0]}" + (f", baseline {args.baseline}" if args.baseline else ""))
     print(f"{'case':16} {'impl':10} {'lines/s':>10} {'MB/s':>7} {'cpu s':>6} {'peak RSS MB':>11} "
-          f"{'RSS growth MB':>13} {'vs stdlib':>9}")
+          f"{'RSS growth MB':>13} {'vs stdlib':>9}" + (f" {'vs baseline':>11}" if args.baseline else ""))
     for case in args.cases:
-        medians: dict[str, float] = {}
-        for impl in PLAN[case]:
-            runs = []
-            for _ in range(args.runs):
+        impls = PLAN[case] + (["baseline"] if args.baseline and "chronolog" in PLAN[case] else [])
+        runs: dict[str, list[dict[str, float]]] = {impl: [] for impl in impls}
+        for _ in range(args.runs):  # the implementations alternate, so a load change hits them alike
+            for impl in impls:
                 argv = [sys.executable, str(Path(__file__).resolve()), "--lines", str(args.lines),
-                        "--child", case, impl]
-                out = subprocess.run(argv, capture_output=True, text=True, check=True)
-                runs.append(json.loads(out.stdout))
-            rate = statistics.median(r["lines"] / r["cpu_s"] for r in runs)
-            medians[impl] = rate
-            cpu = statistics.median(r["cpu_s"] for r in runs)
-            rss = statistics.median(r["peak_rss_mb"] for r in runs)
-            growth = statistics.median(r["rss_growth_mb"] for r in runs)
-            ratio = f"{rate / medians['stdlib']:.2f}x" if impl != "stdlib" and "stdlib" in PLAN[case] else ""
+                        "--child", case, "chronolog" if impl == "baseline" else impl]
+                env = {**os.environ, "PYTHONPATH": args.baseline} if impl == "baseline" else None
+                out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
+                runs[impl].append(json.loads(out.stdout))
+        medians = {impl: statistics.median(r["lines"] / r["cpu_s"] for r in runs[impl]) for impl in impls}
+        for impl in impls:
+            rate = medians[impl]
+            cpu = statistics.median(r["cpu_s"] for r in runs[impl])
+            rss = statistics.median(r["peak_rss_mb"] for r in runs[impl])
+            growth = statistics.median(r["rss_growth_mb"] for r in runs[impl])
+            ratio = f"{rate / medians['stdlib']:.2f}x" if impl != "stdlib" and "stdlib" in medians else ""
+            versus = f"{rate / medians['baseline']:.3f}x" if impl == "chronolog" and args.baseline else ""
             print(f"{case:16} {impl:10} {rate:10,.0f} {rate * LINE_BYTES / 1e6:7.1f} {cpu:6.2f} {rss:11.1f} "
-                  f"{growth:13.1f} {ratio:>9}", flush=True)
+                  f"{growth:13.1f} {ratio:>9}" + (f" {versus:>11}" if args.baseline else ""), flush=True)
 
 
 if __name__ == "__main__":
