@@ -65,10 +65,14 @@ def _why(normalizer: Normalizer, kept: Format | None, flags: tuple[str, ...]) ->
         reason = "the source's declared format"
     elif used == "learned":
         standing = len(learner.candidates)
-        if "layout_unsettled" in flags:
-            reason = (f"of {standing} candidate layouts still standing, the one that most often read the "
-                      "latest time not after the read time; they disagree on this line, so it is flagged "
-                      "layout_unsettled")
+        if "layout_unsettled" in flags and standing == 1:
+            reason = ("learned (settled), but the line's date, written without padding, reads two ways "
+                      "and the line before does not tell which: the reading nearest it (else the read "
+                      "time), flagged layout_unsettled")
+        elif "layout_unsettled" in flags:
+            reason = (f"of {standing} candidate layouts still standing, the one whose readings were most "
+                      "often the likeliest (nearest its previous one, else the latest not after the read "
+                      "time); they disagree on this line, so it is flagged layout_unsettled")
         elif standing == 1:
             reason = "learned: the only candidate layout left standing by this source's lines (settled)"
         else:

@@ -6,6 +6,7 @@ newline), their times one millisecond apart, so per-minute caches see real turno
 
     .venv/bin/python bench/timestamps.py                 # all cases, 5 runs of 200k lines each
     .venv/bin/python bench/timestamps.py --lines 50000 --runs 3 --cases iso_offset syslog_3164
+    .venv/bin/python bench/timestamps.py --baseline /work/main   # also main's engine, alternating
 
 Cases (the stdlib peer, then chronolog, on the very same lines):
 
@@ -16,8 +17,12 @@ Cases (the stdlib peer, then chronolog, on the very same lines):
 - ``syslog_3164``: ``Nov 27 09:14:03 web-1 sshd[4242]: ...``; peer: ``datetime.strptime``
   of the first 15 characters with the year added, then pytz ``localize``.
 - ``learned``: ``20261127-09:14:03:118|Step_LSC|30002312|...`` (HealthApp's layout, which no
-  family claims: the learner settles on ``%Y%m%d-%H:%M:%S:%f`` at the first line); peer:
+  family claims: the learner settles on ``%Y%m%d-%H:%M:%S:%L`` at the first line); peer:
   ``datetime.strptime`` of the first 21 characters with that layout, then pytz ``localize``.
+- ``learned_unpadded``: ``20261127-9:0:3:7|Step_LSC|...``, HealthApp as Java's
+  ``yyyyMd-H:m:s:S`` writes it (nothing padded; ``:7`` is 7 ms; settles on
+  ``%Y%m%d-%H:%M:%S:%L``); peer: ``strptime`` of the text before the last colon with
+  ``%Y%m%d-%H:%M:%S`` plus the milliseconds, then pytz ``localize``.
 - ``clf``, ``json_epoch``, ``epoch_field``, ``no_timestamp``: chronolog only (no single stdlib
   call to compare).
 - ``stamp_iso``, ``stamp_3164``: the agent's whole `Stamper.stamp` (decode, event time,
@@ -67,6 +72,8 @@ def make_lines(case: str, n: int) -> list[str]:
             head = "203.0.113.7 - - [" + t.strftime("%d/%b/%Y:%H:%M:%S") + ' +0900] "GET /" 200 -'
         elif case == "learned":
             head = t.strftime("%Y%m%d-%H:%M:%S:") + f"{ms:03d}|Step_LSC|30002312|onStandStepChanged"
+        elif case == "learned_unpadded":
+            head = t.strftime("%Y%-m%-d-%-H:%-M:%-S:") + f"{ms}|Step_LSC|30002312|onStandStepChanged"
         elif case == "epoch_field":
             stamp = int((t - dt.datetime(1970, 1, 1)).total_seconds()) - 9 * 3600
             head = f"{134681 + i} node-246 unix.hw state_change.unavailable {stamp} 1 Component State Change"
@@ -132,7 +139,15 @@ def stdlib_runner(case: str, lines: list[str]) -> Callable[[], None]:
         for line in lines:
             tz.localize(strptime(line[:21], "%Y%m%d-%H:%M:%S:%f"), is_dst=None).timestamp()
 
-    runs = {"iso_offset": iso_offset, "iso_local": iso_local, "syslog_3164": syslog_3164, "learned": learned}
+    def learned_unpadded() -> None:
+        for line in lines:
+            stamp = line[:line.index("|")]
+            cut = stamp.rindex(":")
+            wall = strptime(stamp[:cut], "%Y%m%d-%H:%M:%S")
+            tz.localize(wall, is_dst=None).timestamp() + int(stamp[cut + 1:]) / 1e3
+
+    runs = {"iso_offset": iso_offset, "iso_local": iso_local, "syslog_3164": syslog_3164, "learned": learned,
+            "learned_unpadded": learned_unpadded}
     return runs[case]
 
 
@@ -157,6 +172,7 @@ PLAN = {
     "iso_local": ["stdlib", "chronolog"],
     "syslog_3164": ["stdlib", "chronolog"],
     "learned": ["stdlib", "chronolog"],
+    "learned_unpadded": ["stdlib", "chronolog"],
     "clf": ["chronolog"],
     "epoch_field": ["chronolog"],
     "json_epoch": ["chronolog"],
@@ -171,32 +187,37 @@ def main() -> None:
     p.add_argument("--lines", type=int, default=200_000)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--cases", nargs="*", default=list(PLAN), choices=list(PLAN))
+    p.add_argument("--baseline", metavar="TREE",
+                   help="also run chronolog from this source tree (e.g. main's worktree), alternating")
     p.add_argument("--child", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.lines)
         return
     print(f"# {args.lines} lines of {LINE_BYTES} bytes per run, median of {args.runs} runs, one core, "
-          f"Python {sys.version.split()[0]}")
-    print(f"{'case':14} {'impl':10} {'lines/s':>10} {'MB/s':>7} {'cpu s':>6} {'peak RSS MB':>11} "
-          f"{'RSS growth MB':>13} {'vs stdlib':>9}")
+          f"Python {sys.version.split()[0]}" + (f", baseline {args.baseline}" if args.baseline else ""))
+    print(f"{'case':16} {'impl':10} {'lines/s':>10} {'MB/s':>7} {'cpu s':>6} {'peak RSS MB':>11} "
+          f"{'RSS growth MB':>13} {'vs stdlib':>9}" + (f" {'vs baseline':>11}" if args.baseline else ""))
     for case in args.cases:
-        medians: dict[str, float] = {}
-        for impl in PLAN[case]:
-            runs = []
-            for _ in range(args.runs):
+        impls = PLAN[case] + (["baseline"] if args.baseline and "chronolog" in PLAN[case] else [])
+        runs: dict[str, list[dict[str, float]]] = {impl: [] for impl in impls}
+        for _ in range(args.runs):  # the implementations alternate, so a load change hits them alike
+            for impl in impls:
                 argv = [sys.executable, str(Path(__file__).resolve()), "--lines", str(args.lines),
-                        "--child", case, impl]
-                out = subprocess.run(argv, capture_output=True, text=True, check=True)
-                runs.append(json.loads(out.stdout))
-            rate = statistics.median(r["lines"] / r["cpu_s"] for r in runs)
-            medians[impl] = rate
-            cpu = statistics.median(r["cpu_s"] for r in runs)
-            rss = statistics.median(r["peak_rss_mb"] for r in runs)
-            growth = statistics.median(r["rss_growth_mb"] for r in runs)
-            ratio = f"{rate / medians['stdlib']:.2f}x" if impl != "stdlib" and "stdlib" in PLAN[case] else ""
-            print(f"{case:14} {impl:10} {rate:10,.0f} {rate * LINE_BYTES / 1e6:7.1f} {cpu:6.2f} {rss:11.1f} "
-                  f"{growth:13.1f} {ratio:>9}", flush=True)
+                        "--child", case, "chronolog" if impl == "baseline" else impl]
+                env = {**os.environ, "PYTHONPATH": args.baseline} if impl == "baseline" else None
+                out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
+                runs[impl].append(json.loads(out.stdout))
+        medians = {impl: statistics.median(r["lines"] / r["cpu_s"] for r in runs[impl]) for impl in impls}
+        for impl in impls:
+            rate = medians[impl]
+            cpu = statistics.median(r["cpu_s"] for r in runs[impl])
+            rss = statistics.median(r["peak_rss_mb"] for r in runs[impl])
+            growth = statistics.median(r["rss_growth_mb"] for r in runs[impl])
+            ratio = f"{rate / medians['stdlib']:.2f}x" if impl != "stdlib" and "stdlib" in medians else ""
+            versus = f"{rate / medians['baseline']:.3f}x" if impl == "chronolog" and args.baseline else ""
+            print(f"{case:16} {impl:10} {rate:10,.0f} {rate * LINE_BYTES / 1e6:7.1f} {cpu:6.2f} {rss:11.1f} "
+                  f"{growth:13.1f} {ratio:>9}" + (f" {versus:>11}" if args.baseline else ""), flush=True)
 
 
 if __name__ == "__main__":

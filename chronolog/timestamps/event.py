@@ -29,7 +29,8 @@ TS_SOURCES = (EXPLICIT, ASSUMED_ZONE, INFERRED_YEAR, INFERRED_DATE, READ_TIME)
 
 # ts_flags beside the DST ones (and zone_ambiguous, `abbreviations`):
 LEARNED = "learned"  # read with a layout the engine learned for this source (no family has it)
-LAYOUT_UNSETTLED = "layout_unsettled"  # the learner's candidate layouts disagree on this line
+# The learner's candidate layouts disagree on this line, or its unpadded date reads two ways.
+LAYOUT_UNSETTLED = "layout_unsettled"
 
 
 class EventTime(NamedTuple):

@@ -28,12 +28,12 @@ __all__ = ["KNOWN_WINDOW", "Normalizer", "unreadable_examples"]
 
 KNOWN_WINDOW = 64 << 10  # how far into a line a source's known layout is looked for
 
-# Every detected or learned layout holds an hour and minutes "h:mm", or is one of: an ISO
+# Every detected or learned layout holds an hour and minutes "h:m", or is one of: an ISO
 # basic time ("T" and six digits), a run of six digits or more at the start of the line (HDFS,
 # compact dates), ten digits or more (epoch counts), a dotted time "h.mm.ss". One search for
 # these spares the dozen format searches on most lines that have no timestamp (stack traces,
 # continuation lines).
-_MAYBE_A_TIME = re.compile(r'\d:\d\d|\dT\d{6}|^\s*\[?\d{6}|\d{10}|\d\.\d\d\.\d\d', re.ASCII)
+_MAYBE_A_TIME = re.compile(r'\d:\d|\dT\d{6}|^\s*\[?\d{6}|\d{10}|\d\.\d\d\.\d\d', re.ASCII)
 _DETECTION_WINDOW = max(f.window for f in DETECTED)
 
 

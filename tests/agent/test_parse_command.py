@@ -107,3 +107,14 @@ def test_explain_says_a_family_was_detected_then_kept() -> None:
     assert whys[0].startswith("detected: iso8601")
     assert whys[1].startswith("the source's format (iso8601), kept")
     assert whys[2].startswith("no timestamp")
+
+
+def test_explain_says_when_an_unpadded_date_reads_two_ways() -> None:
+    # HealthApp's yyyyMd: "2018111" is 11 January or 1 November; read long after, with no line
+    # before, nothing tells which.
+    done = parse("--zone", "UTC", "--source-zone", "Asia/Shanghai", "--read-time", "2019-06-01T00:00:00Z",
+                 "--explain", stdin=b"2018111-1:0:0:3|Step_LSC|30002312|onStandStepChanged 3579\n")
+    record = json.loads(done.stdout)
+    assert set(record["ts_flags"]) == {"learned", "layout_unsettled"}
+    assert record["explain"]["layout"] == "%Y%-m%-d-%H:%M:%S:%L"
+    assert "reads two ways" in record["explain"]["why"]

@@ -34,7 +34,7 @@ from chronolog.timestamps.resolve import Resolver, wall_seconds
 __all__ = ["CLF", "CTIME"]
 
 _CLF = re.compile(
-    rf"(\d\d)/({MONTH_NAMES})/(\d{{4}}):(\d\d):(\d\d):(\d\d)(?:\.(\d{{1,9}}))?( [+-]\d{{4}})?(?!\d)",
+    rf"(\d\d)/({MONTH_NAMES})/(\d{{4}}):(\d\d):(\d\d):(\d\d)(?:\.(\d{{1,9}}))?(?!:\d)( [+-]\d{{4}})?(?!\d)",
     re.ASCII,
 )
 # `date` and Java's Date.toString() write a zone before the year: Fri Nov 27 09:14:03 JST 2026.

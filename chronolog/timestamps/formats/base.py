@@ -12,10 +12,13 @@ from chronolog.timestamps.event import EventTime
 from chronolog.timestamps.resolve import Resolver, wall_seconds
 
 __all__ = [
+    "AMPM",
+    "AMPM_AFTER",
     "DIGITS",
     "LETTERS",
     "MONTHS",
     "MONTH_NAMES",
+    "TIME_GOES_ON",
     "WEEKDAY_NAMES",
     "WINDOW",
     "Format",
@@ -36,6 +39,14 @@ MONTHS = {name: number for number, name in enumerate(
 MONTH_NAMES = "|".join(MONTHS)
 WEEKDAY_NAMES = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 DIGITS = "0123456789"
+# A time the line goes on from is not read there: a format must not stop in the middle of
+# it. TIME_GOES_ON follows the seconds (or fraction) of a family that has no AM/PM: a ":" and
+# digits (a count of milliseconds it does not read, a longer address) or AM/PM (a 12-hour
+# time: read by the layout learner instead), also written "p.m." or "p. m." (.NET in es-MX,
+# en-CA). AM/PM as a word only ("pm1", "am-gw" are hosts).
+AMPM = r"AM|PM|am|pm|[AaPp]\. ?[Mm]\."
+AMPM_AFTER = r" ?[AaPp](?:[Mm]|\. ?[Mm]\.)(?![\w.]|-[A-Za-z])"  # one class first: cheap on "INFO"
+TIME_GOES_ON = rf"(?!:\d|{AMPM_AFTER})"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 # One reader per pattern: the match's groups to an EventTime through the source's Resolver,

@@ -11,15 +11,18 @@ A number is taken for an epoch count only where it is plausible:
 - its digits say its unit (10 digits, optionally with a fraction, for seconds; 13, 16, 19 for
   ms, µs, ns), so it is from 2001-09-09 on, and it is not after the read time plus the
   source's future tolerance;
-- it agrees with any calendar time on the same line: the same second, up to a UTC offset
-  (a multiple of 15 minutes within ±14 h), since the calendar time may be local. A number that
-  disagrees is an id, not a time, and the calendar time is used instead. When the calendar
+- it agrees with any calendar time on the same line, of a family or of a layout the learner
+  would propose for the line (HealthApp's ``20171224-0:9:35:148|...|onExtend:1514045376000``):
+  the same second, up to a UTC offset (a multiple of 15 minutes within ±14 h), since the
+  calendar time may be local. A number that disagrees is an id (or a time rounded to another
+  second), not the line's time, and the calendar time is used instead. When the calendar
   time has a fraction the count lacks (Blue Gene/L: ``1117838570 ... 2005-06-03-15.42.50.675872``),
   the fraction is kept and ``ts_raw`` spans both.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from chronolog.timestamps.event import INFERRED_YEAR, EventTime
@@ -40,8 +43,9 @@ WINDOW = 160
 _PATTERN = re.compile(r"(\d{10})(?:[.,](\d{1,9}))?(?![\d.,]\d)|(\d{19}|\d{16}|\d{13})(?!\d)", re.ASCII)
 _BEFORE = frozenset(" \t[(=:,|\"'")
 _AFTER = frozenset(" \t])},:;|\"'")
-# Every calendar format below holds "h:mm" or a DB2 time "hh.mm.ss".
-_MAYBE_A_CALENDAR = re.compile(r"\d:\d\d|\d\.\d\d\.\d\d", re.ASCII)
+# Every calendar format below, and every learned layout with a date, holds "h:m" or a DB2
+# time "hh.mm.ss".
+_MAYBE_A_CALENDAR = re.compile(r"\d:\d|\d\.\d\d\.\d\d", re.ASCII)
 _CALENDARS = (ISO_8601, DB2, RFC_3164, CTIME, CLF, SLASH, RFC_2822, LOGCAT)
 _US = 1_000_000
 _QUARTER_HOUR_US = 900 * _US
@@ -72,7 +76,7 @@ def _checked(event: EventTime, line: str, start: int, end: int, r: Resolver,
     """The count, checked against the first calendar time elsewhere on the line."""
     if _MAYBE_A_CALENDAR.search(line, 0, 512) is None:
         return event
-    for fmt in _CALENDARS:
+    for fmt in (*_CALENDARS, *_proposed(line)):
         found = fmt.find(line, r, read_us)
         if found is not None and start <= found[0] < end:
             found = fmt.find(line, r, read_us, end)
@@ -95,6 +99,24 @@ def _checked(event: EventTime, line: str, start: int, end: int, r: Resolver,
             return EventTime(whole + calendar.ts % _US, event.source, raw, event.flags)
         return event
     return event
+
+
+def _proposed(line: str) -> list[Format]:
+    """The layouts the learner would propose for the line's calendar time (dated ones only),
+    tried after the families (only reached when no family finds a calendar time)."""
+    from chronolog.timestamps.learn.propose import propose  # here: learn builds on formats
+
+    return [f for p in propose(line) if not p.time_only and (f := _learned(p.layout)) is not None]
+
+
+@functools.lru_cache(maxsize=64)
+def _learned(layout: str) -> Format | None:
+    from chronolog.timestamps.declared import FormatError, compile_format  # as above
+
+    try:
+        return compile_format(layout, strict=True)
+    except FormatError:
+        return None
 
 
 EPOCH_FIELD = Format("epoch_field", _PATTERN, _read, window=WINDOW)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 
-from chronolog.timestamps.formats.base import DIGITS, MONTH_NAMES, Format, read_day_month_year
+from chronolog.timestamps.formats.base import AMPM_AFTER, DIGITS, MONTH_NAMES, Format, read_day_month_year
 
 __all__ = ["RFC_2822"]
 
 _PATTERN = re.compile(
     rf"(\d\d?) ({MONTH_NAMES}) (\d{{4}}) "
-    rf"(\d\d):(\d\d):(\d\d)(?:[.,](\d{{1,9}}))?( (?:[+-]\d{{4}}|[A-Z]{{1,5}}(?![A-Za-z])))?(?!\d)",
+    rf"(\d\d):(\d\d):(\d\d)(?:[.,](\d{{1,9}}))?(?!:\d|{AMPM_AFTER})"
+    rf"( (?:[+-]\d{{4}}|[A-Z]{{1,5}}(?![A-Za-z])))?(?!\d)",
     re.ASCII,
 )
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 import re
 
 from chronolog.timestamps.event import EventTime
-from chronolog.timestamps.formats.base import DIGITS, Format, fraction_us, two_digit_year
+from chronolog.timestamps.formats.base import DIGITS, TIME_GOES_ON, Format, fraction_us, two_digit_year
 from chronolog.timestamps.resolve import Resolver
 
 __all__ = ["SLASH", "SLASH_SHORT_YEAR"]
 
 _LONG = re.compile(
-    r"(\d{4})/(\d\d)/(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(?!\d)", re.ASCII
+    r"(\d{4})/(\d\d)/(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(?!\d)" + TIME_GOES_ON, re.ASCII
 )
 _SHORT = re.compile(
-    r"\s*\[?((\d\d)/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?)(?!\d)", re.ASCII
+    r"\s*\[?((\d\d)/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?)(?!\d)" + TIME_GOES_ON, re.ASCII
 )
 
 

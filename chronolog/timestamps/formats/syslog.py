@@ -17,8 +17,10 @@ from chronolog.timestamps.resolve import Resolver
 
 __all__ = ["RFC_3164"]
 
+# Not before ":" and digits (milliseconds it does not read: the learner does); AM/PM after it
+# is left alone, as a host name ("pm1") follows the time here, and BSD syslog is 24-hour.
 _PATTERN = re.compile(
-    rf"({MONTH_NAMES})  ?(\d\d?) (\d\d):(\d\d):(\d\d)(?:\.(\d{{1,6}}))?(?!\d| \d{{4}}\b)",
+    rf"({MONTH_NAMES})  ?(\d\d?) (\d\d):(\d\d):(\d\d)(?:\.(\d{{1,6}}))?(?!\d| \d{{4}}\b|:\d)",
     re.ASCII,
 )
 

@@ -7,17 +7,18 @@ evidence it gives removes the candidates that did worse than the best on that sa
 - it read no time where another candidate did (a field out of range: a "month" of 13 says the
   order is day first);
 - it went back more than `BACKWARD_US` from its own previous time (logs are written roughly in
-  order; a wrong day/month order jumps across months);
+  order; a wrong day/month order jumps across months); a candidate new to the source (the
+  source changed its layout) is held to the source's previous line instead, and also may not
+  jump more than `JUMP_US` past it where another candidate does not;
 - it put the time after the read time plus the source's future tolerance.
 
 When one candidate is left the source is **settled** on it: the dispatcher then keeps it as
 the source's format, so a line costs one regular-expression search. Until then every line is
-answered by the candidate standing that most often read the latest time not after the read
-time (lines are read soon after they are written; two-digit years differ by years), the most
-likely by `propose`'s order among equals, flagged
-``layout_unsettled`` when the candidates standing disagree on its instant. Every time read with
-a learned layout carries the flag ``learned``. A line that no candidate reads proposes new
-candidates (a source may change its layout: a rotated file, a new program version).
+answered by the candidate standing whose readings were most often the likeliest (`_weigh`),
+the most likely by `propose`'s order among equals, flagged ``layout_unsettled`` when the
+candidates standing disagree on its instant. Every time read with a learned layout carries
+the flag ``learned``. A line that no candidate reads proposes new candidates (a source may
+change its layout: a rotated file, a new program version, New Year's Day in ``yyyyMd``).
 
 The state (the candidates standing) is a list of layouts: `state` and `Learner(state=...)`
 let the agent save it with the file's position, so a restart reads on with the same layout.
@@ -33,10 +34,11 @@ from chronolog.timestamps.formats.base import Format
 from chronolog.timestamps.learn.propose import propose
 from chronolog.timestamps.resolve import Resolver
 
-__all__ = ["BACKWARD_US", "LEARNED_FORMAT", "Learner", "Rejected"]
+__all__ = ["BACKWARD_US", "JUMP_US", "LEARNED_FORMAT", "Learner", "Rejected"]
 
 LEARNED_FORMAT = "learned"
 BACKWARD_US = 3600 * 1_000_000  # an hour: threads and merged writers interleave by less
+JUMP_US = 31 * 86400 * 1_000_000  # a month: further on from the source's last line is a gap, or a misreading
 _MAX_CANDIDATES = 8
 _MAX_REJECTED = 16
 
@@ -47,7 +49,7 @@ class _Candidate:
     time_only: bool
     last_ts: int | None = None
     lines: int = 0  # lines it read
-    nearest: int = 0  # lines on which it read the latest time not after the read time
+    nearest: int = 0  # lines on which its reading was the likeliest (`Learner._weigh`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,30 +107,60 @@ class Learner:
                 faults.append((1, "read no time where another layout read one"))
                 continue
             event = found[1]
-            fault = (0, "")
-            if event.ts > limit:
-                fault = (1, "put a time after the read time and its future tolerance")
-            elif cand.last_ts is not None and event.ts < cand.last_ts - BACKWARD_US:
-                fault = (1, "went back by more than an hour")
-            faults.append(fault)
+            faults.append(self._fault(cand, event.ts, limit))
             answers.append((cand, event))
         self._drop_worse(faults)
+        standing = [(c, e) for c, e in answers if c in self.candidates]
+        if len(standing) > 1:
+            self._weigh(standing, limit)
         for cand, event in answers:
             cand.last_ts, cand.lines = event.ts, cand.lines + 1
-        standing = [(c, e) for c, e in answers if c in self.candidates]
         if not standing:
             return None
-        if len(standing) > 1:
-            # Lines are read soon after they are written: the reading nearest the read time
-            # (and not after it) is evidence, decisive for two-digit years.
-            latest = max((e.ts for _, e in standing if e.ts <= limit), default=None)
-            for c, e in standing:
-                if e.ts == latest:
-                    c.nearest += 1
         cand, event = max(standing, key=lambda ce: ce[0].nearest)
         if any(e.ts != event.ts for _, e in standing):
             event = EventTime(event.ts, event.source, event.raw, (*event.flags, LAYOUT_UNSETTLED))
         return event, cand.format
+
+    def _weigh(self, standing: list[tuple[_Candidate, EventTime]], limit: int) -> None:
+        """A point to the likeliest reading of a line the candidates disagree on. A log goes
+        on near where it was: the reading that moved least from its candidate's previous one
+        (``2.1.2026`` then ``5.1.2026``: 2 then 5 January, not 1 February then 1 May). Where
+        that does not tell (a first line, or readings apart by whole years), lines are read
+        soon after they are written: the latest reading not after the read time (decisive
+        for two-digit years)."""
+        befores = [c.last_ts if c.last_ts is not None else self.resolver.last_us for c, _ in standing]
+        steps = [abs(e.ts - before)
+                 for (_, e), before in zip(standing, befores, strict=True) if before is not None]
+        if len(steps) == len(standing) and len(set(steps)) > 1:
+            for (c, _), step in zip(standing, steps, strict=True):
+                if step == min(steps):
+                    c.nearest += 1
+            return
+        latest = max((e.ts for _, e in standing if e.ts <= limit), default=None)
+        for c, e in standing:
+            if e.ts == latest:
+                c.nearest += 1
+
+    def _fault(self, cand: _Candidate, ts: int, limit: int) -> tuple[int, str]:
+        """What counts against a candidate's reading of a line. A candidate new to the source
+        is held to the source's previous line (read by whatever layout): a log goes on near
+        where it was, so of two readings of a new layout (``201211``: 11 December 2020 or 1
+        January 2012) the one a month or more away from it is the wrong one."""
+        if ts > limit:
+            return 1, "put a time after the read time and its future tolerance"
+        if cand.last_ts is not None:
+            if ts < cand.last_ts - BACKWARD_US:
+                return 1, "went back by more than an hour"
+            return 0, ""
+        previous = self.resolver.last_us
+        if previous is None:
+            return 0, ""
+        if ts < previous - BACKWARD_US:
+            return 1, "went back by more than an hour from the source's previous line"
+        if ts > previous + JUMP_US:
+            return 1, "jumped more than a month past the source's previous line"
+        return 0, ""
 
     def _read_all(self, line: str, read_us: int) -> list[tuple[int, EventTime] | None]:
         return [c.format.find(line, self.resolver, read_us) for c in self.candidates]
@@ -149,7 +181,8 @@ class Learner:
 
     def _add(self, layout: str, time_only: bool) -> _Candidate | None:
         try:
-            fmt = compile_format(layout, name=LEARNED_FORMAT, time_only=time_only, flags=(LEARNED,))
+            fmt = compile_format(layout, name=LEARNED_FORMAT, time_only=time_only, flags=(LEARNED,),
+                                 strict=True)
         except FormatError:
             return None
         cand = _Candidate(fmt, time_only)

@@ -3,17 +3,21 @@
 The start of the line (`LIMIT` characters) is cut into tokens: digit runs, letter runs (month
 and weekday names, ``AM``/``PM``, zone abbreviations, ``T``), blank runs and single
 punctuation. A **time** is an hour, minutes and (for ``.``) seconds: ``09:14``, ``9:14:03``,
-``15.42.50``, then optionally a fraction after ``.``, ``,`` or ``:`` (any length), ``AM``/``PM``
-and a zone (``Z``, ``+0900``, ``+09:00``, ``GMT+0900``, ``JST``). Just before it, after a glue
-of a blank, ``T``, ``-``, ``|``, ``:``, ``::``, ``_``, ``,``, ``/`` or ``@``, a **date** is
-looked for:
+``0:9:5`` (unpadded, as Java's ``H:m:s``), ``15.42.50`` (padded), then optionally a fraction
+and ``AM``/``PM`` and a zone (``Z``, ``+0900``, ``+09:00``, ``GMT+0900``, ``JST``). A fraction
+after ``.`` or ``,`` is decimal (``%f``: ``.5`` is half a second); after ``:`` it is a count
+of milliseconds (``%L``: ``:5`` is 5 ms, as Java's ``S`` writes it; ``:118`` reads the same
+either way), or decimal beyond three digits. A time the line visibly goes on from
+(``12:34:567``, ``1:2:3:4:5``) is no time. Just before it, after a glue of a blank, ``T``,
+``-``, ``|``, ``:``, ``::``, ``_``, ``,``, ``/`` or ``@``, a **date** is looked for:
 
 - three parts with one separator (``-``, ``/``, ``.``, or a blank next to a month name): a
   4- or 2-digit year first or last, a month as a number or a name, a day;
 - ``Nov 27, 2026`` (java.util.logging);
 - two parts without a year (``11-27``, ``10.30``, ``27 Nov``, ``Nov 27``);
-- a digit run: ``20171223`` (yyyymmdd), ``171223`` (yymmdd), ``1127`` (mmdd, as klog's
-  ``I1127``, only at the line's start).
+- a digit run: ``20171223`` (yyyymmdd), ``171223`` (yymmdd), ``201812`` or ``2018111``
+  (``yyyyMd``, unpadded: `unpadded_dates`), ``1127`` (mmdd, as klog's ``I1127``, only at
+  the line's start).
 
 Each reading that gives valid fields is a candidate, written as a strftime-style layout
 (`chronolog.timestamps.declared`): ``27/11/2026`` gives ``%d/%m/%Y``, ``05/11/2026`` both
@@ -28,6 +32,7 @@ import re
 from typing import NamedTuple
 
 from chronolog.timestamps.abbreviations import ABBREVIATIONS
+from chronolog.timestamps.declared import unpadded_dates
 from chronolog.timestamps.formats.base import MONTHS
 
 __all__ = ["LIMIT", "Proposal", "propose"]
@@ -60,13 +65,16 @@ def propose(line: str) -> list[Proposal]:
         if tok.kind != "d":
             continue
         time = _time_at(toks, i)
-        if time is not None and toks[i + 1].text == ":" and _three_parts(toks, i) \
-                and "%S" in (_time_at(toks, i + 2) or ""):
-            time = None  # "01-01-00:12:00:00": the 00 ends a date, the time starts at 12
         if time is not None:
             dates = _dates_before(toks, i)
-            if dates:
-                return [Proposal(date + time, False) for date in dates]
+            found = [Proposal(date + time, False) for date in dates]
+            if _ends_a_date(toks, i, dates):
+                # "01-01-00:12:00:00": the 00 ends a date and the time starts at 12, most
+                # likely; "01-01-00:12:00:0 AM" says so, "01-01-00:12:00:5:7" says otherwise.
+                later = _time_at(toks, i + 2) or ""
+                found[:0] = [Proposal(date + later, False) for date in _dates_before(toks, i + 2)]
+            if found:
+                return found
             if not digits_before and not time_only and ":" in time and "%S" in time \
                     and (i == 0 or toks[i - 1].text not in (".", ":", "-", "/")):
                 before = "".join(t.text for t in toks[:i])
@@ -75,40 +83,85 @@ def propose(line: str) -> list[Proposal]:
     return time_only
 
 
+def _ends_a_date(toks: list[_Tok], i: int, dates: list[str]) -> bool:
+    """Token ``i`` (read as an hour) may rather be the year ending a date glued to the time by
+    a colon: ``01-01-00:12:00:00``. Not when a date with a year already comes before it
+    (``2000 Jan 01 00:00:01:00``)."""
+    if toks[i + 1].text != ":" or not _three_parts(toks, i) or any("%Y" in d or "%y" in d for d in dates):
+        return False
+    return "%S" in (_time_at(toks, i + 2) or "")
+
+
 def _time_at(toks: list[_Tok], i: int) -> str | None:
-    """The time layout starting at token ``i`` (an hour), or None."""
+    """The time layout starting at token ``i`` (an hour), or None. Minutes and seconds after
+    ``:`` may be unpadded (``0:9:5``); a dotted time (``15.42.50``) is a weaker sign and must be
+    padded. A time the line visibly goes on from (``12:34:567``, ``1:2:3:4:5``, an address) is
+    none: a layout must not stop in the middle of it."""
     n = len(toks)
     if not (len(toks[i].text) <= 2 and i + 2 < n and toks[i + 1].text in (":", ".")
-            and toks[i + 2].kind == "d" and len(toks[i + 2].text) == 2):
+            and toks[i + 2].kind == "d"):
         return None
     sep = toks[i + 1].text
+    widths = (1, 2) if sep == ":" else (2,)
+    if len(toks[i + 2].text) not in widths:
+        return None
     hour, minute = int(toks[i].text), int(toks[i + 2].text)
     k = i + 3
-    has_seconds = k + 1 < n and toks[k].text == sep and toks[k + 1].kind == "d" and len(toks[k + 1].text) == 2
-    if sep == "." and not has_seconds:
+    goes_on = k + 1 < n and toks[k].text == sep and toks[k + 1].kind == "d"
+    if goes_on and len(toks[k + 1].text) not in widths:
+        return None
+    if sep == "." and not goes_on:
         return None
     layout = f"%H{sep}%M"
-    if has_seconds:
+    if goes_on:
         if int(toks[k + 1].text) > 60:
             return None
         layout += f"{sep}%S"
         k += 2
-        fraction = k + 1 < n and toks[k].text in (".", ",", ":") and toks[k + 1].kind == "d" \
-            and len(toks[k + 1].text) <= 9 and not (toks[k].text == ":" and sep != ":")
-        # ... but not when more numbers follow the same way (a version, an address)
-        if fraction and not (k + 3 < n and toks[k + 2].text in (".", ":") and toks[k + 3].kind == "d"):
-            layout += toks[k].text + "%f"
-            k += 2
+        mark = toks[k].text if k < n else ""
+        if mark in (".", ",", ":") and k + 1 < n and toks[k + 1].kind == "d":
+            if (mark == ":" and sep != ":") or len(toks[k + 1].text) > 9:
+                return None
+            if k + 3 < n and toks[k + 2].text in (".", ":", mark) and toks[k + 3].kind == "d":
+                # More numbers the same way: a version or an address, not a time; but a
+                # comma list (CSV) after the seconds is only the next field.
+                if mark != ",":
+                    return None
+            else:
+                # After a colon, a count of milliseconds (Java's S: ":6" is 6 ms); after "."
+                # or ",", a decimal fraction.
+                layout += mark + ("%L" if mark == ":" and len(toks[k + 1].text) <= 3 else "%f")
+                k += 2
     if minute > 59 or hour > 23:
         return None
     blank = " " if k < n and toks[k].kind == "s" else ""
     j = k + (1 if blank else 0)
-    if j < n and toks[j].text in _AMPM and 1 <= hour <= 12:
+    marker = _ampm_at(toks, j)
+    if marker and 1 <= hour <= 12:
         layout = layout.replace("%H", "%I") + blank + "%p"
-        k = j + 1
+        k = j + marker
         blank = " " if k < n and toks[k].kind == "s" else ""
         j = k + (1 if blank else 0)
     return layout + _zone_at(toks, j, blank)
+
+
+def _ampm_at(toks: list[_Tok], j: int) -> int:
+    """How many tokens an AM/PM marker at ``j`` takes (``PM``, ``pm``, ``p.m.``, ``p. m.``), or 0."""
+    if j < len(toks) and toks[j].text in _AMPM:
+        return 1 if _a_word(toks, j) else 0
+    dotted = "".join(t.text for t in toks[j:j + 5]).replace(" ", "")
+    if dotted[:4].lower() in ("a.m.", "p.m."):
+        taken = 5 if toks[j + 2].kind == "s" else 4
+        return taken if _a_word(toks, j + taken - 1) else 0
+    return 0
+
+
+def _a_word(toks: list[_Tok], j: int) -> bool:
+    """Token ``j`` stands alone (as AM/PM does), not as part of a name: "pm1", "am-gw"."""
+    after = toks[j + 1].text if j + 1 < len(toks) else ""
+    if after == "-":
+        return not (j + 2 < len(toks) and toks[j + 2].kind == "a")
+    return not (after[:1].isalnum() or after in (".", "_"))
 
 
 def _zone_at(toks: list[_Tok], j: int, blank: str) -> str:
@@ -174,7 +227,7 @@ def _dates_ending_at(toks: list[_Tok], k: int) -> list[str]:
     tok = toks[k]
     # A digit run holding the whole date.
     after_separator = k >= 1 and toks[k - 1].text in _DATE_SEPARATORS | {":"}
-    if tok.kind == "d" and len(tok.text) in (8, 6, 4) and not after_separator:
+    if tok.kind == "d" and len(tok.text) in (8, 7, 6, 4) and not after_separator:
         run = _digit_run(toks, k)
         if run:
             return run
@@ -193,8 +246,13 @@ def _digit_run(toks: list[_Tok], k: int) -> list[str]:
     t = toks[k].text
     if len(t) == 8 and _valid(int(t[:4]), int(t[4:6]), int(t[6:])):
         return ["%Y%m%d"]
+    out = []
     if len(t) == 6 and _valid(2000, int(t[2:4]), int(t[4:])):
-        return ["%y%m%d"]
+        out.append("%y%m%d")
+    if len(t) in (6, 7) and unpadded_dates(t):
+        out.append("%Y%-m%-d")  # Java's yyyyMd: 201812 is 2 January 2018
+    if out:
+        return out
     if len(t) == 4 and (k == 0 or (k == 1 and toks[0].kind == "a" and len(toks[0].text) == 1)) \
             and _valid(2000, int(t[:2]), int(t[2:])):
         return ["%m%d"]

@@ -4,8 +4,10 @@ instant, and every other line is flagged, never silently wrong.
 
 The expected instants come from a second parser, independent of the engine: each set's
 ``oracle`` (a regular expression and a ``strptime`` layout, or an epoch count) read with the
-standard library and `zoneinfo`. For a program run under faketime (or on the real clock, as
-recorded), every expected instant must also lie within the program's own clock window.
+standard library and `zoneinfo`; or, for a program that walks its own clock (the Java
+``SimpleDateFormat`` sets), the instant it formatted each line from, printed beside it. For a
+program run under faketime (or on the real clock, as recorded), every expected instant must
+also lie within the program's own clock window.
 
     .venv/bin/python tests/chronolog/timestamps/test_corpus.py   # the score of every set
 """
@@ -39,7 +41,10 @@ def expected_instant(line: str, oracle: dict[str, str], zone: str) -> int | None
     m = re.search(oracle["regex"], line)
     if m is None:
         return None
-    text = " ".join(m.groups())
+    groups = list(m.groups())
+    # "millis": the last group is a count of milliseconds (Java's S: ":14" is 14 ms)
+    millis = int(groups.pop()) * 1000 if oracle.get("millis") else 0
+    text = " ".join(groups)
     if oracle.get("epoch"):
         seconds, _, fraction = text.partition(".")
         return int(seconds) * 1_000_000 + int((fraction + "000000")[:6])
@@ -54,7 +59,7 @@ def expected_instant(line: str, oracle: dict[str, str], zone: str) -> int | None
         # fold=0 is the earlier instant of an overlap, as the engine's rule.
         tz = dt.UTC if "%Z" in layout else zoneinfo.ZoneInfo(oracle.get("zone", zone))
         parsed = parsed.replace(tzinfo=tz)
-    return _us(parsed)
+    return _us(parsed) + millis
 
 
 @dataclass
@@ -82,8 +87,10 @@ def score(name: str) -> Score:
         read_us = _us(start) + meta["seconds"] * 1_000_000
     normalizer = Normalizer(meta.get("source_zone", zone))
     result = Score(name, len(lines), 0, 0, 0, [])
-    for line in lines:
-        expected = expected_instant(line, meta["oracle"], zone)
+    # Or the writer's own instant of each line, which it printed beside the line.
+    instants = meta["oracle"].get("instants") or [None] * len(lines)
+    for line, instant in zip(lines, instants, strict=True):
+        expected = instant if instant is not None else expected_instant(line, meta["oracle"], zone)
         event = normalizer.normalize(line, read_us)
         flagged = event.source == "read_time" or bool(UNCERTAIN & set(event.flags))
         if expected is None:

@@ -282,6 +282,81 @@ public class Main {
     return out
 
 
+# Java's SimpleDateFormat with the layouts apps give it, at instants the program walks itself
+# (a seeded clock, so a few hundred lines cover midnight, New Year and a whole year of
+# dates); each line's instant is the one the program formatted, printed beside it.
+# healthapp: HealthApp's "yyyyMd-H:m:s:S" (nothing padded: 201812-19:39:28:966 is 2 January
+# 2018, :6 is 6 ms), with the epoch counts its messages carry (onExtend: the next second).
+_JAVA_FORMATS = r"""
+import java.text.SimpleDateFormat;
+import java.util.*;
+public class Formats {
+  static String[] STEPS = {"Step_LSC|30002312|onStandStepChanged %d", "Step_LSC|30002312|onExtend:%e 1 0 4",
+    "Step_SPUtils|30002312| getTodayTotalDetailSteps = %m##7015##548365##8661##13026##27177962",
+    "Step_SPUtils|30002312|setTodayTotalDetailSteps=%m##7017##548365##8661##13121##27179330",
+    "Step_ExtSDM|30002312|calculateCaloriesWithCache totalCalories=%d",
+    "Step_ExtSDM|30002312|calculateAltitudeWithCache totalAltitude=240",
+    "Step_StandReportReceiver|30002312|REPORT : %d 5010 150304 240",
+    "Step_StandStepDataManager|30002312|tryToReloadTodayBasicSteps%m|0|14696|0",
+    "HiH_HiSyncControl|30002312|checkCurrentDay a new day comes , reset basicSyncCondition, currentDay is %D"};
+  public static void main(String[] args) throws Exception {
+    String kind = args[0];
+    SimpleDateFormat f = new SimpleDateFormat(args[1]);
+    SimpleDateFormat day = new SimpleDateFormat("yyyyMMdd");
+    long t = new SimpleDateFormat("yyyy-MM-dd HH:mm:ss.SSS").parse(args[2]).getTime();
+    Random rng = new Random(Long.parseLong(args[3]));
+    for (int i = 0; i < 200; i++) {
+      String msg;
+      if (kind.equals("healthapp")) {
+        msg = STEPS[rng.nextInt(STEPS.length)].replace("%e", Long.toString((t / 1000 + 1) * 1000))
+            .replace("%m", Long.toString(t / 60000 * 60000)).replace("%D", day.format(new Date(t)))
+            .replace("%d", Integer.toString(3579 + i));
+      } else {
+        msg = "INFO  [main] c.e.App - request " + i + " took " + rng.nextInt(900) + " ms";
+      }
+      System.out.println(t + "\t" + f.format(new Date(t)) + (kind.equals("healthapp") ? "|" : " ") + msg);
+      int r = rng.nextInt(10);
+      long step = r < 6 ? 1 + rng.nextInt(120) : r < 9 ? 1000 + rng.nextInt(60000) : 60000 + rng.nextInt(3600000);
+      if (args[4].equals("days")) step = rng.nextInt(4) == 0 ? 86400000L * (1 + rng.nextInt(3)) + rng.nextInt(86400000) : step;
+      if (args[4].equals("weeks")) step = 86400000L * (1 + rng.nextInt(4)) + rng.nextInt(86400000);
+      t += step;
+    }
+  }
+}"""
+
+
+def java_formats(tmp: Path) -> Capture:
+    import datetime as dt
+    zone = "Asia/Shanghai"
+    (tmp / "Formats.java").write_text(_JAVA_FORMATS)
+    subprocess.run(["javac", "-d", str(tmp), str(tmp / "Formats.java")], capture_output=True, timeout=300, check=True)
+    out: Capture = {}
+    for name, kind, layout, start, seed, pace in (
+        # loghub's HealthApp sample: one night, through midnight (20171224-0:0:1:234)
+        ("java_healthapp_night", "healthapp", "yyyyMd-H:m:s:S", "2017-12-23 22:15:29.606", 1, "night"),
+        # the dates: New Year (201811), January (2018111 is 11 January, not 1 November), a year on
+        ("java_healthapp_days", "healthapp", "yyyyMd-H:m:s:S", "2017-12-30 23:58:10.250", 2, "days"),
+        ("java_healthapp_weeks", "healthapp", "yyyyMd-H:m:s:S", "2018-09-20 08:00:00.000", 3, "weeks"),
+        # log4j's yyyy-MM-dd HH:mm:ss:SSS (milliseconds after a colon), and d.M.yyyy H:m:s unpadded
+        ("java_colon_millis", "app", "yyyy-MM-dd HH:mm:ss:SSS", "2026-11-27 09:14:03.118", 4, "night"),
+        ("java_unpadded_dmy", "app", "d.M.yyyy H:m:s", "2026-01-02 03:04:05.000", 5, "weeks"),
+    ):
+        done = subprocess.run(["java", "-cp", str(tmp), "Formats", kind, layout, start, str(seed), pace],
+                              env={"PATH": PATH, "TZ": zone, "LANG": "C.UTF-8"}, capture_output=True, text=True,
+                              timeout=300, check=True)
+        rows = [line.split("\t", 1) for line in done.stdout.splitlines()]
+        unit = 1 if "S" in layout else 1000
+        read = dt.datetime.fromtimestamp(int(rows[-1][0]) / 1000 + 3600, dt.UTC)  # read an hour after the last
+        out[name] = ([text for _, text in rows], {
+            "program": version(["java", "-version"]) + f": SimpleDateFormat({layout!r})", "zone": zone,
+            "source_zone": zone, "read_time": read.isoformat().replace("+00:00", "Z"),
+            "command": f"java Formats {kind} {layout!r} {start!r} {seed} {pace}",
+            # The writer's own instant of each line (ms since the epoch, as µs; to the second
+            # where the layout writes no milliseconds): the oracle.
+            "oracle": {"instants": [int(ms) // unit * unit * 1000 for ms, _ in rows]}})
+    return out
+
+
 def node(tmp: Path) -> Capture:
     start, zone = "2026-11-27 09:14:03", "Asia/Tokyo"
     prefix, env = faked(start, zone)
@@ -378,7 +453,7 @@ LAYOUTS: list[tuple[str, str, str, str, dict[str, str]]] = [
      {"regex": r"^\[(\d\d\.\d\d \d\d:\d\d:\d\d)\]", "layout": "%m.%d %H:%M:%S"}),
     ("healthapp", "Asia/Shanghai", "Asia/Shanghai",
      "{t:%Y%m%d-%H:%M:%S}:{ms}|Step_LSC|30002312|onStandStepChanged 3579",
-     {"regex": r"^(\d{8}-\d\d:\d\d:\d\d:\d{1,3})\|", "layout": "%Y%m%d-%H:%M:%S:%f"}),
+     {"regex": r"^(\d{8}-\d\d:\d\d:\d\d):(\d{1,3})\|", "layout": "%Y%m%d-%H:%M:%S", "millis": "1"}),
     ("android", "Asia/Shanghai", "Asia/Shanghai",
      "{t:%m-%d %H:%M:%S}.{ms3}  1702  2395 D WindowManager: printFreezingDisplayLogsopening app wtoken",
      {"regex": r"^(\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})", "layout": "%m-%d %H:%M:%S.%f"}),
@@ -591,7 +666,8 @@ def read(path: Path) -> list[str]:
 
 SETS: dict[str, Callable[[Path], Capture]] = {
     "nginx": nginx, "apache2": apache2, "redis": redis, "postgresql": postgresql, "mariadb": mariadb,
-    "java": java, "node": node, "go": go, "haproxy": haproxy, "squid": squid, "exim4": exim4,
+    "java": java, "java_formats": java_formats, "node": node, "go": go, "haproxy": haproxy, "squid": squid,
+    "exim4": exim4,
     "collections": collections,
 }
 
