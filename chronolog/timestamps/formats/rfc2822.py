@@ -22,4 +22,4 @@ _PATTERN = re.compile(
     re.ASCII,
 )
 
-RFC_2822 = Format("rfc2822", _PATTERN, read_day_month_year, not_after=DIGITS, fraction=7, tail=7)
+RFC_2822 = Format("rfc2822", _PATTERN, read_day_month_year, not_after=DIGITS, fraction=7, tail=8)

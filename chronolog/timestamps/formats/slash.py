@@ -38,5 +38,5 @@ def _read_short(m: re.Match[str], r: Resolver, read_us: int) -> EventTime | None
                      int(second), fraction_us(fraction), raw)
 
 
-SLASH = Format("slash", _LONG, _read_long, not_after=DIGITS + "/", fraction=7, tail=2)
-SLASH_SHORT_YEAR = Format("slash_short_year", _SHORT, _read_short, anchored=True, fraction=8, tail=2)
+SLASH = Format("slash", _LONG, _read_long, not_after=DIGITS + "/", fraction=7, tail=8)
+SLASH_SHORT_YEAR = Format("slash_short_year", _SHORT, _read_short, anchored=True, fraction=8, tail=8)
