@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, FilePath, model_validator
 
 from chronolog.config_loading import StrictModel, load_section
 from chronolog.daemon import Listen, is_loopback, split_listen
-from chronolog.systemd import ConfigFile
+from chronolog.systemd import ConfigFile, handed_over
 from chronolog.timefmt import valid_zone
 from chronolog.tls import Level, certificate_problems
 from collector.auth.sessions import AdminConfig
@@ -53,7 +53,7 @@ class TlsConfig(StrictModel):
         if self.client_ca_file is not None and self.cert_file is None:
             raise ValueError("client_ca_file needs cert_file and key_file (mutual TLS is TLS)")
         if self.cert_file is not None:
-            problems = certificate_problems(self.cert_file.read_bytes())
+            problems = certificate_problems(handed_over(self.cert_file).read_bytes())
             if problems:  # issue 16: refused at start (and by check-config), not served
                 raise ValueError(f"cert_file {str(self.cert_file)!r} is outside the certificate profile "
                                  f"of docs/tls.md: {'; '.join(problems)}")

@@ -122,8 +122,15 @@ class Container:
                                 capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"in the container, {command!r} exited {result.returncode}:\n"
-                                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+                                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}{self._journal(command)}")
         return result
+
+    def _journal(self, command: str | Sequence[str]) -> str:
+        """After a failed ``systemctl``, what the units said (the error names nothing itself)."""
+        if "systemctl" not in (command if isinstance(command, str) else " ".join(command)):
+            return ""
+        journal = self.run("journalctl --no-pager -n 60 -u chronolog-collector -u chronolog-agent", check=False)
+        return f"\njournal:\n{journal.stdout[-4000:]}"
 
     def boot_finished(self) -> str:
         """Wait for the boot to finish; systemd's state then (running, or degraded)."""
