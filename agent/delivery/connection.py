@@ -43,7 +43,9 @@ class _Stale(Exception):
 
 class Connection:
     """POSTs to one server (``base_url``: ``http://`` or ``https://`` with ``ssl_context``),
-    each request within ``timeout`` seconds. Not for concurrent use."""
+    each request within ``timeout`` seconds. Concurrent posts take turns on the one connection
+    (the shipper sends the spool and a new batch at the same time): two requests written
+    before either answer is read could each read the other's answer."""
 
     def __init__(self, base_url: str, timeout: float, ssl_context: ssl.SSLContext | None = None) -> None:
         parts = urllib.parse.urlsplit(base_url)
@@ -58,6 +60,7 @@ class Connection:
         self._base_path = parts.path.rstrip("/")
         self._timeout = timeout
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._turn = asyncio.Lock()
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         """POST ``body`` to ``path`` (under the base URL's path); the answer, whatever its
@@ -66,6 +69,10 @@ class Connection:
                 f"Content-Length: {len(body)}"]
         head += [f"{name}: {value}" for name, value in headers.items()]
         request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        async with self._turn:  # the time-out counts from this request's own turn
+            return await self._post(request, body)
+
+    async def _post(self, request: bytes, body: bytes) -> Answer:
         try:
             async with asyncio.timeout(self._timeout):
                 reused = self._streams is not None

@@ -85,6 +85,17 @@ async def test_a_request_is_sent_whole_and_connections_are_kept(serve) -> None: 
     assert b"\r\nContent-Length: 5\r\nAuthorization: Bearer t\r\n\r\nbody!" in server.requests[0]
 
 
+async def test_posts_made_at_once_each_get_their_own_answer(serve) -> None:  # type: ignore[no-untyped-def]
+    # The shipper sends the spool and a new batch at the same time over the one connection.
+    _, url = await serve(lambda request: ok(request.rsplit(b"\r\n\r\n", 1)[1]))
+    connection = Connection(url, timeout=5)
+    assert (await connection.post("/v1/push", b"first", {})).body == b"first"  # a connection to share
+    bodies = [b"batch %d" % i for i in range(5)]
+    answers = await asyncio.gather(*(connection.post("/v1/push", b, {}) for b in bodies))
+    assert [a.body for a in answers] == bodies
+    await connection.close()
+
+
 @pytest.mark.parametrize("answer, body", [
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;x=1\r\nabcd\r\n3\r\nefg\r\n0\r\nT: 1\r\n\r\n",
      b"abcdefg"),
