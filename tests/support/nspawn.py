@@ -129,7 +129,8 @@ class Container:
         """After a failed ``systemctl``, what the units said (the error names nothing itself)."""
         if "systemctl" not in (command if isinstance(command, str) else " ".join(command)):
             return ""
-        journal = self.run("journalctl --no-pager -n 60 -u chronolog-collector -u chronolog-agent", check=False)
+        units = "-u chronolog-collector -u chronolog-agent"
+        journal = self.run(f"journalctl --no-pager -n 60 {units}", check=False)
         return f"\njournal:\n{journal.stdout[-4000:]}"
 
     def boot_finished(self) -> str:
