@@ -63,7 +63,16 @@ def build_environment(stage: Path) -> None:
     pip = [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet",
            "--no-compile", "--no-deps", "--disable-pip-version-check"]
     # Byte code is compiled on the target by postinst: compiled here it would name these paths.
-    run(*pip, "--only-binary", ":all:", "--require-hashes", "-r", PACKAGING / "requirements.lock")
+    locked = [*pip, "--only-binary", ":all:", "--require-hashes", "-r", PACKAGING / "requirements.lock"]
+    for attempt in range(3):  # a download cut short by the network is not retried by pip itself
+        try:
+            run(*locked)
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 2:
+                raise
+            print(f"build.py: installing the locked dependencies failed; trying again ({attempt + 2} of 3)",
+                  file=sys.stderr)
     wheels = WORK / "wheel"
     for stale in (ROOT / "build" / "lib", *ROOT.glob("build/bdist.*")):  # setuptools reuses them
         shutil.rmtree(stale, ignore_errors=True)
