@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
 TESTS = {
-    "agent/clock/bound.py": ["tests/agent/clock/test_bound.py", "tests/agent/clock/test_view.py"],
+    "chronolog/clock/bound.py": ["tests/chronolog/clock/test_bound.py", "tests/agent/clock/test_view.py"],
     "collector/store/seqset.py": ["tests/collector/test_seqset.py"],
     "chronolog/timestamps/resolve.py": ["tests/chronolog/timestamps"],
     "chronolog/wire.py": ["tests/chronolog/test_wire.py", "tests/collector/test_local_store.py",

@@ -1,0 +1,37 @@
+"""`make mutate`'s own choices (tools/mutate.py): which tests it runs against which module.
+A mutation run itself takes minutes a module and is not part of `make test`."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def mutate() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mutate", ROOT / "tools" / "mutate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_module_named_and_its_tests_exist() -> None:
+    # A module that moves leaves `make mutate MODULE=...` refusing its old path ("no module"),
+    # and a test path that moves makes mutmut run nothing: every mutant would survive.
+    named = mutate().TESTS
+    assert {"chronolog/clock/bound.py", "collector/store/seqset.py", "chronolog/timestamps/resolve.py",
+            "chronolog/wire.py"} <= set(named)
+    for module, tests in named.items():
+        assert (ROOT / module).is_file(), module
+        for test in tests:
+            assert (ROOT / test).exists(), f"{module}: {test}"
+
+
+def test_another_module_is_tested_by_its_mirror_or_its_package() -> None:
+    m = mutate()
+    assert m.default_tests("collector/store/seqset.py") == ["tests/collector/test_seqset.py"]
+    assert m.default_tests("chronolog/timefmt.py") == ["tests/chronolog/test_timefmt.py"]
+    assert m.default_tests("collector/no_such_module.py") == ["tests/collector"]
