@@ -3,19 +3,16 @@ A mutation run itself takes minutes a module and is not part of `make test`."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
+
+from support.tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def mutate() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mutate", ROOT / "tools" / "mutate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("mutate")
 
 
 def test_every_module_named_and_its_tests_exist() -> None:

@@ -3,24 +3,18 @@ The whole run, as a newcomer uses it, is tests/e2e/test_make_run.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from support.tools import load_tool
 
 from chronolog.cli.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def run_local() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("run_local", ROOT / "tools" / "run_local.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("run_local")
 
 
 def test_a_port_left_in_time_wait_is_still_taken() -> None:
