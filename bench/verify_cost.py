@@ -6,8 +6,12 @@ against each segment's header and index, WAL files against their heads) and with
 One store is built (256-byte lines from 8 hosts, sealed into segments, a WAL file left
 unsealed) with this checkout's code; then verify (every block's tag, digests, the chain, the
 signed checkpoints, and the rest) runs on it, alternately with this checkout's code and with
-the code of ``--peer-code`` (e.g. ``git worktree add /tmp/main-before <commit>``), each in its
-own process. Printed: seconds per GB of segment files, medians over ``--runs``, and the ratio.
+the code of ``--peer-code``, each in its own process. Printed: seconds per GB of segment files,
+medians over ``--runs``, and the ratio.
+
+The peer must open this checkout's store: main just before the hardening merge does
+(``git worktree add --detach /tmp/before-checks 0a61c7f^1``); an older checkout may not (b04bb8c's
+catalog has a column fewer), and then its error is printed.
 """
 
 from __future__ import annotations
@@ -79,8 +83,10 @@ def main() -> None:
             for name, code in sides.items():  # alternate: both see the same machine
                 # The collector code comes from PYTHONPATH: that checkout's, not this one's.
                 out = subprocess.run([sys.executable, str(HERE), "--peer-code", ".", "--verify-only", tmp],
-                                     capture_output=True, text=True, check=True,
+                                     capture_output=True, text=True,
                                      env={"PYTHONPATH": str(code.resolve()), "PATH": "/usr/bin:/bin"})
+                if out.returncode:
+                    raise SystemExit(f"verify with {name}'s code ({code}) failed:\n{out.stderr[-3000:]}")
                 times[name].append(float(out.stdout.strip().splitlines()[-1]))
         print(f"store: {args.lines} lines of 256 B, {gb:.3f} GB of segments")
         per_gb = {name: statistics.median(t) / gb for name, t in times.items()}
