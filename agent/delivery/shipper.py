@@ -5,9 +5,13 @@ its lines again) once the collector acknowledged it, or once it is fsync'd in th
 
 - the first attempt goes straight to the collector; if that fails for a reason that may
   pass (a connection refused, a 503...), the batch goes to the spool and is committed;
-- while the spool holds anything, new batches go behind it, so nothing overtakes an outage;
-- a batch holding a generated stream (`Pending.generated`) is spooled before it is sent:
-  the spool is its only other copy;
+- while the spool holds lines that can be read again (an outage's, or a run's before), new
+  batches go behind it, so nothing overtakes an outage;
+- the chunks of a generated stream (`Pending.generated`) are spooled before they are sent:
+  the spool is their only other copy. They are cut from their batch and spooled on their own,
+  and do not hold the other lines back: the spool sender delivers them while the rest goes
+  straight to the collector (otherwise one clock record under load sent every later batch
+  through the disk, the spool never emptying while the inputs kept up: issue 13);
 - the spool sender delivers spooled batches oldest first, retrying forever with back-off,
   and deletes each one once acknowledged.
 
@@ -86,6 +90,9 @@ class Shipper:
         self._spooled = asyncio.Event()
         self._save_lock = asyncio.Lock()
         self._last_save = 0.0
+        # The generated streams seen in this run: the spool holding only their lines is no
+        # outage. (What a run before left in the spool is taken for one until delivered.)
+        self._generated: set[str] = set()
 
     async def run(self) -> None:
         """Ship batches from the queue, and (with a spool) deliver the spool, until cancelled.
@@ -150,24 +157,33 @@ class Shipper:
 
     async def _deliver(self, items: list[Pending]) -> None:
         """Send a reserved batch (or spool it), then commit it."""
-        marks = [p.mark for p in items]
+        if self.spool is None:
+            await self._deliver_in_memory(self._body(items), items)
+        else:
+            # Spooled first: a generated stream (nothing could read it again), and anything
+            # while lines of an outage wait in the spool (order); else only when the collector
+            # cannot take it.
+            made = [p for p in items if p.generated]
+            if made:
+                self._generated.update(p.chunk.stream for p in made)
+                await self._to_spool(self._body(made), made, "generated")  # commits once fsync'd
+                items = [p for p in items if not p.generated]
+                if not items:
+                    return
+            body = self._body(items)
+            behind = self.spool.holds_other_than(self._generated)
+            if behind or not await self._send_once(body, _refs(items)):
+                await self._to_spool(body, items, "behind_spool" if behind else "unreachable")
+                return
+        self.checkpoints.commit([p.mark for p in items])
+        await self._save_soon()
+
+    def _body(self, items: list[Pending]) -> bytes:
         ident = self.identity
         body = encode_columns(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
         # In the loop, not a thread: a few milliseconds a batch, and on a busy core a thread's
         # compression waits behind the inputs, holding the batch back (measured: 3 ms vs 11 ms).
-        body = compress(body, self.sender.encoding)
-        if self.spool is None:
-            await self._deliver_in_memory(body, items)
-        else:
-            # Spooled first: a generated stream (nothing could read it again), or anything while
-            # older batches wait in the spool (order); else only when the collector cannot take it.
-            why: SpoolReason | None = ("generated" if any(p.generated for p in items)
-                                       else "behind_spool" if len(self.spool) > 0 else None)
-            if why is not None or not await self._send_once(body, _refs(items)):
-                await self._to_spool(body, items, why or "unreachable")  # commits once fsync'd
-                return
-        self.checkpoints.commit(marks)
-        await self._save_soon()
+        return compress(body, self.sender.encoding)
 
     async def _send_once(self, body: bytes, refs: list[ChunkRef]) -> bool:
         """One attempt; True if the batch is settled (taken, or refused for good)."""

@@ -24,6 +24,7 @@ import errno
 import os
 import threading
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -137,6 +138,11 @@ class Spool:
         with self._lock:
             oldest = self._entries[0].created if self._entries else None
             return SpoolReport(len(self._entries), self._bytes, self.max_bytes, self.when_full, oldest)
+
+    def holds_other_than(self, streams: Collection[str]) -> bool:
+        """Whether a spooled batch holds lines of a stream not in ``streams``."""
+        with self._lock:
+            return any(stream not in streams for entry in self._entries for stream, _, _ in entry.chunks)
 
     def oldest(self) -> SpoolEntry | None:
         with self._lock:

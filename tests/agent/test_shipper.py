@@ -179,6 +179,31 @@ async def test_a_generated_stream_is_spooled_before_it_is_sent(
     assert "unreachable" not in caplog.text  # the collector is fine: this is the generated rule
 
 
+async def test_a_generated_chunk_is_spooled_alone_and_holds_no_other_line_back(tmp_path: Path) -> None:
+    # Under load a clock record shares its batch with a file's lines: only the record goes to
+    # the spool, and while the spool holds nothing but generated lines the file's batches go
+    # straight to a collector that takes them (they once all went through the disk: issue 13).
+    shipper, sender, telemetry, spool = make_spooled(tmp_path, [])
+    record = Pending(Chunk("clock", 0, 0, ClockView(), ["r"], [0], ["read_time"], [None]),
+                     Mark("clock", 1, {}), 10, generated=True)
+    await shipper.ship([record, pending(0)])
+    await shipper.ship([pending(2)])
+    entry = spool.oldest()
+    assert entry is not None and entry.chunks == (("clock", 0, 1),) and len(spool) == 1
+    sent = [[c.seq for c in decode_batch(decompress(b, "zstd", 1 << 20)).batch.chunks] for b in sender.bodies]
+    assert sent == [[0], [2]]
+    assert sample(telemetry, "chronolog_agent_lines_spooled_total", stream="s") == 0
+    assert sample(telemetry, "chronolog_agent_lines_spooled_total", stream="clock") == 1
+    assert Checkpoints(tmp_path / "cp.json").load().get("s").next_seq == 4
+
+
+async def test_what_an_earlier_run_left_in_the_spool_holds_new_batches_back(tmp_path: Path) -> None:
+    shipper, sender, _, spool = make_spooled(tmp_path, [])
+    spool.append(b"left", "zstd", [("clock", 0, 1)], 0)  # a generated stream this run has not seen
+    await shipper.ship([pending(0)])
+    assert sender.bodies == [] and len(spool) == 2
+
+
 async def test_drop_oldest_counts_what_it_deleted(tmp_path: Path) -> None:
     shipper, _, telemetry, spool = make_spooled(tmp_path, [OUTAGE] * 10, max_bytes=700,
                                                  when_full="drop_oldest")
