@@ -9,7 +9,10 @@ Side by side, in one run, alternating (the same file, read from its start by eac
 - ``rsyslog``: a private rsyslogd (its own config and work directory), imfile -> omfwd over TCP
   to a sink counting lines (``bench/sinks.py tcp``); done when the sink has every line;
 - ``syslog-ng``: a private syslog-ng, file() -> network() over TCP (flow control on) to the
-  same counting sink.
+  same counting sink;
+- with ``--baseline BIN``, ``base`` and ``base->ack``: the same two agent runs with the
+  ``chronolog-agent`` and ``chronolog-collector`` of another checkout's venv (``BIN`` is its
+  ``.venv/bin``), an earlier commit measured beside this one.
 
 The peers get the sink that acknowledges the way they know: TCP (they ship raw lines, no
 event time, no provenance, no clock view, nothing committed on acknowledgement); the agent
@@ -25,7 +28,7 @@ IDLE seconds. ``--profile DIR`` samples the agent with py-spy (GIL held) and pri
 functions.
 
 Usage: .venv/bin/python bench/ship.py [--lines N] [--runs R] [--idle S] [--only NAME,...]
-    [--profile DIR]
+    [--profile DIR] [--baseline BIN]
 
 Peers: ``apt-get install rsyslog`` for its column. ``syslog-ng-core`` conflicts with rsyslog
 in Debian (both are a system-log-daemon), so without a ``syslog-ng`` on the PATH this bench
@@ -181,8 +184,9 @@ def acked(status_url: str) -> int:
     return sum(s["acked"] for s in doc["streams"])
 
 
-def run_agent(work: Path, data: Path, n: int, sink: str) -> dict[str, float]:
-    """chronolog-agent shipping ``data`` to a real collector or to the ack sink."""
+def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) -> dict[str, float]:
+    """chronolog-agent (from ``bin_dir``) shipping ``data`` to a real collector or to the ack
+    sink."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     extra: list[subprocess.Popen[bytes]] = []
@@ -194,12 +198,12 @@ def run_agent(work: Path, data: Path, n: int, sink: str) -> dict[str, float]:
                              '[collector.api]\nlisten = "127.0.0.1:0"\n'
                              '[collector.metrics]\nenabled = false\n[collector.fleet.clock]\nservers = []\n'
                              f'[collector.keys]\nmaster_key_file = "{work / "master.key"}"\n')
-            subprocess.run([BIN / "chronolog-collector", "keys", "-c", cconf, "init"],
+            subprocess.run([bin_dir / "chronolog-collector", "keys", "-c", cconf, "init"],
                            check=True, capture_output=True)
-            subprocess.run([BIN / "chronolog-collector", "credentials", "-c", cconf, "issue", "--tenant",
+            subprocess.run([bin_dir / "chronolog-collector", "credentials", "-c", cconf, "issue", "--tenant",
                             "bench", "--role", "agent", "--name", "a", "--token-file", token],
                            check=True, capture_output=True)
-            extra.append(start([BIN / "chronolog-collector", "run", "-c", cconf, "--ready-file",
+            extra.append(start([bin_dir / "chronolog-collector", "run", "-c", cconf, "--ready-file",
                                 work / "c.ready"], work / "collector.log", OTHER_CPUS))
             url = ready_json(work / "c.ready")["api"]
         else:
@@ -211,14 +215,14 @@ def run_agent(work: Path, data: Path, n: int, sink: str) -> dict[str, float]:
             url = f"http://127.0.0.1:{(work / 'sink.ready').read_text()}"
         config = agent_config(work, url, token, data)
         began = time.monotonic()
-        agent = start([BIN / "chronolog-agent", "run", "-c", config, "--ready-file", work / "a.ready"],
+        agent = start([bin_dir / "chronolog-agent", "run", "-c", config, "--ready-file", work / "a.ready"],
                       work / "agent.log", SHIPPER_CPU)
         spy = None
         try:
             status_url = ready_json(work / "a.ready")["status"]
             start_cpu, _ = proc_usage(agent.pid)
             if PROFILE is not None:
-                spy = profiler(agent.pid, PROFILE / f"{sink}.raw")
+                spy = profiler(agent.pid, PROFILE / f"{'' if bin_dir == BIN else 'base-'}{sink}.raw")
             wait(lambda: acked(status_url) >= n, 3600, "every line acknowledged")
             elapsed = time.monotonic() - began
             cpu, hwm = proc_usage(agent.pid)
@@ -374,8 +378,10 @@ def ratios(results: dict[str, list[dict[str, float]]]) -> list[str]:
     """Each shipper against each peer and the agent into the collector against the agent into
     the sink: the median of the runs' ratios (run i of one beside run i of the other)."""
     pairs = [(name, peer) for name in results for peer in PEERS if peer in results and name not in PEERS]
-    if "chronolog" in results and "agent->ack" in results:
-        pairs.append(("chronolog", "agent->ack"))
+    for name, other in (("chronolog", "agent->ack"), ("base", "base->ack"), ("agent->ack", "base->ack"),
+                        ("chronolog", "base")):
+        if name in results and other in results:
+            pairs.append((name, other))
     out = []
     for name, other in pairs:
         side_by_side = list(zip(results[name], results[other], strict=True))
@@ -398,6 +404,8 @@ def main() -> None:
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "chronolog-bench-ship")
     p.add_argument("--profile", type=Path, default=None,
                    help="directory for py-spy samples of the agent; prints the top functions")
+    p.add_argument("--baseline", type=Path, default=None,
+                   help="another checkout's .venv/bin: its agent runs beside this one (base, base->ack)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin the shipper to one core and the receivers to the others")
     args = p.parse_args()
@@ -414,6 +422,8 @@ def main() -> None:
     generate(data, args.lines)
     subprocess.run(["cat", str(data)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
     wanted = args.only.split(",")
+    if args.baseline is not None:
+        wanted += [name for name in ("base", "base->ack") if name not in wanted]
     if "rsyslog" in wanted and shutil.which("rsyslogd") is None:
         print("# rsyslog left out: rsyslogd not found (apt-get install rsyslog)", file=sys.stderr)
         wanted.remove("rsyslog")
@@ -430,7 +440,8 @@ def main() -> None:
             if name in PEERS:
                 r = run_peer(work, data, args.lines, name)
             else:
-                r = run_agent(work, data, args.lines, "collector" if name == "chronolog" else "ack")
+                sink = "collector" if name in ("chronolog", "base") else "ack"
+                r = run_agent(work, data, args.lines, sink, args.baseline if name.startswith("base") else BIN)
             results[name].append(r)
             print(f"run {run + 1}: " + show(name, args.lines, r), flush=True)
     print("# medians")
@@ -440,10 +451,11 @@ def main() -> None:
     for line in ratios(results):
         print(line)
     if PROFILE is not None:
-        for sink in ("ack", "collector"):
-            files = sorted(PROFILE.glob(f"{sink}-*.raw"))
-            if files:
-                print(f"# profile of the agent into {sink}: " + profile_top(files))
+        for prefix in ("", "base-"):
+            for sink in ("ack", "collector"):
+                files = sorted(PROFILE.glob(f"{prefix}{sink}-*.raw"))
+                if files:
+                    print(f"# profile of the {prefix}agent into {sink}: " + profile_top(files))
     if args.idle:
         idle = run_idle(args.dir / "run-idle", args.idle)
         print(f"idle agent: cpu={idle['cpu_share'] * 100:.2f}% of a core over {args.idle:.0f} s, "
