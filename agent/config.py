@@ -85,7 +85,7 @@ class BatchConfig(StrictModel):
     queue_bytes: int = Field(
         4 << 20, ge=1 << 16, le=1 << 30,
         description="Lines held in memory waiting for delivery; inputs pause when it is full. With "
-        "max_bytes it bounds the agent's memory (peak RSS about 45 MB + queue_bytes + 2 x max_bytes).",
+        "max_bytes it bounds the agent's memory (peak RSS about 47 MB + queue_bytes + 2 x max_bytes).",
     )
 
 
