@@ -1,6 +1,7 @@
 """The resolver at its edges (issue 16): the fields a format found, one value past each limit
 and the limit itself; the year-less branch with an offset; offsets that carry an instant out of
-range; impossible dates in zones west of UTC."""
+range; impossible dates in zones west of UTC; a time of day without a date and an abbreviated
+zone at their limits."""
 
 from __future__ import annotations
 
@@ -124,3 +125,81 @@ def test_yearless_at_the_start_of_the_epoch() -> None:
     older = r.yearless(12, 31, 0, 0, 0, 0, None, "x", ts("1971-01-05T00:00:00Z"))
     assert older is not None and older.ts == ts("1970-12-31T00:00:00Z")
     assert r.yearless(12, 31, 0, 0, 0, 0, None, "x", ts("1970-06-01T00:00:00Z")) is None  # 1969
+
+
+# ---- a time of day without a date (issue 16, from mutation testing) --------------------------
+
+NOON = ts("2026-11-27T12:00:00Z")
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ((23, 59, 59), "2026-11-27T23:59:59Z"),  # within the day's tolerance: today
+    ((23, 59, 60), "2026-11-27T23:59:59Z"),  # a leap second: held at :59
+    ((24, 0, 0), None),
+    ((0, 60, 0), None),
+    ((0, 0, 61), None),
+    ((24, 60, 61), None),
+])
+def test_a_time_of_day_one_past_each_limit(fields: tuple[int, int, int], expected: str | None) -> None:
+    event = Resolver("UTC").time_of_day(*fields, 0, "x", NOON)
+    assert (event.ts if event else None) == (ts(expected) if expected else None)
+
+
+def test_a_time_of_day_exactly_at_the_future_limit_is_today() -> None:
+    r = Resolver("UTC", future_tolerance=60)
+    at_limit = r.time_of_day(12, 1, 0, 0, "x", NOON)
+    assert at_limit is not None and at_limit.ts == ts("2026-11-27T12:01:00Z")
+    past = r.time_of_day(12, 1, 0, 1, "x", NOON)  # a microsecond beyond: yesterday
+    assert past is not None and past.ts == ts("2026-11-26T12:01:00.000001Z")
+
+
+def test_a_time_of_day_at_the_epoch_is_instant_zero() -> None:
+    first = Resolver("UTC").time_of_day(0, 0, 0, 0, "x", 5 * US)
+    assert first is not None and first.ts == 0
+
+
+def test_a_time_of_day_rolls_over_midnight_late_in_2199_too() -> None:
+    # Late in the range the day number is large: it is taken from the anchor exactly, not near it.
+    r = Resolver("UTC")
+    r.last_us = ts("2199-06-01T23:00:00Z")
+    event = r.time_of_day(0, 30, 0, 0, "x", ts("2199-06-02T01:00:00Z"))
+    assert event is not None and event.ts == ts("2199-06-02T00:30:00Z")
+
+
+def test_a_time_of_day_is_never_put_more_than_a_day_from_the_last_line() -> None:
+    # The source's last line is two days ahead of the read time (its clock is): the candidates,
+    # the day before it to the day after, are all past the future limit, so there is no date;
+    # none is taken from two days before it, even though that one would be within the limit.
+    r = Resolver("UTC", future_tolerance=0)
+    r.last_us = ts("2026-11-27T00:10:00Z")
+    assert r.time_of_day(23, 0, 0, 0, "x", ts("2026-11-25T23:30:00Z")) is None
+
+
+def test_a_time_of_day_half_a_day_from_the_last_line_is_put_before_it() -> None:
+    # 00:00 is twelve hours before and twelve after a last line at noon: the earlier is taken.
+    r = Resolver("UTC")
+    r.last_us = NOON
+    event = r.time_of_day(0, 0, 0, 0, "x", NOON)
+    assert event is not None and event.ts == ts("2026-11-27T00:00:00Z")
+
+
+def test_a_time_of_day_past_the_end_of_2199_is_no_time() -> None:
+    r = Resolver("UTC")
+    r.last_us = ts("2199-12-31T23:30:00Z")
+    assert r.time_of_day(0, 0, 0, 0, "x", r.last_us) is None  # 2200-01-01T00:00:00Z, nearest
+    last = r.time_of_day(23, 59, 59, 999_999, "x", r.last_us)
+    assert last is not None and last.ts == ts("2199-12-31T23:59:59.999999Z")
+
+
+def test_an_abbreviation_at_the_first_wall_second_is_instant_zero() -> None:
+    first = Resolver("UTC").abbreviated(0, 0, "GMT", "x")
+    assert first is not None and first.ts == 0
+    assert Resolver("UTC").abbreviated(-1, 0, "GMT", "x") is None
+
+
+def test_the_sources_zone_decides_what_an_abbreviation_means() -> None:
+    # IST is India's, Ireland's or Israel's; in a Dublin source in July, Irish Summer Time.
+    # (A minute no other test asks about: the meaning is cached per zone and minute.)
+    wall = wall_seconds(2026, 7, 1, 12, 34, 0)
+    event = Resolver("Europe/Dublin").abbreviated(wall, 0, "IST", "x")
+    assert event is not None and (event.ts, event.flags) == (ts("2026-07-01T11:34:00Z"), ())
