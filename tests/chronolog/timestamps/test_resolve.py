@@ -203,3 +203,27 @@ def test_the_sources_zone_decides_what_an_abbreviation_means() -> None:
     wall = wall_seconds(2026, 7, 1, 12, 34, 0)
     event = Resolver("Europe/Dublin").abbreviated(wall, 0, "IST", "x")
     assert event is not None and (event.ts, event.flags) == (ts("2026-07-01T11:34:00Z"), ())
+
+
+def test_an_abbreviated_instant_outside_the_range_is_no_time() -> None:
+    r = Resolver("UTC")
+    assert r.abbreviated(0, 0, "CET", "x") is None  # 1970-01-01T00:00 at +01:00: before the epoch
+    assert r.abbreviated(MAX_US // US, 0, "GMT", "x") is None  # 2200-01-01T00:00:00Z
+    last = r.abbreviated(MAX_US // US - 1, 999_999, "GMT", "x")
+    assert last is not None and last.ts == MAX_US - 1
+
+
+def test_a_yearless_abbreviation_is_read_in_the_sources_zone_as_of_the_read_year() -> None:
+    # CDT is Cuba's (-04:00) or the central US's (-05:00): a Havana source in July means Cuba's.
+    r = Resolver("America/Havana")
+    event = r.yearless(7, 1, 12, 36, 0, 0, None, "x", ts("2026-07-02T00:00:00Z"), "CDT")
+    assert event is not None and (event.ts, event.flags) == (ts("2026-07-01T16:36:00Z"), ())
+
+
+def test_a_29_february_read_in_a_year_without_one_reads_its_abbreviation_on_the_28th() -> None:
+    # Dublin's IST (+01:00) is summer time now, but was its time all year in 1970: read as of
+    # 28 February 2026 (winter: GMT) IST is not Dublin's, so the table's first meaning, flagged.
+    r = Resolver("Europe/Dublin")
+    event = r.yearless(2, 29, 12, 37, 0, 0, None, "x", ts("2026-03-01T00:00:00Z"), "IST")
+    assert event is not None
+    assert (event.ts, event.flags) == (ts("2024-02-29T07:07:00Z"), ("zone_ambiguous",))
