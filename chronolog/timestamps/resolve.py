@@ -19,6 +19,7 @@ reader (within the tolerance) keeps the current year.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 
@@ -135,7 +136,8 @@ class Resolver:
             return None
         if abbreviation is not None:
             year = (_EPOCH + dt.timedelta(microseconds=read_us)).year
-            days = max(civil_days(year, month, min(day, 28)), 0)
+            # Its own day in that year (a zone may change on it); 29 February in a year without one, the 28th.
+            days = max(civil_days(year, month, min(day, calendar.monthrange(year, month)[1])), 0)
             offset, zone_flags = abbreviation_offset(abbreviation, self.zone.tz, self.zone.name,
                                                      days * 86400 + hour * 3600 + minute * 60)
             event = self.yearless(month, day, hour, minute, second, micros, offset, raw, read_us)

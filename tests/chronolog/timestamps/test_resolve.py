@@ -227,3 +227,29 @@ def test_a_29_february_read_in_a_year_without_one_reads_its_abbreviation_on_the_
     event = r.yearless(2, 29, 12, 37, 0, 0, None, "x", ts("2026-03-01T00:00:00Z"), "IST")
     assert event is not None
     assert (event.ts, event.flags) == (ts("2024-02-29T07:07:00Z"), ("zone_ambiguous",))
+
+
+def test_a_yearless_abbreviation_late_in_a_month_is_read_on_its_own_day() -> None:
+    # Dublin went to IST (+01:00) on 29 March 2026: a line of that day in IST is Irish Summer
+    # Time, not India's (+05:30, read as of the 28th it was, 4.5 h early and flagged).
+    r = Resolver("Europe/Dublin")
+    event = r.yearless(3, 29, 12, 39, 0, 0, None, "x", ts("2026-03-31T00:00:00Z"), "IST")
+    assert event is not None and (event.ts, event.flags) == (ts("2026-03-29T11:39:00Z"), ())
+
+
+def test_a_yearless_abbreviation_is_read_at_its_own_time_of_day_around_a_dst_change() -> None:
+    # Chicago, 1 November 2026: CDT until 02:00, then CST; 01:00-01:59 is both.
+    r = Resolver("America/Chicago")
+    read = ts("2026-11-02T00:00:00Z")
+    std = r.yearless(11, 1, 1, 10, 0, 0, None, "x", read, "CST")
+    assert std is not None and (std.ts, std.flags) == (ts("2026-11-01T07:10:00Z"), ())
+    dst = r.yearless(10, 31, 23, 10, 0, 0, None, "x", read, "CDT")
+    assert dst is not None and (dst.ts, dst.flags) == (ts("2026-11-01T04:10:00Z"), ())
+
+
+def test_the_same_abbreviation_at_the_same_minute_means_what_each_sources_zone_says() -> None:
+    read = ts("2026-07-02T00:00:00Z")
+    havana = Resolver("America/Havana").yearless(7, 1, 12, 38, 0, 0, None, "x", read, "CDT")
+    chicago = Resolver("America/Chicago").yearless(7, 1, 12, 38, 0, 0, None, "x", read, "CDT")
+    assert havana is not None and havana.ts == ts("2026-07-01T16:38:00Z")
+    assert chicago is not None and chicago.ts == ts("2026-07-01T17:38:00Z")
