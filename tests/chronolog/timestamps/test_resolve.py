@@ -247,3 +247,8 @@ def test_the_same_abbreviation_at_the_same_minute_means_what_each_sources_zone_s
     chicago = Resolver("America/Chicago").yearless(7, 1, 12, 38, 0, 0, None, "x", read, "CDT")
     assert havana is not None and havana.ts == ts("2026-07-01T16:38:00Z")
     assert chicago is not None and chicago.ts == ts("2026-07-01T17:38:00Z")
+
+
+def test_a_yearless_abbreviation_on_a_date_no_year_has_is_no_time() -> None:
+    # IST is ambiguous in a UTC source (flagged when it is a time): 30 February is none.
+    assert Resolver("UTC").yearless(2, 30, 12, 0, 0, 0, None, "x", ts("2026-03-01T00:00:00Z"), "IST") is None
