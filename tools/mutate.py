@@ -27,7 +27,8 @@ TESTS = {
     "chronolog/clock/bound.py": ["tests/chronolog/clock/test_bound.py", "tests/agent/clock/test_view.py"],
     "collector/store/seqset.py": ["tests/collector/test_seqset.py"],
     "chronolog/timestamps/resolve.py": ["tests/chronolog/timestamps"],
-    "chronolog/wire.py": ["tests/chronolog/test_wire.py", "tests/collector/test_local_store.py",
+    "chronolog/wire.py": ["tests/chronolog/test_wire.py", "tests/chronolog/test_wire_columns.py",
+                          "tests/collector/test_local_store.py",
                           "tests/collector/test_store_wal_cut.py", "tests/collector/test_admission.py"],
 }
 
