@@ -5,9 +5,12 @@ zone at their limits."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from chronolog.timefmt import parse_rfc3339
+from chronolog.timestamps import abbreviations
 from chronolog.timestamps.resolve import MAX_US, Resolver, wall_seconds
 
 H = 3600
@@ -16,6 +19,14 @@ US = 1_000_000
 
 def ts(text: str) -> int:
     return parse_rfc3339(text)
+
+
+@pytest.fixture(autouse=True)
+def _abbreviations_uncached() -> Iterator[None]:
+    # An abbreviation's meaning is cached per zone and minute for the process: each test here
+    # computes its own (a mutation run forks after a clean run and would find its answers).
+    abbreviations._CACHE.clear()
+    yield
 
 
 @pytest.mark.parametrize("fields, expected", [
@@ -199,7 +210,6 @@ def test_an_abbreviation_at_the_first_wall_second_is_instant_zero() -> None:
 
 def test_the_sources_zone_decides_what_an_abbreviation_means() -> None:
     # IST is India's, Ireland's or Israel's; in a Dublin source in July, Irish Summer Time.
-    # (A minute no other test asks about: the meaning is cached per zone and minute.)
     wall = wall_seconds(2026, 7, 1, 12, 34, 0)
     event = Resolver("Europe/Dublin").abbreviated(wall, 0, "IST", "x")
     assert event is not None and (event.ts, event.flags) == (ts("2026-07-01T11:34:00Z"), ())
@@ -226,7 +236,6 @@ def test_an_abbreviated_instant_outside_the_range_is_no_time() -> None:
 def test_a_yearless_abbreviation_is_read_in_the_sources_zone_on_its_day_of_the_read_year(
         zone: str, date: tuple[int, int, int, int], read: str, abbreviation: str, expected: str,
         flags: tuple[str, ...]) -> None:
-    # (Each at a minute no other test asks about: a meaning is cached per zone and minute.)
     event = Resolver(zone).yearless(*date, 0, 0, None, "x", ts(f"{read}T00:00:00Z"), abbreviation)
     assert event is not None and (event.ts, event.flags) == (ts(expected), flags)
 
