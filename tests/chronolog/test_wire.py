@@ -19,6 +19,7 @@ from chronolog.wire import (
     decode_batch,
     decompress,
     encode_batch,
+    parse_answered,
     slice_chunk,
 )
 
@@ -354,3 +355,14 @@ def test_a_chunk_from_before_the_limits_is_told_from_one_within_them(changes: di
     one = chunk(1)  # a single line: its first seq is its last
     one.seq = MAX_SEQ
     assert beyond_limits(one) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("0a1f 1795000000000000", ("0a1f", 1_795_000_000_000_000)),
+    (f"{'f' * 32} {2**63 - 1}", ("f" * 32, 2**63 - 1)),
+    (f"0a1f {2**63}", None),  # past what a store instant can be
+    ("0a1f", None), ("0a1f 1 2", None), ("0A1F 1", None), ("0a1f -1", None), ("0a1f x1", None),
+    ("", None), (None, None),
+])
+def test_an_answered_header_is_read_or_ignored(text: str | None, expected: tuple[str, int] | None) -> None:
+    assert parse_answered(text) == expected

@@ -121,3 +121,48 @@ def test_sections_longer_than_the_body_are_refused_before_anything_is_allocated(
     with pytest.raises(WireError) as info:
         decode_batch(body)
     assert info.value.kind == "bad_batch" and "run past the end" in info.value.detail
+
+
+@pytest.mark.parametrize("cut, kind, detail", [
+    (lambda b: b + b"xy", "bad_batch", "2 bytes after the last chunk"),
+    (lambda b: b[:8] + b"x" + b[9:], "bad_json", "header: "),
+    (lambda b: header(b, b"[]"), "bad_batch", "header: expected an object with chunks"),
+    (lambda b: header(b, b'{"chunks": {}}'), "bad_batch", "header: expected an object with chunks"),
+    (lambda b: header(b, b'{"chunks": [{"n": "four"}]}'), "bad_batch", "chunk sections: n"),
+    (lambda b: b[:-1], "bad_batch", "chunk sections run past the end of the body"),
+], ids=["trailing bytes", "header not JSON", "header a list", "chunks not a list", "sections unreadable",
+        "a section short"])
+def test_what_does_not_hold_together_is_named(cut: object, kind: str, detail: str) -> None:
+    with pytest.raises(WireError) as info:
+        decode_batch(cut(encode_columns(*ENVELOPE, [listed()])))  # type: ignore[operator]
+    assert info.value.kind == kind and info.value.detail.startswith(detail), info.value.detail
+
+
+def header(body: bytes, new: bytes) -> bytes:
+    """``body`` with its header replaced by ``new`` (the sections kept)."""
+    size = int.from_bytes(body[4:8], "little")
+    return COLUMNS_MAGIC + len(new).to_bytes(4, "little") + new + body[8 + size:]
+
+
+RUNS = "kinds: the runs must start at line 0 and go forward within the chunk"
+PLACE = "kinds: a timestamp's place is start <= end, or -1 for none"
+
+
+@pytest.mark.parametrize("mutate, reason", [
+    (lambda c: c.update(kinds=[[0, "explicit", 0, 20], [0, "explicit", 0, 20]]), RUNS),  # a run twice
+    (lambda c: c.update(kinds=[[0, "explicit", 0, 20], [4, "explicit", 0, 20]]), RUNS),  # at line n
+    (lambda c: c.update(kinds=[[0, "explicit", -2, 0]]), PLACE),
+    (lambda c: c.update(kinds=[[0, "explicit", 0, -1]]), PLACE),  # starts at 0, ends before it
+    (lambda c: c.update(raw_texts=[[4, "x"]]), "raw_texts: refers to a line outside the chunk"),  # line n
+])
+def test_a_chunk_one_past_each_limit_is_rejected_with_exactly_why(mutate: object, reason: str) -> None:
+    decoded = decode_batch(body_with(mutate))
+    assert decoded.rejected == [(0, reason)] and [c.stream for c in decoded.batch.chunks] == ["journald"]
+
+
+def test_a_chunk_at_each_limit_is_taken() -> None:
+    def edges(c: dict[str, object]) -> None:
+        c.update(kinds=[[0, "explicit", -1, -1], [3, "explicit", 0, 0]], raw_texts=[[3, "x"]])
+    decoded = decode_batch(body_with(edges))
+    assert decoded.rejected == []
+    assert decoded.batch.chunks[0].raw == [None, None, None, "x"]
