@@ -1,6 +1,7 @@
 """Collector store ingest, with fsync and encryption, on this machine.
 
     .venv/bin/python bench/store_ingest.py [--lines 2000000] [--runs 3] [--http] [--dir DIR]
+                                           [--sealers 2] [--compare-sealers 1]
 
 Per run, with 256-byte lines in batches of 4000 (1 MiB) from 8 hosts appended by 8
 concurrent writers (as 8 agents would), it prints:
@@ -8,7 +9,10 @@ concurrent writers (as 8 agents would), it prints:
 - **store, acknowledged**: lines/s and MB/s until the last append returned (each one durable:
   encrypted WAL, group commit, fsync), with the sealer running beside it as in the collector;
 - **store, sustained**: lines/s until every line is also sealed into segments (sorted, zstd,
-  AES-256-GCM, catalog, signed checkpoint);
+  AES-256-GCM, catalog, signed checkpoint) by ``--sealers`` sealer processes; with
+  ``--compare-sealers N`` the same store with N sealers runs in alternation, as the peer;
+- CPU seconds per million lines of the store, its sealer processes included, and the
+  throughput that CPU allows on this machine's cores (what the machine's other load hides);
 - **peer**: the same line bytes appended to a plain file with one fsync per batch (the floor
   any durable log pays);
 - **HTTP** (``--http``): a real ``chronolog-collector`` process fed through ``POST /v1/push``
@@ -61,9 +65,9 @@ def dir_bytes(path: Path, pattern: str) -> int:
     return sum(p.stat().st_size for p in path.rglob(pattern))
 
 
-async def store_run(batches: list[Batch], root: Path) -> dict[str, Any]:
+async def store_run(batches: list[Batch], root: Path, sealers: int) -> dict[str, Any]:
     master = FileMasterKeys.create(root / "master.key")
-    store = LocalStore(root / "data", master, StoreConfig()).open()
+    store = LocalStore(root / "data", master, StoreConfig(sealers=sealers)).open()
     lines = sum(len(c) for b in batches for c in b.chunks)
     raw = sum(len(m) for b in batches for c in b.chunks for m in c.msg)
     maintenance = asyncio.create_task(store.maintain(tick=0.2))
@@ -81,7 +85,7 @@ async def store_run(batches: list[Batch], root: Path) -> dict[str, Any]:
         await maintenance
     await store.seal("bench")
     sustained = time.perf_counter() - t0
-    cpu = cpu_s() - cpu0
+    cpu = cpu_s() - cpu0 + sum(_proc_cpu(p) for p in _children(os.getpid()))  # sealer processes
     segments = dir_bytes(root / "data", "seg-*.cls")
     t1 = time.perf_counter()
     report = store.verify("bench")
@@ -89,10 +93,11 @@ async def store_run(batches: list[Batch], root: Path) -> dict[str, Any]:
     assert report.clean, report.findings
     store.close()
     return {
-        "lines": lines, "raw_mb": raw / 1e6,
+        "sealers": sealers, "lines": lines, "raw_mb": raw / 1e6,
         "acked_lines_s": lines / acked, "acked_mb_s": raw / acked / 1e6,
         "sustained_lines_s": lines / sustained, "sustained_mb_s": raw / sustained / 1e6,
-        "cpu_s": cpu, "segments": report.segments,
+        "cpu_s": cpu, "cpu_s_per_m_lines": cpu / lines * 1e6,
+        "cpu_bound_lines_s": lines / cpu * (os.cpu_count() or 1), "segments": report.segments,
         "disk_per_raw": segments / raw, "wal_per_raw_last_file": wal_peak / raw if wal_peak else None,
         "verify_s_per_gb_stored": verify_s / (segments / 1e9), "verify_s_per_gb_raw": verify_s / (raw / 1e9),
     }
@@ -190,21 +195,25 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--http", action="store_true", help="also through a real collector process")
+    parser.add_argument("--sealers", type=int, default=2, help="sealer processes of the store")
+    parser.add_argument("--compare-sealers", type=int, default=None,
+                        help="also run the store with this many sealers, alternating")
     parser.add_argument("--dir", type=Path, default=None,
                         help="where to write (default: the system temp directory)")
     args = parser.parse_args()
     batches = make_batches(args.lines, BATCH_LINES)
     print(f"# {args.lines} lines of {LINE_BYTES} bytes, {len(batches)} batches of {BATCH_LINES}, "
           f"{WRITERS} concurrent writers, fsync on; {os.cpu_count()} CPUs", flush=True)
-    stores, peers, https = [], [], []
+    stores, compared, peers, https = [], [], [], []
     for i in range(args.runs):
-        for kind, out in (("store", stores), ("peer", peers), ("http", https)):
-            if kind == "http" and not args.http:
+        for kind, out in (("store", stores), ("compare", compared), ("peer", peers), ("http", https)):
+            if (kind == "http" and not args.http) or (kind == "compare" and args.compare_sealers is None):
                 continue
             root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=args.dir))
             try:
-                if kind == "store":
-                    result = asyncio.run(store_run(batches, root))
+                if kind in ("store", "compare"):
+                    n = args.sealers if kind == "store" else args.compare_sealers
+                    result = asyncio.run(store_run(batches, root, n))
                 elif kind == "peer":
                     result = peer_run(batches, root)
                 else:
@@ -219,6 +228,13 @@ def main() -> None:
           f"lines/s, {median(stores, 'acked_mb_s'):,.1f} MB/s")
     print(f"store, sustained (also sealed into segments):   {median(stores, 'sustained_lines_s'):,.0f} "
           f"lines/s, {median(stores, 'sustained_mb_s'):,.1f} MB/s")
+    print(f"store CPU (sealers included): {median(stores, 'cpu_s_per_m_lines'):.2f} s per million lines, "
+          f"so {median(stores, 'cpu_bound_lines_s'):,.0f} lines/s on {os.cpu_count()} cores when CPU-bound")
+    if compared:
+        print(f"same store with {args.compare_sealers} sealer(s): sustained "
+              f"{median(compared, 'sustained_lines_s'):,.0f} lines/s, "
+              f"{median(compared, 'cpu_s_per_m_lines'):.2f} CPU s per million lines; sustained ratio "
+              f"{median(stores, 'sustained_lines_s') / median(compared, 'sustained_lines_s'):.2f}")
     print(f"peer, plain append + fsync per batch:           {median(peers, 'lines_s'):,.0f} lines/s, "
           f"{median(peers, 'mb_s'):,.1f} MB/s")
     print(f"store acknowledged / peer: {median(stores, 'acked_lines_s') / median(peers, 'lines_s'):.2f}")

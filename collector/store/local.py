@@ -43,7 +43,7 @@ from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
 from collector.store.retention import expiring, summary
 from collector.store.sealed import ChainExtract, SegmentSeal
-from collector.store.sealing import SealRunner, build_from_wal, process_runner
+from collector.store.sealing import InProcess, SealRunner, process_pool
 from collector.store.tenant import SealSettings, TenantStore
 from collector.store.verify import VerifyReport, verify_tenant
 
@@ -78,8 +78,12 @@ class StoreConfig(StrictModel):
         3600.0, gt=0, description="Seconds between applications of retention.",
     )
     seal_in_subprocess: bool = Field(
-        True, description="Build segments in a separate process, so sealing runs on another "
-        "core than ingest and queries.",
+        True, description="Build segments in separate processes, so sealing runs on other "
+        "cores than ingest and queries.",
+    )
+    sealers: int = Field(
+        2, ge=1, le=64, description="Segments built at once (sealer processes), for one tenant "
+        "with a backlog or for several tenants; about the number of cores ingest leaves free.",
     )
 
     def seal_settings(self) -> SealSettings:
@@ -117,9 +121,12 @@ class LocalStore:
         self.feed = Feed()
         self._erasing: set[str] = set()
         self._lock_fd: int | None = None
-        self._sealer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
-        self._runner: SealRunner = build_from_wal
+        # One thread per tenant being sealed (each waits on its sealer processes), and for
+        # retention and erasure.
+        self._sealer = ThreadPoolExecutor(max_workers=self.config.sealers, thread_name_prefix="seal")
+        self._runner: SealRunner = InProcess()
         self._stop_runner: Callable[[], None] = lambda: None
+        self._sealing: dict[str, asyncio.Task[None]] = {}
         self.keys: TenantKeys
         self.signer: Signer
 
@@ -133,7 +140,7 @@ class LocalStore:
         self.signer = Signer.load_or_create(self.root / "keys", self.master)
         (self.root / "tenants").mkdir(exist_ok=True, mode=0o700)
         if self.config.seal_in_subprocess:
-            self._runner, self._stop_runner = process_runner()
+            self._runner, self._stop_runner = process_pool(self.config.sealers)
         for entry in sorted((self.root / "tenants").iterdir()):
             if entry.is_dir() and TENANT_NAME.fullmatch(entry.name):
                 self._tenants[entry.name] = self._open_tenant(entry.name)
@@ -234,27 +241,42 @@ class LocalStore:
         return await asyncio.get_running_loop().run_in_executor(self._sealer, found.seal_pending)
 
     async def maintain(self, tick: float = 1.0) -> None:
-        """Seal by size and age, and apply retention, until cancelled."""
+        """Seal by size and age, and apply retention, until cancelled. Tenants are sealed
+        side by side, each by one task at a time."""
         loop = asyncio.get_running_loop()
         tick = min(tick, self.config.segment_max_age / 4)
         retention_due = time.monotonic()
-        while True:
-            for tenant in list(self._tenants.values()):
-                try:
-                    if tenant.wal_age() >= self.config.segment_max_age:
-                        await tenant.cut()
-                    if tenant.has_unsealed():
-                        await loop.run_in_executor(self._sealer, tenant.seal_pending)
-                except Exception as e:  # a full disk, say: the WAL keeps the lines; try again
-                    log.error("sealing failed; will retry", extra={"tenant": tenant.name, "error": str(e)})
-            if time.monotonic() >= retention_due:
-                retention_due = time.monotonic() + self.config.retention_check_interval
-                for name in list(self._tenants):
+        try:
+            while True:
+                for tenant in list(self._tenants.values()):
                     try:
-                        await loop.run_in_executor(self._sealer, self.apply_retention, name)
-                    except Exception as e:
-                        log.error("retention failed; will retry", extra={"tenant": name, "error": str(e)})
-            await asyncio.sleep(tick)
+                        if tenant.wal_age() >= self.config.segment_max_age:
+                            await tenant.cut()
+                    except Exception as e:  # a full disk, say: the WAL keeps the lines; try again
+                        log.error("cutting the WAL failed; will retry",
+                                  extra={"tenant": tenant.name, "error": str(e)})
+                    running = self._sealing.get(tenant.name)
+                    if tenant.has_unsealed() and (running is None or running.done()):
+                        self._sealing[tenant.name] = asyncio.create_task(self._seal_quietly(tenant))
+                if time.monotonic() >= retention_due:
+                    retention_due = time.monotonic() + self.config.retention_check_interval
+                    for name in list(self._tenants):
+                        try:
+                            await loop.run_in_executor(self._sealer, self.apply_retention, name)
+                        except Exception as e:
+                            log.error("retention failed; will retry", extra={"tenant": name, "error": str(e)})
+                await asyncio.sleep(tick)
+        finally:
+            for task in self._sealing.values():
+                task.cancel()
+            await asyncio.gather(*self._sealing.values(), return_exceptions=True)
+            self._sealing.clear()
+
+    async def _seal_quietly(self, tenant: TenantStore) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._sealer, tenant.seal_pending)
+        except Exception as e:  # a full disk, say: the WAL keeps the lines; try again
+            log.error("sealing failed; will retry", extra={"tenant": tenant.name, "error": str(e)})
 
     def retention_days(self, tenant: str) -> int:
         value = self._existing(tenant).catalog.setting("retention_days")

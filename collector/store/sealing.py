@@ -1,37 +1,37 @@
-"""Building a segment from closed WAL files: the CPU-heavy part of a seal, apart from the
-steps that commit it.
+"""Sealing, the costly part: decrypting closed WAL files, sorting their lines by event time,
+compressing and indexing them as segment blocks (`prepare_from_wal`). It needs nothing of the
+running store but the keys it is handed, and neither the segment's number nor the chain, so
+the collector runs it in a pool of child processes (`process_pool`): several WAL files, of
+one tenant or of several, are prepared at once on other cores than ingest and queries. The
+caller then seals each prepared segment as the chain's next one, in order (cheap: a header,
+AES-256-GCM, a digest; tenant.py).
 
-`build_from_wal` decrypts the WAL files, sorts their lines by event time, and writes the
-segment (zstd blocks under AES-256-GCM) to a temporary file, fsync'd. It needs nothing of the
-running store but the keys it is handed, so the collector runs it in a child process
-(`process_runner`): sealing then uses another core than ingest and queries. The caller
-renames the file into place and records it (tenant.py).
-
-The tenant keys cross to the child through its stdin, a pipe between two processes of the
+The tenant keys cross to a child through its stdin, a pipe between two processes of the
 same program and user; the child writes them nowhere.
 """
 
 from __future__ import annotations
 
-import os
+import concurrent.futures
 import pickle
+import queue
 import signal
 import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from chronolog.wire import Batch, Chunk, beyond_limits
 from collector.store.crypto import Unreadable
 from collector.store.lines import LineBlock, seq_runs
-from collector.store.segment import BuiltSegment, build_segment
+from collector.store.segment import PreparedBlocks, prepare_blocks
 from collector.store.wal import decode_record, read_wal
 
-__all__ = ["SealJob", "SealResult", "SealRunner", "build_from_wal", "process_runner"]
+__all__ = ["InProcess", "Prepared", "SealJob", "SealRunner", "prepare_from_wal", "process_pool"]
 
 
 @dataclass(frozen=True)
@@ -39,26 +39,27 @@ class SealJob:
     tenant: str
     wal_paths: list[str]
     keys: dict[str, bytes]  # the tenant key versions the WAL files name, by id
-    key_id: str  # the active version: it wraps the new segment's data key
-    number: int
-    prev: bytes
-    sealed: int
-    tmp_path: str
     zstd_level: int = 3
     block_bytes: int = 1 << 20
-    fsync: bool = True
 
 
 @dataclass(frozen=True)
-class SealResult:
-    built: BuiltSegment | None  # None: the WAL files held no line; ``data`` is left empty
-    size: int
+class Prepared:
+    """A prepared segment (`PreparedBlocks`), or None when the WAL files held no line."""
+
+    blocks: PreparedBlocks | None
     lines: int
     file_ids: list[str]
+    runs: list[tuple[str, str, int, int]]
     damaged: list[tuple[str, str]] = field(default_factory=list)  # (file, what)
 
 
-SealRunner = Callable[[SealJob], SealResult]
+class SealRunner(Protocol):
+    """Runs `prepare_from_wal` somewhere; ``width`` jobs at once."""
+
+    width: int
+
+    def prepare(self, job: SealJob) -> concurrent.futures.Future[Prepared]: ...
 
 
 class _Keys:
@@ -71,7 +72,7 @@ class _Keys:
         return self.keys[key_id]
 
 
-def build_from_wal(job: SealJob) -> SealResult:
+def prepare_from_wal(job: SealJob) -> Prepared:
     keys = _Keys(job.tenant, job.keys)
     batches: list[tuple[int, Batch]] = []
     file_ids: list[str] = []
@@ -86,18 +87,25 @@ def build_from_wal(job: SealJob) -> SealResult:
             batches.append((received, batch))
     lines = LineBlock.from_batches(batches)
     if not len(lines):
-        return SealResult(None, 0, 0, file_ids, damaged)
+        return Prepared(None, 0, file_ids, [], damaged)
     lines = lines.take(lines.timeline_order(), ordered=True)
     runs = seq_runs((b.agent, c.stream, c.seq, c.seq + len(c)) for _, b in batches for c in b.chunks)
-    built = build_segment(lines, tenant=job.tenant, number=job.number, prev=job.prev, sealed=job.sealed,
-                          wal_files=file_ids, tenant_key_id=job.key_id, tenant_key=job.keys[job.key_id],
-                          runs=runs, level=job.zstd_level, block_bytes=job.block_bytes)
-    with open(job.tmp_path, "wb") as f:
-        f.write(built.data)
-        f.flush()
-        if job.fsync:
-            os.fsync(f.fileno())
-    return SealResult(replace(built, data=b""), len(built.data), len(lines), file_ids, damaged)
+    blocks = prepare_blocks(lines, job.zstd_level, job.block_bytes)
+    return Prepared(blocks, len(lines), file_ids, runs, damaged)
+
+
+class InProcess:
+    """`SealRunner` in the calling thread (tools and tests)."""
+
+    width = 1
+
+    def prepare(self, job: SealJob) -> concurrent.futures.Future[Prepared]:
+        future: concurrent.futures.Future[Prepared] = concurrent.futures.Future()
+        try:
+            future.set_result(prepare_from_wal(job))
+        except Exception as e:
+            future.set_exception(e)
+        return future
 
 
 def _storable(chunk: Chunk, file: str, record: int, damaged: list[tuple[str, str]]) -> bool:
@@ -130,7 +138,7 @@ class _SealerProcess:
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         return self._proc
 
-    def run(self, job: SealJob) -> SealResult:
+    def run(self, job: SealJob) -> Prepared:
         """Run ``job`` in the child. A child found dead mid-job (killed, crashed, or killed
         but not yet reaped when it was picked) is replaced and the job run once more: a job
         only writes its own temporary file, so running it again is safe."""
@@ -149,7 +157,7 @@ class _SealerProcess:
                         raise RuntimeError(f"the sealer process died (status {proc.returncode})") from None
             if isinstance(reply, BaseException):
                 raise reply
-            assert isinstance(reply, SealResult)
+            assert isinstance(reply, Prepared)
             return reply
 
     def stop(self) -> None:
@@ -184,10 +192,38 @@ def _receive(pipe: IO[bytes]) -> object:
     return pickle.loads(data)  # noqa: S301
 
 
-def process_runner() -> tuple[SealRunner, Callable[[], None]]:
-    """A runner that builds segments in one separate process, and how to stop it."""
-    child = _SealerProcess()
-    return child.run, child.stop
+class _Pool:
+    """`SealRunner` over ``width`` child processes: each job takes an idle child."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self._children = [_SealerProcess() for _ in range(width)]
+        self._idle: queue.SimpleQueue[_SealerProcess] = queue.SimpleQueue()
+        for child in self._children:
+            self._idle.put(child)
+        self._threads = concurrent.futures.ThreadPoolExecutor(width, thread_name_prefix="sealer")
+
+    def prepare(self, job: SealJob) -> concurrent.futures.Future[Prepared]:
+        return self._threads.submit(self._run, job)
+
+    def _run(self, job: SealJob) -> Prepared:
+        child = self._idle.get()
+        try:
+            return child.run(job)
+        finally:
+            self._idle.put(child)
+
+    def stop(self) -> None:
+        self._threads.shutdown(wait=True)
+        for child in self._children:
+            child.stop()
+
+
+def process_pool(width: int) -> tuple[SealRunner, Callable[[], None]]:
+    """A runner that prepares up to ``width`` segments at once, each in its own child process
+    (started when first needed), and how to stop them."""
+    pool = _Pool(width)
+    return pool, pool.stop
 
 
 def _serve() -> None:
@@ -201,7 +237,7 @@ def _serve() -> None:
             return
         try:
             assert isinstance(job, SealJob)
-            reply: object = build_from_wal(job)
+            reply: object = prepare_from_wal(job)
         except Exception as e:
             reply = RuntimeError(f"{type(e).__name__}: {e}")
         try:

@@ -44,8 +44,8 @@ from collector.store.crypto import Sealer, Unreadable, new_key, new_nonce_prefix
 from collector.store.leaves import RECORD_FORMAT, record_bytes
 from collector.store.lines import LineBlock
 
-__all__ = ["BLOCK_FORMAT", "MAGIC", "BuiltSegment", "SegmentHead", "build_segment", "records_root",
-           "segment_name"]
+__all__ = ["BLOCK_FORMAT", "MAGIC", "BuiltSegment", "PreparedBlocks", "SegmentHead", "build_segment",
+           "prepare_blocks", "records_root", "seal_blocks", "segment_name"]
 
 MAGIC = b"CLS1"
 BLOCK_FORMAT = 2  # how blocks are encoded (lines.py); a header without it means 1
@@ -83,16 +83,23 @@ def _cut(lines: LineBlock, block_bytes: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, sealed: int,
-                  wal_files: list[str], tenant_key_id: str, tenant_key: bytes,
-                  runs: list[tuple[str, str, int, int]], level: int = 3,
-                  block_bytes: int = 1 << 20, block_format: int = BLOCK_FORMAT) -> BuiltSegment:
-    """Seal ``lines`` (in timeline order, at least one) as segment ``number`` of the chain;
-    ``runs`` are the seq ranges the lines hold (`collector.store.lines.seq_runs`).
+@dataclass(frozen=True, slots=True)
+class PreparedBlocks:
+    """A segment's blocks compressed and indexed, not yet sealed: the costly part of a seal,
+    which needs neither the segment's number nor the chain (`prepare_blocks`). Sealers build
+    these in parallel; `seal_blocks` then makes each the chain's next segment, in order."""
+
+    plain: list[bytes]  # each block's compressed plaintext
+    index: list[dict[str, Any]]
+    totals: dict[str, Any]  # lines, raw, min_ts, max_ts, blocks, block_format
+
+
+def prepare_blocks(lines: LineBlock, level: int = 3, block_bytes: int = 1 << 20,
+                   block_format: int = BLOCK_FORMAT) -> PreparedBlocks:
+    """Cut ``lines`` (in timeline order, at least one) into blocks, compress and index them.
     ``block_format`` 1 writes blocks as segments sealed before format 2 hold them (for the
     tests that keep those readable)."""
     assert lines.ordered and len(lines) > 0
-    dek, prefix = new_key(), new_nonce_prefix()
     compressor = zstandard.ZstdCompressor(level=level)
     plain_blocks: list[bytes] = []
     index: list[dict[str, Any]] = []
@@ -107,26 +114,47 @@ def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, se
                       "hosts": block.hosts(), "streams": block.streams(),
                       "root": merkle.root(record_bytes(block)).hex()})
         offset += length
-    header = {"v": 2, "tenant": tenant, "number": number, "prev": prev.hex(), "sealed": sealed,
-              "wal": wal_files, "nonce_prefix": prefix.hex(), "compression": "zstd",
-              **({"block_format": block_format} if block_format != 1 else {}),
+    totals = {**({"block_format": block_format} if block_format != 1 else {}),
               "lines": len(lines), "raw": sum(b["raw"] for b in index),
-              "min_ts": lines.ts[0], "max_ts": lines.ts[-1], "blocks": len(index),
-              "records": RECORD_FORMAT, "records_root": records_root(index).hex()}
+              "min_ts": lines.ts[0], "max_ts": lines.ts[-1], "blocks": len(index)}
+    return PreparedBlocks(plain_blocks, index, totals)
+
+
+def seal_blocks(prepared: PreparedBlocks, *, tenant: str, number: int, prev: bytes, sealed: int,
+                wal_files: list[str], tenant_key_id: str, tenant_key: bytes,
+                runs: list[tuple[str, str, int, int]]) -> BuiltSegment:
+    """Seal prepared blocks as segment ``number`` of the chain, after the link ``prev``: the
+    header, a fresh data key, every block under AES-256-GCM bound to header and index. Cheap
+    next to `prepare_blocks`. ``runs`` are the seq ranges the lines hold
+    (`collector.store.lines.seq_runs`)."""
+    dek, prefix = new_key(), new_nonce_prefix()
+    header = {"v": 2, "tenant": tenant, "number": number, "prev": prev.hex(), "sealed": sealed,
+              "wal": wal_files, "nonce_prefix": prefix.hex(), "compression": "zstd", **prepared.totals,
+              "records": RECORD_FORMAT, "records_root": records_root(prepared.index).hex()}
     # What de-duplication trusts, sealed and chained with the lines: verify checks the
     # catalog's copy against it (issue 16).
     header["seq_runs"] = [list(run) for run in runs]
-    header_bytes, index_bytes = orjson.dumps(header), orjson.dumps(index)
+    header_bytes, index_bytes = orjson.dumps(header), orjson.dumps(prepared.index)
     binding = sha256(header_bytes, index_bytes)
     sealer = Sealer(dek, prefix)
     body = [_LEN.pack(len(header_bytes)), header_bytes, _LEN.pack(len(index_bytes)), index_bytes]
-    body += [sealer.seal(i, p, binding + _BLOCK.pack(i)) for i, p in enumerate(plain_blocks)]
+    body += [sealer.seal(i, p, binding + _BLOCK.pack(i)) for i, p in enumerate(prepared.plain)]
     keyslot = orjson.dumps({"tenant_key": tenant_key_id, "dek": wrap_key(tenant_key, dek).hex()})
     digest = hashlib.sha256()
     for part in body:
         digest.update(part)
     data = b"".join([MAGIC, _LEN.pack(len(keyslot)), keyslot, *body])
-    return BuiltSegment(data, header, index, digest.digest(), tenant_key_id, runs)
+    return BuiltSegment(data, header, prepared.index, digest.digest(), tenant_key_id, runs)
+
+
+def build_segment(lines: LineBlock, *, tenant: str, number: int, prev: bytes, sealed: int,
+                  wal_files: list[str], tenant_key_id: str, tenant_key: bytes,
+                  runs: list[tuple[str, str, int, int]], level: int = 3,
+                  block_bytes: int = 1 << 20, block_format: int = BLOCK_FORMAT) -> BuiltSegment:
+    """`prepare_blocks` then `seal_blocks`, in one step."""
+    return seal_blocks(prepare_blocks(lines, level, block_bytes, block_format), tenant=tenant,
+                       number=number, prev=prev, sealed=sealed, wal_files=wal_files,
+                       tenant_key_id=tenant_key_id, tenant_key=tenant_key, runs=runs)
 
 
 def records_root(index: list[dict[str, Any]]) -> bytes:

@@ -21,6 +21,7 @@ files not yet sealed), so that a seal running at the same time neither hides nor
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -35,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from chronolog.fsutil import fsync_dir
+from chronolog.fsutil import fsync_dir, write_all
 from chronolog.timefmt import now_us
 from chronolog.wire import Batch, Chunk, slice_chunk
 from collector.store import AppendResult, DamagedPart, Part, StoreEvents, StoreUnavailable, StreamReport
@@ -46,8 +47,8 @@ from collector.store.feed import Feed
 from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.sealed import BlockAt, ChainExtract, SegmentSeal
-from collector.store.sealing import SealJob, SealRunner, build_from_wal
-from collector.store.segment import BuiltSegment, SegmentHead, file_digest, segment_name
+from collector.store.sealing import InProcess, Prepared, SealJob, SealRunner
+from collector.store.segment import BuiltSegment, SegmentHead, file_digest, seal_blocks, segment_name
 from collector.store.seqset import SeqSet
 from collector.store.wal import (
     WalWriter,
@@ -105,9 +106,9 @@ class WalSpan:
 
 class TenantStore:
     def __init__(self, name: str, directory: Path, keys: TenantKeys, signer: Signer,
-                 settings: SealSettings, events: StoreEvents, runner: SealRunner = build_from_wal) -> None:
+                 settings: SealSettings, events: StoreEvents, runner: SealRunner | None = None) -> None:
         self.name = name
-        self.runner = runner  # builds segment files: in this process, or in a sealer process
+        self.runner = runner or InProcess()  # prepares segments: here, or in sealer processes
         self.directory = directory
         self.wal_dir = directory / "wal"
         self.segment_dir = directory / "segments"
@@ -136,7 +137,7 @@ class TenantStore:
 
     @classmethod
     def open(cls, name: str, directory: Path, keys: TenantKeys, signer: Signer,
-             settings: SealSettings, events: StoreEvents, runner: SealRunner = build_from_wal) -> TenantStore:
+             settings: SealSettings, events: StoreEvents, runner: SealRunner | None = None) -> TenantStore:
         self = cls(name, directory, keys, signer, settings, events, runner)
         for d in (directory, self.wal_dir, self.segment_dir):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -417,46 +418,72 @@ class TenantStore:
     # ---- sealing ---------------------------------------------------------------------------
 
     def seal_pending(self) -> int:
-        """Seal every closed WAL file into segments (blocking); returns how many segments."""
+        """Seal every closed WAL file into segments (blocking); returns how many segments.
+        Up to ``runner.width`` groups of files are prepared at once; each is then sealed as
+        the chain's next segment, in WAL order."""
         made = 0
         with self._seal_lock:
-            while True:
-                with self._view:
-                    todo, size = [], 0
-                    for path in self._closed:
-                        todo.append(path)
-                        size += path.stat().st_size
-                        if size >= self.settings.segment_max_bytes:
-                            break
-                if not todo:
-                    return made
-                made += self._seal(todo)
+            while groups := self._seal_groups(self.runner.width):
+                futures = [self.runner.prepare(self._seal_job(paths)) for paths in groups]
+                try:
+                    for paths, future in zip(groups, futures, strict=True):
+                        made += self._seal(paths, future.result())
+                finally:
+                    for future in futures:
+                        future.cancel()  # a group after one that failed: prepared again next time
+                        concurrent.futures.wait([future])
+        return made
 
-    def _seal(self, paths: list[Path]) -> int:
-        number, prev = self.catalog.last()
-        number = max(number, self._highest_file) + 1
-        key_id, _ = self.keys.active(self.name)
-        needed = {key_id} | {self._wal_key(p) for p in paths}
-        name = segment_name(number)
-        tmp = self.segment_dir / f".{name}.tmp"
-        job = SealJob(self.name, [str(p) for p in paths], {k: self.keys.key(self.name, k) for k in needed},
-                      key_id, number, prev, now_us(), str(tmp), self.settings.zstd_level,
-                      self.settings.block_bytes, self.settings.fsync)
-        try:
-            result = self.runner(job)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        for file, what in result.damaged:
+    def _seal_groups(self, most: int) -> list[list[Path]]:
+        """Up to ``most`` groups of closed WAL files, oldest first, each about one segment."""
+        groups: list[list[Path]] = []
+        with self._view:
+            todo: list[Path] = []
+            size = 0
+            for path in self._closed:
+                todo.append(path)
+                size += path.stat().st_size
+                if size >= self.settings.segment_max_bytes:
+                    groups.append(todo)
+                    todo, size = [], 0
+                    if len(groups) == most:
+                        return groups
+            if todo:
+                groups.append(todo)
+        return groups
+
+    def _seal_job(self, paths: list[Path]) -> SealJob:
+        needed = {self._wal_key(p) for p in paths}
+        return SealJob(self.name, [str(p) for p in paths], {k: self.keys.key(self.name, k) for k in needed},
+                       self.settings.zstd_level, self.settings.block_bytes)
+
+    def _seal(self, paths: list[Path], prepared: Prepared) -> int:
+        """Make ``prepared`` (from ``paths``) the chain's next segment: sealed to a temporary
+        file, fsync'd, renamed, recorded, signed; then the WAL files go."""
+        for file, what in prepared.damaged:
             self.events.damage_found(self.name, file, what)
-        built = result.built
-        if built is not None:
+        made = 0
+        if prepared.blocks is not None:
+            number, prev = self.catalog.last()
+            number = max(number, self._highest_file) + 1
+            key_id, key = self.keys.active(self.name)
+            built = seal_blocks(prepared.blocks, tenant=self.name, number=number, prev=prev, sealed=now_us(),
+                                wal_files=prepared.file_ids, tenant_key_id=key_id, tenant_key=key,
+                                runs=prepared.runs)
+            name = segment_name(number)
+            tmp = self.segment_dir / f".{name}.tmp"
+            try:
+                _write_new(tmp, built.data, self.settings.fsync)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             root = built.header["records_root"]
             chained = link(self.name, number, prev, built.digest, bytes.fromhex(root))
-            self._commit_segment(tmp, name, built, chained, result.size, paths)
+            self._commit_segment(tmp, name, built, chained, len(built.data), paths)
             self.checkpoints.append(signed(seal_record(self.name, number, chained.hex(), built.digest.hex(),
                                                        root, built.header["sealed"]), self.signer))
-            self.events.segment_sealed(self.name, result.lines, built.header["raw"], result.size)
+            self.events.segment_sealed(self.name, prepared.lines, built.header["raw"], len(built.data))
+            made = 1
         else:
             with self._view:
                 self._closed = [p for p in self._closed if p not in paths]
@@ -465,7 +492,7 @@ class TenantStore:
         for path in paths:
             _remove_wal(path)
         fsync_dir(self.wal_dir)
-        return 1 if built is not None else 0
+        return made
 
     def _commit_segment(self, tmp: Path, name: str, built: BuiltSegment, chained: bytes, size: int,
                         paths: list[Path]) -> None:
@@ -715,3 +742,14 @@ def _remove_wal(path: Path) -> None:
     acknowledged records look lost."""
     path.unlink(missing_ok=True)
     head_path(path).unlink(missing_ok=True)
+
+
+def _write_new(path: Path, data: bytes, fsync: bool) -> None:
+    """A new file holding ``data`` (fsync'd if ``fsync``), mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        write_all(fd, data)
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -37,3 +37,25 @@ async def test_a_killed_sealer_process_is_replaced_and_nothing_is_lost(tmp_path:
     assert report.clean and report.segments == 2
     store.close()
     assert sealer_children() == []  # closing the store stops its sealer
+
+
+async def test_a_backlog_is_prepared_by_several_sealers_and_chained_in_order(tmp_path: Path) -> None:
+    # Four WAL files of one tenant, and one of another: two sealer processes prepare them side
+    # by side; each tenant's segments still chain in WAL order and hold every line once.
+    store = make_store(tmp_path, seal_in_subprocess=True, sealers=2, segment_max_bytes=1 << 16)
+    for k in range(4):
+        await store.append("city", batch("s", k * 400, 400, text="x" * 200), 1)
+        await store._tenants["city"].cut()
+    await store.append("port", batch("p", 0, 10), 1)
+    assert await store.seal("city") == 4
+    assert len(sealer_children()) == 2  # both processes took a file
+    assert await store.seal("port") == 1
+    assert lines(store, "city") == sorted(f"{'x' * 200} {i}" for i in range(1600))
+    assert lines(store, "port") == sorted(f"p {i}" for i in range(10))
+    segments = store._tenants["city"].catalog.segments()
+    assert [s.number for s in segments] == [1, 2, 3, 4]
+    assert [(s.min_ts, s.max_ts) for s in segments] == [(1_000 + k * 400, 1_000 + k * 400 + 399) for k in range(4)]
+    for tenant in ("city", "port"):
+        assert store.verify(tenant).clean
+    store.close()
+    assert sealer_children() == []
