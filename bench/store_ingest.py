@@ -1,7 +1,8 @@
 """Collector store ingest, with fsync and encryption, on this machine.
 
     .venv/bin/python bench/store_ingest.py [--lines 2000000] [--runs 3] [--http] [--dir DIR]
-                                           [--sealers 2] [--compare-sealers 1]
+                                           [--sealers 2] [--zstd-level N]
+                                           [--compare-sealers 1] [--compare-level N]
 
 Per run, with 256-byte lines in batches of 4000 (1 MiB) from 8 hosts appended by 8
 concurrent writers (as 8 agents would), it prints:
@@ -65,9 +66,9 @@ def dir_bytes(path: Path, pattern: str) -> int:
     return sum(p.stat().st_size for p in path.rglob(pattern))
 
 
-async def store_run(batches: list[Batch], root: Path, sealers: int) -> dict[str, Any]:
+async def store_run(batches: list[Batch], root: Path, sealers: int, level: int) -> dict[str, Any]:
     master = FileMasterKeys.create(root / "master.key")
-    store = LocalStore(root / "data", master, StoreConfig(sealers=sealers)).open()
+    store = LocalStore(root / "data", master, StoreConfig(sealers=sealers, zstd_level=level)).open()
     lines = sum(len(c) for b in batches for c in b.chunks)
     raw = sum(len(m) for b in batches for c in b.chunks for m in c.msg)
     maintenance = asyncio.create_task(store.maintain(tick=0.2))
@@ -93,7 +94,7 @@ async def store_run(batches: list[Batch], root: Path, sealers: int) -> dict[str,
     assert report.clean, report.findings
     store.close()
     return {
-        "sealers": sealers, "lines": lines, "raw_mb": raw / 1e6,
+        "sealers": sealers, "zstd_level": level, "lines": lines, "raw_mb": raw / 1e6,
         "acked_lines_s": lines / acked, "acked_mb_s": raw / acked / 1e6,
         "sustained_lines_s": lines / sustained, "sustained_mb_s": raw / sustained / 1e6,
         "cpu_s": cpu, "cpu_s_per_m_lines": cpu / lines * 1e6,
@@ -196,8 +197,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--http", action="store_true", help="also through a real collector process")
     parser.add_argument("--sealers", type=int, default=2, help="sealer processes of the store")
+    parser.add_argument("--zstd-level", type=int, default=StoreConfig().zstd_level)
     parser.add_argument("--compare-sealers", type=int, default=None,
                         help="also run the store with this many sealers, alternating")
+    parser.add_argument("--compare-level", type=int, default=None,
+                        help="the compared store's zstd level (default: --zstd-level)")
     parser.add_argument("--dir", type=Path, default=None,
                         help="where to write (default: the system temp directory)")
     args = parser.parse_args()
@@ -212,8 +216,10 @@ def main() -> None:
             root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=args.dir))
             try:
                 if kind in ("store", "compare"):
-                    n = args.sealers if kind == "store" else args.compare_sealers
-                    result = asyncio.run(store_run(batches, root, n))
+                    n, level = args.sealers, args.zstd_level
+                    if kind == "compare":
+                        n, level = args.compare_sealers, args.compare_level or args.zstd_level
+                    result = asyncio.run(store_run(batches, root, n, level))
                 elif kind == "peer":
                     result = peer_run(batches, root)
                 else:
@@ -231,9 +237,11 @@ def main() -> None:
     print(f"store CPU (sealers included): {median(stores, 'cpu_s_per_m_lines'):.2f} s per million lines, "
           f"so {median(stores, 'cpu_bound_lines_s'):,.0f} lines/s on {os.cpu_count()} cores when CPU-bound")
     if compared:
-        print(f"same store with {args.compare_sealers} sealer(s): sustained "
+        print(f"same store with {args.compare_sealers} sealer(s), zstd level "
+              f"{args.compare_level or args.zstd_level}: sustained "
               f"{median(compared, 'sustained_lines_s'):,.0f} lines/s, "
-              f"{median(compared, 'cpu_s_per_m_lines'):.2f} CPU s per million lines; sustained ratio "
+              f"{median(compared, 'cpu_s_per_m_lines'):.2f} CPU s per million lines, "
+              f"{median(compared, 'disk_per_raw'):.3f} bytes on disk per raw byte; sustained ratio "
               f"{median(stores, 'sustained_lines_s') / median(compared, 'sustained_lines_s'):.2f}")
     print(f"peer, plain append + fsync per batch:           {median(peers, 'lines_s'):,.0f} lines/s, "
           f"{median(peers, 'mb_s'):,.1f} MB/s")

@@ -87,8 +87,11 @@ class StoreConfig(StrictModel):
     )
 
     def seal_settings(self) -> SealSettings:
+        # WAL files of a fraction of a segment, so that a burst is sealed by every sealer.
+        sealers = self.sealers if self.seal_in_subprocess else 1
+        wal_max = self.segment_max_bytes // sealers
         return SealSettings(self.fsync, self.segment_max_bytes, self.segment_max_age,
-                            self.block_bytes, self.zstd_level)
+                            self.block_bytes, self.zstd_level, max(wal_max, 1 << 16))
 
 
 class StoreLocked(Exception):

@@ -132,6 +132,11 @@ class _SealerProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Start the child now, so that the first seal does not wait for its imports."""
+        with self._lock:
+            self._child()
+
     def _child(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen([sys.executable, "-m", "collector.store.sealing"],
@@ -202,6 +207,8 @@ class _Pool:
         for child in self._children:
             self._idle.put(child)
         self._threads = concurrent.futures.ThreadPoolExecutor(width, thread_name_prefix="sealer")
+        for child in self._children:
+            child.start()
 
     def prepare(self, job: SealJob) -> concurrent.futures.Future[Prepared]:
         return self._threads.submit(self._run, job)
@@ -221,7 +228,7 @@ class _Pool:
 
 def process_pool(width: int) -> tuple[SealRunner, Callable[[], None]]:
     """A runner that prepares up to ``width`` segments at once, each in its own child process
-    (started when first needed), and how to stop them."""
+    (started now), and how to stop them."""
     pool = _Pool(width)
     return pool, pool.stop
 

@@ -77,6 +77,7 @@ class SealSettings:
     segment_max_age: float = 300.0
     block_bytes: int = 1 << 20
     zstd_level: int = 3
+    wal_max_bytes: int = 64 << 20  # a WAL file this large is closed (several make a segment)
 
 
 @dataclass(slots=True)
@@ -370,7 +371,7 @@ class TenantStore:
 
     def _write_sync(self, records: list[bytes], batches: list[Batch]) -> None:
         writer = self._writer
-        if writer is None or writer.size >= self.settings.segment_max_bytes:
+        if writer is None or writer.size >= self.settings.wal_max_bytes:
             writer = self._next_writer()
         # The span grows before the file does: a reader's snapshot may see the span cover a
         # record not yet written (a hint too wide), never a record outside its span.
@@ -435,21 +436,23 @@ class TenantStore:
         return made
 
     def _seal_groups(self, most: int) -> list[list[Path]]:
-        """Up to ``most`` groups of closed WAL files, oldest first, each about one segment."""
-        groups: list[list[Path]] = []
+        """Up to ``most`` groups of closed WAL files, oldest first, each about one segment; one
+        file per group when there are no more files than ``most`` (so that every sealer takes
+        part in a short backlog, at the cost of smaller segments)."""
         with self._view:
-            todo: list[Path] = []
-            size = 0
-            for path in self._closed:
-                todo.append(path)
-                size += path.stat().st_size
-                if size >= self.settings.segment_max_bytes:
-                    groups.append(todo)
-                    todo, size = [], 0
-                    if len(groups) == most:
-                        return groups
-            if todo:
-                groups.append(todo)
+            closed = list(self._closed)
+        if len(closed) <= most:
+            return [[path] for path in closed]
+        groups: list[list[Path]] = [[]]
+        size = 0
+        for path in closed:
+            if size >= self.settings.segment_max_bytes:
+                if len(groups) == most:
+                    break
+                groups.append([])
+                size = 0
+            groups[-1].append(path)
+            size += path.stat().st_size
         return groups
 
     def _seal_job(self, paths: list[Path]) -> SealJob:

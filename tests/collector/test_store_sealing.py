@@ -23,8 +23,16 @@ def sealer_children() -> list[int]:
     return found
 
 
+def bytes_read(pid: int) -> int:
+    """Bytes the process has read (files and pipes), from /proc/PID/io."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no rchar for {pid}")
+
+
 async def test_a_killed_sealer_process_is_replaced_and_nothing_is_lost(tmp_path: Path) -> None:
-    store = make_store(tmp_path, seal_in_subprocess=True)
+    store = make_store(tmp_path, seal_in_subprocess=True, sealers=1)
     await store.append("city", batch("s", 0, 100), 1)
     assert await store.seal("city") == 1
     [child] = sealer_children()
@@ -47,14 +55,18 @@ async def test_a_backlog_is_prepared_by_several_sealers_and_chained_in_order(tmp
         await store.append("city", batch("s", k * 400, 400, text="x" * 200), 1)
         await store._tenants["city"].cut()
     await store.append("port", batch("p", 0, 10), 1)
+    children = sealer_children()
+    assert len(children) == 2  # started with the store
+    before = {pid: bytes_read(pid) for pid in children}
     assert await store.seal("city") == 4
-    assert len(sealer_children()) == 2  # both processes took a file
+    # Both processes read WAL files (each file is over 64 KiB).
+    assert all(bytes_read(pid) - before[pid] > 1 << 16 for pid in children)
     assert await store.seal("port") == 1
     assert lines(store, "city") == sorted(f"{'x' * 200} {i}" for i in range(1600))
     assert lines(store, "port") == sorted(f"p {i}" for i in range(10))
     segments = store._tenants["city"].catalog.segments()
     assert [s.number for s in segments] == [1, 2, 3, 4]
-    assert [(s.min_ts, s.max_ts) for s in segments] == [(1_000 + k * 400, 1_000 + k * 400 + 399) for k in range(4)]
+    assert [(s.min_ts, s.max_ts) for s in segments] == [(1_000 + k * 400, 1_399 + k * 400) for k in range(4)]
     for tenant in ("city", "port"):
         assert store.verify(tenant).clean
     store.close()
