@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import bisect
 
-__all__ = ["SeqSet"]
+from chronolog.wire import Batch, Chunk, slice_chunk
+from collector.store import StreamReport
+
+__all__ = ["HeldLines", "SeqSet"]
 
 
 class SeqSet:
@@ -78,3 +81,57 @@ class SeqSet:
                 holes.append((cursor, s))
             cursor = e
         return holes
+
+
+StreamKey = tuple[str, str]  # (agent, stream)
+
+
+class HeldLines:
+    """Which lines a tenant's store holds, per ``(agent, stream)``: what de-duplication asks,
+    and what `Store.streams` reports (counts and gaps). Both backends keep one per tenant."""
+
+    __slots__ = ("seqs",)
+
+    def __init__(self) -> None:
+        self.seqs: dict[StreamKey, SeqSet] = {}
+
+    def seqset(self, agent: str, stream: str) -> SeqSet:
+        found = self.seqs.get((agent, stream))
+        if found is None:
+            found = self.seqs[(agent, stream)] = SeqSet()
+        return found
+
+    def add(self, agent: str, stream: str, start: int, end: int) -> None:
+        self.seqset(agent, stream).add(start, end)
+
+    def take_new(self, batch: Batch) -> tuple[list[Chunk], list[tuple[StreamKey, int, int]], int]:
+        """Split the batch's chunks into the runs of lines not yet held and mark them held;
+        returns the new chunks, what was marked (for `forget`), and how many were held."""
+        new_chunks: list[Chunk] = []
+        added: list[tuple[StreamKey, int, int]] = []
+        duplicates = 0
+        for chunk in batch.chunks:
+            seqs = self.seqset(batch.agent, chunk.stream)
+            runs = seqs.missing(chunk.seq, chunk.seq + len(chunk))
+            duplicates += len(chunk) - sum(e - s for s, e in runs)
+            for s, e in runs:
+                new_chunks.append(slice_chunk(chunk, s - chunk.seq, e - chunk.seq))
+                seqs.add(s, e)
+                added.append(((batch.agent, chunk.stream), s, e))
+        return new_chunks, added, duplicates
+
+    def forget(self, added: list[tuple[StreamKey, int, int]]) -> None:
+        """Undo `take_new` (the write of those lines failed)."""
+        for key, start, end in added:
+            self.seqs[key].remove(start, end)
+
+    def holds(self, agent: str, stream: str, seq: int) -> bool:
+        found = self.seqs.get((agent, stream))
+        return found is not None and not found.missing(seq, seq + 1)
+
+    def reports(self) -> list[StreamReport]:
+        return [
+            StreamReport(agent, stream, len(seqs), seqs.intervals()[-1][1] - 1, seqs.gaps())
+            for (agent, stream), seqs in sorted(self.seqs.items())
+            if seqs.intervals()
+        ]

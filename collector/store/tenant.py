@@ -38,7 +38,7 @@ import orjson
 
 from chronolog.fsutil import fsync_dir, write_all
 from chronolog.timefmt import now_us
-from chronolog.wire import Batch, Chunk, slice_chunk
+from chronolog.wire import Batch
 from collector.store import AppendResult, DamagedPart, Part, StoreEvents, StoreUnavailable, StreamReport
 from collector.store.catalog import Catalog, SegmentRow
 from collector.store.chain import GENESIS, CheckpointLog, link, seal_record, signature_ok, signed
@@ -49,7 +49,7 @@ from collector.store.lines import LineBlock
 from collector.store.sealed import BlockAt, ChainExtract, SegmentSeal
 from collector.store.sealing import InProcess, Prepared, SealJob, SealRunner
 from collector.store.segment import BuiltSegment, SegmentHead, file_digest, seal_blocks, segment_name
-from collector.store.seqset import SeqSet
+from collector.store.seqset import HeldLines
 from collector.store.wal import (
     WalWriter,
     decode_record,
@@ -65,7 +65,6 @@ __all__ = ["SealSettings", "TenantStore"]
 
 log = logging.getLogger("collector.store")
 
-StreamKey = tuple[str, str]  # (agent, stream)
 _WAL = re.compile(r"wal-(\d{8})\.log")
 _SEGMENT = re.compile(r"seg-(\d{8})\.cls")
 
@@ -116,7 +115,7 @@ class TenantStore:
         self.keys, self.signer, self.settings, self.events = keys, signer, settings, events
         self.catalog: Catalog
         self.checkpoints = CheckpointLog(directory / "checkpoints.log")
-        self.seqs: dict[StreamKey, SeqSet] = {}
+        self.held = HeldLines()
         self.refusing: str | None = None  # why appends are refused (an erase in progress)
         self.feed: Feed | None = None  # told of every new durable batch (followers)
         # The writer side, touched by one flush at a time.
@@ -148,7 +147,7 @@ class TenantStore:
 
     def _recover(self) -> None:
         for agent, stream, start, end in self.catalog.seq_runs():
-            self._seqset(agent, stream).add(start, end)
+            self.held.add(agent, stream, start, end)
         rows = {r.number: r for r in self.catalog.segments()}
         sealed = self.catalog.sealed_wal()
         wal_files = sorted((int(m.group(1)), p) for p in self.wal_dir.iterdir()
@@ -264,7 +263,7 @@ class TenantStore:
             _, batch = decode_record(record)
             span.add(batch)
             for chunk in batch.chunks:
-                self._seqset(batch.agent, chunk.stream).add(chunk.seq, chunk.seq + len(chunk))
+                self.held.add(batch.agent, chunk.stream, chunk.seq, chunk.seq + len(chunk))
         if contents.records:
             self._closed.append(path)
             self._spans[path] = span
@@ -294,18 +293,12 @@ class TenantStore:
             "kind": "wal_loss", "tenant": self.name, "file": file_id, "name": name, "finding": finding,
             "detail": detail, "at": now_us()}, self.signer))
 
-    def _seqset(self, agent: str, stream: str) -> SeqSet:
-        found = self.seqs.get((agent, stream))
-        if found is None:
-            found = self.seqs[(agent, stream)] = SeqSet()
-        return found
-
     # ---- appending -------------------------------------------------------------------------
 
     async def append(self, batch: Batch, received: int) -> AppendResult:
         if self.refusing:
             raise StoreUnavailable(self.refusing)
-        new_chunks, added, duplicates = self._new_lines(batch)
+        new_chunks, added, duplicates = self.held.take_new(batch)
         if not new_chunks:
             # Nothing new, but the lines it duplicates may still be on their way to disk:
             # acknowledge only once they are durable.
@@ -316,27 +309,11 @@ class TenantStore:
         try:
             await self._write(encode_record(received, stored), stored)
         except BaseException:
-            for key, start, end in added:
-                self.seqs[key].remove(start, end)
+            self.held.forget(added)
             raise
         if self.feed is not None:
             self.feed.publish(self.name, received, stored)
         return AppendResult(sum(len(c) for c in new_chunks), duplicates)
-
-    def _new_lines(self, batch: Batch) -> tuple[list[Chunk], list[tuple[StreamKey, int, int]], int]:
-        """Split the batch's chunks into the runs of lines not yet held; mark them held."""
-        new_chunks: list[Chunk] = []
-        added: list[tuple[StreamKey, int, int]] = []
-        duplicates = 0
-        for chunk in batch.chunks:
-            seqs = self._seqset(batch.agent, chunk.stream)
-            runs = seqs.missing(chunk.seq, chunk.seq + len(chunk))
-            duplicates += len(chunk) - sum(e - s for s, e in runs)
-            for s, e in runs:
-                new_chunks.append(slice_chunk(chunk, s - chunk.seq, e - chunk.seq))
-                seqs.add(s, e)
-                added.append(((batch.agent, chunk.stream), s, e))
-        return new_chunks, added, duplicates
 
     def _lock(self) -> asyncio.Lock:
         if self._io_lock is None:
@@ -578,8 +555,7 @@ class TenantStore:
                 self._readers -= 1
 
     def holds(self, agent: str, stream: str, seq: int) -> bool:
-        found = self.seqs.get((agent, stream))
-        return found is not None and not found.missing(seq, seq + 1)
+        return self.held.holds(agent, stream, seq)
 
     def segment_seals(self, numbers: list[int]) -> dict[int, SegmentSeal]:
         """The block roots and seal checkpoint of each live segment of ``numbers`` (one that
@@ -622,11 +598,7 @@ class TenantStore:
         return {int(r["number"]): r for r in records if r.get("kind") == "seal" and "number" in r}
 
     def streams(self) -> list[StreamReport]:
-        return [
-            StreamReport(agent, stream, len(seqs), seqs.intervals()[-1][1] - 1, seqs.gaps())
-            for (agent, stream), seqs in sorted(self.seqs.items())
-            if seqs.intervals()
-        ]
+        return self.held.reports()
 
     # ---- retention ------------------------------------------------------------------------
 
