@@ -12,7 +12,7 @@ import gc
 import logging
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -54,10 +54,13 @@ from collector.ingest.loki import LOKI_NUMBERS, LokiNumbers, handle_loki_push
 from collector.ingest.push import STORE, handle_push
 from collector.query.follow_http import handle_context, handle_count, handle_tail
 from collector.query.http import QUERY_LIMITS, SKEW_MARGIN, handle_query, handle_streams
-from collector.store import Store
+from collector.store import Store, StoreUnavailable
 from collector.store.keys import FileMasterKeys, KeyringError, master_key_path
 from collector.store.local import LocalStore, StoreLocked
 from collector.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from collector.store.jetstream.store import JetStreamStore
 
 __all__ = ["admins_path", "audit_path", "build_app", "credentials_path", "fleet_path", "open_audit",
            "open_store", "serve", "server_tls"]
@@ -115,12 +118,19 @@ def check_audit(trail: AuditTrail, public_key: str, telemetry: Telemetry) -> Non
     telemetry.audit_trail_checked([f"{f.kind}: {f.where}: {f.detail}" for f in report.findings])
 
 
-def open_store(config: CollectorConfig, telemetry: Telemetry | None = None) -> LocalStore:
-    """The local store with its master key, recovered and locked for this process (blocking)."""
+def open_store(config: CollectorConfig, telemetry: Telemetry | None = None) -> LocalStore | JetStreamStore:
+    """The configured store with its master key, opened for this process (blocking): the local
+    directory, recovered and locked, or the JetStream cluster, connected."""
     try:
         master = FileMasterKeys.load(master_key_path(config.keys))
+        if config.store.backend == "jetstream":
+            from collector.store.jetstream.store import JetStreamStore
+
+            return JetStreamStore(config.store.jetstream, master, config.data_dir / "cluster-cache",
+                                  config.store.seal_settings(), config.store.sealers,
+                                  config.store.seal_in_subprocess, telemetry).open()
         return LocalStore(config.data_dir, master, config.store, telemetry).open()
-    except (KeyringError, StoreLocked) as e:
+    except (KeyringError, StoreLocked, StoreUnavailable) as e:
         raise Failure(str(e)) from None
 
 

@@ -15,6 +15,7 @@ from chronolog.tls import Level, certificate_problems
 from collector.auth.sessions import AdminConfig
 from collector.fleet.config import FleetConfig
 from collector.query.spec import Limits
+from collector.store.jetstream.config import ResidencyConfig, outside
 from collector.store.keys import KeysConfig
 from collector.store.local import StoreConfig
 
@@ -124,6 +125,21 @@ class CollectorConfig(StrictModel):
     query: QueryConfig = QueryConfig()
     admin: AdminConfig = AdminConfig()
     fleet: FleetConfig = FleetConfig()
+    residency: ResidencyConfig = ResidencyConfig()
+
+    @model_validator(mode="after")
+    def _store_where_allowed(self) -> CollectorConfig:
+        if self.store.backend != "jetstream":
+            return self
+        location = self.store.jetstream.location
+        if location is None:
+            raise ValueError("store.backend = \"jetstream\" needs store.jetstream.location (where the "
+                             "cluster keeps its data, e.g. country = \"JP\")")
+        if outside(location, self.residency):
+            raise ValueError(f"store.jetstream.location is {location.label()}, outside "
+                             f"residency.allowed_countries {self.residency.allowed_countries}: "
+                             "the collector keeps data only there")
+        return self
 
     @model_validator(mode="after")
     def _loopback_until_tls(self) -> CollectorConfig:

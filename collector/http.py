@@ -15,6 +15,7 @@ from aiohttp.typedefs import Middleware
 from chronolog.tls import TLS12_SUITES, TLS13_SUITES, Level
 from collector.auth.credentials import CredentialStore, Principal, Role
 from collector.auth.sessions import SESSION_PREFIX
+from collector.store import NotSupported
 from collector.telemetry import Telemetry
 
 __all__ = ["BODY_TIMEOUT", "CREDENTIALS", "MAX_BODY", "TELEMETRY", "ApiError", "Handler", "bearer_token",
@@ -53,6 +54,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = json_response({"error": e.kind, "detail": e.detail}, e.status)
         response.headers.update(e.headers)
         return response
+    except NotSupported as e:
+        return json_response({"error": "not_supported", "detail": str(e)}, 501)
     except web.HTTPRequestEntityTooLarge as e:
         return json_response({"error": "too_large", "detail": e.text or "body too large"}, 413)
     except web.HTTPException as e:

@@ -31,6 +31,9 @@ def disposal_report(*, report_id: str, plan: dict[str, Any], erased: dict[str, A
     v = erased["verification"]
     key_ids = ", ".join(erased["destroyed_key_ids"]) or "none"
     backups = plan.get("backups", [])
+    # A remote store names itself and where it is (data residency); the local one is data_dir.
+    store = erased.get("store") or {"model": "chronolog-collector local store",
+                                     "serial_number": f"{data_dir}/tenants/{tenant}", "location": None}
     return {
         "title": "Certificate of Sanitization",
         "standard": STANDARD,
@@ -40,8 +43,9 @@ def disposal_report(*, report_id: str, plan: dict[str, Any], erased: dict[str, A
                    "title": None, "organization": None, "location": None, "phone": None},
         "media": {
             "make_vendor": "chronolog",
-            "model": "chronolog-collector local store",
-            "serial_number": f"{data_dir}/tenants/{tenant}",
+            "model": store["model"],
+            "serial_number": store["serial_number"],
+            "location": store["location"],
             "media_property_number": None,
             "media_type": "logical: one tenant's encrypted log store (segments, write-ahead log, "
                           "catalog, chain records) on the collector's storage",
@@ -117,6 +121,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"  Make/Vendor: {m['make_vendor']}   Model: {m['model']}",
         f"  Serial number: {m['serial_number']}   Property number: {show(m['media_property_number'])}",
         f"  Media type: {m['media_type']}",
+        *([f"  Data location: {m['location']}"] if m.get("location") else []),
         f"  Source: {m['source']}   Classification: {show(m['classification'])}",
         f"  Data backed up: {m['data_backed_up']}   Backup location: {m['backup_location']}",
         *(f"    backup {b['id']}: {b['segments']} segments, {b['bytes']} bytes, sha256 {b['sha256']}"

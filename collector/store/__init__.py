@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from collector.store.lines import LineBlock
     from collector.store.sealed import BlockAt
 
-__all__ = ["AppendResult", "DamagedPart", "Part", "Store", "StoreEvents", "StoreReader", "StoreUnavailable",
-           "StreamReport"]
+__all__ = ["AppendResult", "DamagedPart", "NotSupported", "Part", "Store", "StoreEvents", "StoreReader",
+           "StoreUnavailable", "StreamReport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,10 @@ class StoreReader(Protocol):
 
 class StoreUnavailable(Exception):
     """The store cannot make this write durable; the caller must not acknowledge it."""
+
+
+class NotSupported(Exception):
+    """An operation this store backend does not offer; the message says what to do instead."""
 
 
 class Store(Protocol):

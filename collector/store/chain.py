@@ -22,7 +22,8 @@ import orjson
 from chronolog.evidence.chain import GENESIS, link
 from chronolog.evidence.signatures import canonical, signature_ok
 
-__all__ = ["GENESIS", "CheckpointLog", "canonical", "link", "seal_record", "signature_ok", "signed"]
+__all__ = ["GENESIS", "CheckpointLog", "canonical", "chain_seal", "link", "seal_record", "signature_ok",
+           "signed"]
 
 
 class _Signs(Protocol):
@@ -45,6 +46,16 @@ def seal_record(tenant: str, number: int, link_hex: str, digest_hex: str, record
     if records_root is not None:
         record["records_root"] = records_root
     return record
+
+
+def chain_seal(tenant: str, number: int, prev: bytes, digest: bytes, header: dict[str, Any],
+               signer: _Signs) -> tuple[bytes, dict[str, Any]]:
+    """A new (v2) segment's link, from its sealed ``header``, and the signed checkpoint of its
+    seal (both backends)."""
+    root = header["records_root"]
+    chained = link(tenant, number, prev, digest, bytes.fromhex(root))
+    return chained, signed(seal_record(tenant, number, chained.hex(), digest.hex(), root, header["sealed"]),
+                           signer)
 
 
 class CheckpointLog:

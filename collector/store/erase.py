@@ -28,7 +28,7 @@ from collector.store.segment import SegmentHead
 from collector.store.tenant import TenantStore
 from collector.store.wal import parse_header
 
-__all__ = ["Sample", "disk_usage", "erase_tenant", "take_sample"]
+__all__ = ["Sample", "decrypt_attempts", "disk_usage", "erase_tenant", "take_sample"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ def disk_usage(directory: Path) -> tuple[int, int]:
     return files, size
 
 
-def _decrypt_attempts(sample: Sample, tenant: str, keys: TenantKeys, master: MasterKeys) -> dict[str, Any]:
+def decrypt_attempts(sample: Sample, tenant: str, keys: TenantKeys, master: MasterKeys) -> dict[str, Any]:
     attempts: list[str] = []
     opened_by: list[str] = []
     try:
@@ -118,7 +118,7 @@ def erase_tenant(tenant: TenantStore, keys: TenantKeys, master: MasterKeys) -> d
     tenant.close()
     shutil.rmtree(tenant.directory)
     fsync_dir(tenant.directory.parent)
-    verification = (_decrypt_attempts(sample, tenant.name, keys, master) if sample is not None
+    verification = (decrypt_attempts(sample, tenant.name, keys, master) if sample is not None
                     else {"sample": None, "attempts": ["the tenant held no data"], "decrypt_failed": True,
                           "opened_by": []})
     return {

@@ -348,13 +348,21 @@ class Signer:
         try:
             doc = orjson.loads(path.read_bytes())
         except FileNotFoundError:
-            private, public = new_signing_key()
-            master_id, wrapped = master.wrap(private)
-            doc = {"id": new_id("sk"), "algorithm": "Ed25519", "public": _b64(public),
-                   "master": master_id, "wrapped": _b64(wrapped), "created": _now()}
+            doc = cls.new_document(master)
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic_write(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2), mode=0o600)
-            return cls(doc["id"], private, public)
+        return cls.from_document(doc, master)
+
+    @staticmethod
+    def new_document(master: MasterKeys) -> dict[str, Any]:
+        """A new key pair as it is kept: the private half wrapped by the master key."""
+        private, public = new_signing_key()
+        master_id, wrapped = master.wrap(private)
+        return {"id": new_id("sk"), "algorithm": "Ed25519", "public": _b64(public),
+                "master": master_id, "wrapped": _b64(wrapped), "created": _now()}
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any], master: MasterKeys) -> Signer:
         private = master.unwrap(doc["master"], _unb64(doc["wrapped"]))
         return cls(doc["id"], private, _unb64(doc["public"]))
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from pydantic import Field
 
@@ -38,6 +38,7 @@ from collector.store.chain import GENESIS, signed
 from collector.store.crypto import new_id
 from collector.store.erase import disk_usage, erase_tenant
 from collector.store.feed import Feed, Follower
+from collector.store.jetstream.config import JetStreamConfig
 from collector.store.keys import KeyVersion, MasterKeys, Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
@@ -53,6 +54,13 @@ log = logging.getLogger("collector.store")
 
 
 class StoreConfig(StrictModel):
+    backend: Literal["local", "jetstream"] = Field(
+        "local", description="Where the store is: \"local\" (data_dir, one collector) or "
+        "\"jetstream\" (a NATS JetStream cluster shared by several collectors, docs/scale-out.md).",
+    )
+    jetstream: JetStreamConfig = Field(
+        JetStreamConfig(), description="The NATS JetStream cluster, with backend = \"jetstream\".",
+    )
     fsync: bool = Field(
         True, description="fsync before acknowledging. Turning it off loses acknowledged "
         "lines on a power failure; only for throwaway test stores.",

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -29,6 +29,7 @@ from chronolog.wire import Batch, Chunk, beyond_limits
 from collector.store.crypto import Unreadable
 from collector.store.lines import LineBlock, seq_runs
 from collector.store.segment import PreparedBlocks, prepare_blocks
+from collector.store.seqset import HeldLines
 from collector.store.wal import decode_record, read_wal
 
 __all__ = ["InProcess", "Prepared", "SealJob", "SealRunner", "prepare_from_wal", "process_pool"]
@@ -41,6 +42,11 @@ class SealJob:
     keys: dict[str, bytes]  # the tenant key versions the WAL files name, by id
     zstd_level: int = 3
     block_bytes: int = 1 << 20
+    # WAL records kept elsewhere than in files (stream messages), as (name, one-record WAL file).
+    wal_messages: list[tuple[str, bytes]] = field(default_factory=list)
+    # Lines already sealed, by (agent, stream): given, these and repeats are left out (the
+    # local store de-duplicates before writing its WAL; a stream can hold a line twice).
+    held: dict[tuple[str, str], list[tuple[int, int]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,14 +83,18 @@ def prepare_from_wal(job: SealJob) -> Prepared:
     batches: list[tuple[int, Batch]] = []
     file_ids: list[str] = []
     damaged: list[tuple[str, str]] = []
-    for path in job.wal_paths:
-        contents = read_wal(Path(path).read_bytes(), keys)
-        damaged += [(Path(path).name, what) for what in contents.damaged]
-        file_ids.append(contents.header["file"])
+    sources = [(Path(p).name, Path(p).read_bytes()) for p in job.wal_paths] + job.wal_messages
+    for name, data in sources:
+        contents = read_wal(data, keys)
+        damaged += [(name, what) for what in contents.damaged]
+        if contents.header["file"] not in file_ids:
+            file_ids.append(contents.header["file"])
         for number, record in enumerate(contents.records):
             received, batch = decode_record(record)
-            batch.chunks = [c for c in batch.chunks if _storable(c, Path(path).name, number, damaged)]
+            batch.chunks = [c for c in batch.chunks if _storable(c, name, number, damaged)]
             batches.append((received, batch))
+    if job.held is not None:
+        batches = _new_only(batches, job.held)
     lines = LineBlock.from_batches(batches)
     if not len(lines):
         return Prepared(None, 0, file_ids, [], damaged)
@@ -92,6 +102,20 @@ def prepare_from_wal(job: SealJob) -> Prepared:
     runs = seq_runs((b.agent, c.stream, c.seq, c.seq + len(c)) for _, b in batches for c in b.chunks)
     blocks = prepare_blocks(lines, job.zstd_level, job.block_bytes)
     return Prepared(blocks, len(lines), file_ids, runs, damaged)
+
+
+def _new_only(batches: list[tuple[int, Batch]],
+              held: dict[tuple[str, str], list[tuple[int, int]]]) -> list[tuple[int, Batch]]:
+    known = HeldLines()
+    for (agent, stream), runs in held.items():
+        for start, end in runs:
+            known.add(agent, stream, start, end)
+    out = []
+    for received, batch in batches:
+        chunks, _, _ = known.take_new(batch)
+        if chunks:
+            out.append((received, replace(batch, chunks=chunks)))
+    return out
 
 
 class InProcess:

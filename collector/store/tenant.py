@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -41,7 +41,7 @@ from chronolog.timefmt import now_us
 from chronolog.wire import Batch
 from collector.store import AppendResult, DamagedPart, Part, StoreEvents, StoreUnavailable, StreamReport
 from collector.store.catalog import Catalog, SegmentRow
-from collector.store.chain import GENESIS, CheckpointLog, link, seal_record, signature_ok, signed
+from collector.store.chain import GENESIS, CheckpointLog, chain_seal, seal_record, signature_ok, signed
 from collector.store.crypto import Sealer, Unreadable
 from collector.store.feed import Feed
 from collector.store.keys import Signer, TenantKeys
@@ -61,7 +61,7 @@ from collector.store.wal import (
     read_wal,
 )
 
-__all__ = ["SealSettings", "TenantStore"]
+__all__ = ["SealSettings", "SegmentSource", "TenantReader", "TenantStore"]
 
 log = logging.getLogger("collector.store")
 
@@ -457,11 +457,9 @@ class TenantStore:
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-            root = built.header["records_root"]
-            chained = link(self.name, number, prev, built.digest, bytes.fromhex(root))
+            chained, checkpoint = chain_seal(self.name, number, prev, built.digest, built.header, self.signer)
             self._commit_segment(tmp, name, built, chained, len(built.data), paths)
-            self.checkpoints.append(signed(seal_record(self.name, number, chained.hex(), built.digest.hex(),
-                                                       root, built.header["sealed"]), self.signer))
+            self.checkpoints.append(checkpoint)
             self.events.segment_sealed(self.name, prepared.lines, built.header["raw"], len(built.data))
             made = 1
         else:
@@ -635,12 +633,26 @@ class _WalSnapshot:
     span: WalSpan
 
 
+class SegmentSource(Protocol):
+    """What `TenantReader` reads segments through (a `TenantStore`, or a cluster tenant's copy)."""
+
+    name: str
+    catalog: Catalog
+    segment_dir: Path
+    events: StoreEvents
+
+    @property
+    def keys(self) -> TenantKeys: ...
+
+    def holds(self, agent: str, stream: str, seq: int) -> bool: ...
+
+
 class TenantReader:
     """`collector.store.StoreReader` over one snapshot of a tenant (see `TenantStore.reader`).
     Segment files are opened once per reader and read with ``pread``, so several threads
     may load parts at once."""
 
-    def __init__(self, tenant: TenantStore, up_to: int, wal: list[_WalSnapshot]) -> None:
+    def __init__(self, tenant: SegmentSource, up_to: int, wal: list[_WalSnapshot]) -> None:
         self._tenant = tenant
         self._up_to = up_to
         self._wal = wal

@@ -46,8 +46,9 @@ from collector.store.crypto import (
 from collector.store.frames import encode_frame, scan_frames
 from collector.store.keys import TenantKeys
 
-__all__ = ["MAGIC", "KeySource", "WalContents", "WalHead", "WalWriter", "decode_record", "encode_record",
-           "frame_extent", "head_path", "lost_records", "parse_header", "read_head", "read_wal", "wal_name"]
+__all__ = ["MAGIC", "KeySource", "WalContents", "WalEncoder", "WalHead", "WalWriter", "decode_record",
+           "encode_record", "frame_extent", "head_path", "lost_records", "new_header", "parse_header",
+           "read_head", "read_wal", "wal_name"]
 
 MAGIC = b"CLW1"
 _LEN = struct.Struct(">I")
@@ -126,6 +127,35 @@ class KeySource(Protocol):
     def key(self, tenant: str, key_id: str) -> bytes: ...
 
 
+def new_header(tenant: str, keys: TenantKeys) -> tuple[dict[str, Any], bytes, Sealer]:
+    """A new WAL file's header (a fresh data key, wrapped by the tenant's active key), its
+    bytes, and the sealer of its records."""
+    key_id, tenant_key = keys.active(tenant)
+    dek, prefix = new_key(), new_nonce_prefix()
+    header = {"v": 1, "tenant": tenant, "file": new_id("w"), "tenant_key": key_id,
+              "dek": wrap_key(tenant_key, dek).hex(), "nonce_prefix": prefix.hex(), "created": now_us()}
+    return header, orjson.dumps(header), Sealer(dek, prefix)
+
+
+class WalEncoder:
+    """WAL records as self-contained one-record WAL files (`read_wal` reads each), for a log
+    kept elsewhere than a local file: a stream message per record (the JetStream store). One
+    header and data key per encoder; the counter never repeats under it."""
+
+    def __init__(self, tenant: str, keys: TenantKeys) -> None:
+        self.header, header_bytes, self._sealer = new_header(tenant, keys)
+        self._head = MAGIC + _LEN.pack(len(header_bytes)) + header_bytes
+        self._aad_prefix = sha256(MAGIC, header_bytes)
+        self._counter = 0
+        self.opened = time.monotonic()
+
+    def encode(self, record: bytes) -> bytes:
+        counter = self._counter
+        self._counter += 1
+        sealed = self._sealer.seal(counter, record, self._aad_prefix + _COUNTER.pack(counter))
+        return self._head + encode_frame(_COUNTER.pack(counter) + sealed)
+
+
 class WalWriter:
     """The WAL file this process appends to. Not thread-safe: one flush at a time."""
 
@@ -147,12 +177,7 @@ class WalWriter:
     @classmethod
     def create(cls, directory: Path, number: int, tenant: str, keys: TenantKeys,
                fsync: bool = True) -> WalWriter:
-        key_id, tenant_key = keys.active(tenant)
-        dek, prefix = new_key(), new_nonce_prefix()
-        header = {"v": 1, "tenant": tenant, "file": new_id("w"), "tenant_key": key_id,
-                  "dek": wrap_key(tenant_key, dek).hex(), "nonce_prefix": prefix.hex(),
-                  "created": now_us()}
-        header_bytes = orjson.dumps(header)
+        header, header_bytes, sealer = new_header(tenant, keys)
         path = directory / wal_name(number)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -161,7 +186,7 @@ class WalWriter:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        writer = cls(path, header, header_bytes, Sealer(dek, prefix), fsync)
+        writer = cls(path, header, header_bytes, sealer, fsync)
         fsync_dir(directory)  # the new names (file and head) must survive a crash too
         return writer
 

@@ -1,0 +1,88 @@
+"""A collector's local copy of one tenant's catalog in the cluster, in the local store's
+layout (``catalog.sqlite``, ``segments/``, ``checkpoints.log``), so that queries select blocks
+and `verify` checks the chain exactly as on a local store.
+
+The truth is in the cluster: one entry per segment, ``seg.<tenant>.<number>`` in the catalog
+bucket (zstd JSON: the segment's header, block index, seq runs, object name, digest, link,
+the stream sequence it seals through, and its signed checkpoint), and the segment itself in
+the tenant's object bucket. The copy only ever adds entries in chain order; segment files are
+fetched when a query first needs them (ciphertext, like every cached byte).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import zstandard
+
+from chronolog.fsutil import atomic_write
+from collector.store.catalog import Catalog
+from collector.store.chain import GENESIS, CheckpointLog
+from collector.store.segment import BuiltSegment, segment_name
+from collector.store.seqset import HeldLines
+
+__all__ = ["Mirror", "decode_entry", "encode_entry", "entry_key"]
+
+
+def entry_key(tenant: str, number: int) -> str:
+    return f"seg.{tenant}.{number:08d}"
+
+
+def encode_entry(entry: dict[str, Any]) -> bytes:
+    return zstandard.ZstdCompressor(level=3).compress(orjson.dumps(entry))
+
+
+def decode_entry(data: bytes) -> dict[str, Any]:
+    doc: dict[str, Any] = orjson.loads(zstandard.ZstdDecompressor().decompress(data))
+    return doc
+
+
+class Mirror:
+    """The local copy of one tenant (not thread-safe for writers: the owner adds entries one
+    at a time; readers use the catalog, which has its own lock)."""
+
+    def __init__(self, directory: Path, tenant: str) -> None:
+        self.name = tenant
+        self.directory = directory
+        self.segment_dir = directory / "segments"
+        self.segment_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.catalog = Catalog(directory / "catalog.sqlite")
+        self.checkpoints = CheckpointLog(directory / "checkpoints.log")
+        self.held = HeldLines()
+        for agent, stream, start, end in self.catalog.seq_runs():
+            self.held.add(agent, stream, start, end)
+
+    def head(self) -> tuple[int, bytes, int]:
+        """The newest segment's number and link, and the stream sequence sealed through."""
+        number, prev = self.catalog.last()
+        through = self.catalog.setting("through")
+        return number, prev if number else GENESIS, int(through) if through is not None else 0
+
+    def object_name(self, number: int) -> str | None:
+        return self.catalog.setting(f"object.{number}")
+
+    def add(self, entry: dict[str, Any], data: bytes | None = None) -> None:
+        """Record the next segment's entry (and keep its file when it is at hand)."""
+        number = int(entry["header"]["number"])
+        runs = [tuple(r) for r in entry["runs"]]
+        built = BuiltSegment(b"", entry["header"], entry["index"], bytes.fromhex(entry["digest"]),
+                             entry["tenant_key"], runs)
+        if data is not None:
+            atomic_write(self.segment_dir / segment_name(number), data)
+        self.catalog.add_segment(built, segment_name(number), bytes.fromhex(entry["link"]),
+                                 int(entry["stored_bytes"]))
+        self.catalog.set_setting(f"object.{number}", str(entry["object"]))
+        self.catalog.set_setting("through", str(int(entry["through"])))
+        self.checkpoints.append(entry["checkpoint"])
+        for agent, stream, start, end in runs:
+            self.held.add(str(agent), str(stream), int(start), int(end))
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def remove(self) -> None:
+        self.close()
+        shutil.rmtree(self.directory, ignore_errors=True)

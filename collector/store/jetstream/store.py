@@ -1,0 +1,828 @@
+"""`JetStreamStore`: `collector.store.Store` and `AdminStore` over a NATS JetStream cluster,
+so that several stateless collectors share one store (docs/scale-out.md).
+
+In the cluster (names from ``prefix``, default ``chronolog``):
+
+- stream ``chronolog-wal``, subjects ``chronolog.wal.<tenant>``, ``replicas`` copies: each
+  acknowledged batch is one message, a one-record encrypted WAL file (wal.py's format, a data
+  key per collector and tenant, wrapped by the tenant key), published with the batch's record
+  keys as ``Nats-Msg-Id`` and acknowledged to the agent only after JetStream acknowledged it;
+- object bucket ``chronolog-seg-<tenant>``: the tenant's sealed segments, the local store's
+  format byte for byte;
+- key-value bucket ``chronolog-catalog``: wrapped tenant keys (kv.py), the signing key, and one
+  entry per segment (mirror.py), created only if absent: that create is what makes a segment
+  the chain's next, so two collectors can never seal the same number or the same messages;
+- key-value bucket ``chronolog-leases`` (entries expire after ``lease_seconds``): which
+  collector seals a tenant now. A lease only avoids wasted work; the entry's create decides.
+
+The NATS client runs on its own loop (bridge.py); this object's blocking methods may be called
+from any other thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.api import (
+    KeyValueConfig,
+    ObjectStoreConfig,
+    Placement,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.kv import KeyValue
+
+from chronolog.timefmt import now_us
+from chronolog.wire import Batch
+from collector.store import (
+    AppendResult,
+    NotSupported,
+    Part,
+    StoreEvents,
+    StoreReader,
+    StoreUnavailable,
+    StreamReport,
+)
+from collector.store.catalog import Hold
+from collector.store.chain import chain_seal, signed
+from collector.store.crypto import Unreadable
+from collector.store.erase import Sample, decrypt_attempts
+from collector.store.feed import Feed, Follower
+from collector.store.jetstream.bridge import Bridge
+from collector.store.jetstream.config import JetStreamConfig
+from collector.store.jetstream.kv import KvTenantKeys, KvText, shared_signer
+from collector.store.jetstream.mirror import Mirror, decode_entry, encode_entry, entry_key
+from collector.store.keys import KeyVersion, MasterKeys
+from collector.store.lines import LineBlock
+from collector.store.names import TENANT_NAME
+from collector.store.retention import summary
+from collector.store.sealing import InProcess, Prepared, SealJob, SealRunner, process_pool
+from collector.store.segment import SegmentHead, seal_blocks, segment_name
+from collector.store.seqset import HeldLines
+from collector.store.tenant import SealSettings, TenantReader
+from collector.store.verify import VerifyReport, verify_tenant
+from collector.store.wal import WalEncoder, decode_record, encode_record, parse_header, read_wal
+
+__all__ = ["JetStreamStore"]
+
+log = logging.getLogger("collector.store")
+
+_ENCODER_RECORDS = 100_000  # records under one data key before a fresh one
+_TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
+              nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, asyncio.TimeoutError,
+              nats.errors.StaleConnectionError, nats.errors.ConnectionReconnectingError,
+              nats.errors.UnexpectedEOF, nats.errors.FlushTimeoutError)
+# Answers that are final, not a cluster electing a leader: absent, refused, a lost compare-and-set.
+_FINAL = (nats.js.errors.NotFoundError, nats.js.errors.BadRequestError, nats.js.errors.KeyValueError)
+
+
+def _transient(e: BaseException) -> bool:
+    return isinstance(e, _TRANSIENT) and not isinstance(e, _FINAL)
+
+
+@dataclass
+class _Message:
+    seq: int
+    data: bytes
+    time: float  # monotonic, when this collector first saw it
+
+
+@dataclass
+class _Pending:
+    """What the lease holder has read of a tenant's unsealed messages."""
+
+    after: int  # the stream sequence the chain was sealed through when these were read
+    messages: list[_Message] = field(default_factory=list)
+    empty_through: int = 0  # messages up to this held only lines sealed already
+
+    @property
+    def last(self) -> int:
+        return self.messages[-1].seq if self.messages else self.after
+
+    def size(self) -> int:
+        return sum(len(m.data) for m in self.messages)
+
+
+@dataclass
+class _Tenant:
+    """This collector's state of one tenant: what it published (de-duplication before
+    publishing, best effort: the seal is what keeps each line once) and its record encoder."""
+
+    held: HeldLines
+    encoder: WalEncoder | None = None
+    records: int = 0
+
+
+class _Source:
+    """`collector.store.tenant.SegmentSource` over a mirror: segment files fetched on demand."""
+
+    def __init__(self, store: JetStreamStore, mirror: Mirror, held: HeldLines) -> None:
+        self.store, self.mirror, self._held = store, mirror, held
+        self.name, self.catalog, self.segment_dir = mirror.name, mirror.catalog, mirror.segment_dir
+        self.keys = store.keys
+        self.events = store.events
+
+    def holds(self, agent: str, stream: str, seq: int) -> bool:
+        return self._held.holds(agent, stream, seq)
+
+
+class _Reader(TenantReader):
+    """A snapshot: the mirror's segments up to its head, and the unsealed messages after it,
+    de-duplicated against the segments and each other, as one part."""
+
+    def __init__(self, source: _Source, up_to: int, unsealed: LineBlock | None) -> None:
+        super().__init__(source, up_to, [])
+        self._source = source
+        self._unsealed = unsealed
+
+    def parts(self, since: int, until: int, hosts: frozenset[str] = frozenset(),
+              streams: frozenset[str] = frozenset()) -> list[Part]:
+        found = super().parts(since, until, hosts, streams)
+        lines = self._unsealed
+        if lines is not None and len(lines) and max(lines.ts) >= since and min(lines.ts) < until:
+            found.append(Part("unsealed stream messages", min(lines.ts), max(lines.ts), False,
+                              lambda _contains: lines))
+            found.sort(key=lambda p: p.min_ts)
+        return found
+
+    def _segment(self, number: int) -> Any:
+        self._source.store.fetch_segment(self._source.mirror, number)
+        return super()._segment(number)
+
+
+class JetStreamStore:
+    """`collector.store.Store` and `AdminStore` on a JetStream cluster."""
+
+    def __init__(self, config: JetStreamConfig, master: MasterKeys, cache_dir: Path, seal: SealSettings,
+                 sealers: int = 2, seal_in_subprocess: bool = True, events: StoreEvents | None = None,
+                 fsync: bool = True) -> None:
+        from collector.store.local import LogEvents
+
+        self.config = config
+        self.master = master
+        self.cache_dir = Path(cache_dir)
+        self.seal_settings = seal
+        self.events: StoreEvents = events or LogEvents()
+        self.feed = Feed()
+        self.id = f"collector-{os.uname().nodename}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._sealers, self._subprocess = sealers, seal_in_subprocess
+        self.runner: SealRunner = InProcess()
+        self._stop_runner: Any = lambda: None
+        self.bridge = Bridge()
+        p = config.prefix
+        self.wal_stream, self.subject_prefix = f"{p}-wal", f"{p}.wal."
+        self._tenants: dict[str, _Tenant] = {}
+        self._mirrors: dict[str, Mirror] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._leases: dict[str, int] = {}  # tenant -> revision of this collector's lease entry
+        self._seal_now: dict[str, asyncio.Event] = {}
+        self._trims: list[tuple[float, str, int]] = []  # (when, subject, purge below this sequence)
+        self._erasing: set[str] = set()
+        self._sealing: asyncio.Future[None] | None = None
+        self.nc: Any = None
+        self.js: JetStreamContext
+        self.catalog_kv: KeyValue
+        self.leases_kv: KeyValue
+        self.keys: KvTenantKeys
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def open(self) -> JetStreamStore:
+        """Connect, make the streams and buckets if absent, load the keys (blocking)."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.bridge.run(self._connect())
+        text = KvText(self.bridge, self.catalog_kv)
+        self.keys = KvTenantKeys(text, self.master)
+        self.signer = shared_signer(text, self.master)
+        if self._subprocess:
+            self.runner, self._stop_runner = process_pool(self._sealers)
+        return self
+
+    async def _connect(self) -> None:
+        c = self.config
+        try:
+            # Reconnects without end once connected; the first connection gets write_deadline.
+            self.nc = await asyncio.wait_for(nats.connect(
+                servers=c.servers, name=self.id, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                connect_timeout=5, allow_reconnect=True), c.write_deadline)
+        except (OSError, TimeoutError, nats.errors.Error) as e:
+            raise StoreUnavailable(f"cannot reach the NATS cluster at {', '.join(c.servers)} "
+                                   f"(store.jetstream.servers): {type(e).__name__}") from None
+        self.js = self.nc.jetstream(timeout=c.ack_timeout)
+        placement = Placement(tags=c.placement_tags) if c.placement_tags else None
+        stream = StreamConfig(name=self.wal_stream, subjects=[f"{self.subject_prefix}*"],
+                              storage=StorageType.FILE, num_replicas=c.replicas,
+                              duplicate_window=c.duplicate_window, max_msg_size=c.max_payload,
+                              placement=placement)
+        await self._retry(lambda: self._ensure_stream(stream), "creating the WAL stream")
+        self.catalog_kv = await self._retry(lambda: self.js.create_key_value(KeyValueConfig(
+            bucket=f"{c.prefix}-catalog", history=1, replicas=c.replicas, max_value_size=c.max_payload,
+            storage=StorageType.FILE, placement=placement)), "creating the catalog bucket")
+        self.leases_kv = await self._retry(lambda: self.js.create_key_value(KeyValueConfig(
+            bucket=f"{c.prefix}-leases", history=1, replicas=c.replicas, ttl=c.lease_seconds,
+            storage=StorageType.FILE, placement=placement)), "creating the lease bucket")
+
+    async def _ensure_stream(self, config: StreamConfig) -> None:
+        try:
+            await self.js.stream_info(config.name or "")
+        except nats.js.errors.NotFoundError:
+            await self.js.add_stream(config)
+
+    async def _retry(self, make: Any, what: str) -> Any:
+        """``make()`` until it succeeds or ``write_deadline`` passes (a leader election)."""
+        deadline = time.monotonic() + self.config.write_deadline
+        while True:
+            try:
+                return await make()
+            except Exception as e:
+                if not _transient(e):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(f"the NATS cluster did not answer in time ({what}): "
+                                           f"{type(e).__name__}") from None
+                await asyncio.sleep(0.25)
+
+    def close(self) -> None:
+        if self._sealing is not None:
+            self.bridge.loop.call_soon_threadsafe(self._sealing.cancel)
+        self._stop_runner()
+        with contextlib.suppress(Exception):
+            self.bridge.run(self._release_all(), timeout=10)
+        with contextlib.suppress(Exception):
+            self.bridge.run(self.nc.close(), timeout=10)
+        self.bridge.stop()
+        for mirror in self._mirrors.values():
+            mirror.close()
+
+    async def _release_all(self) -> None:
+        for tenant, revision in list(self._leases.items()):
+            with contextlib.suppress(Exception):
+                await self.leases_kv.delete(f"seal.{tenant}", last=revision)
+        self._leases.clear()
+
+    # ---- names -----------------------------------------------------------------------------
+
+    def _subject(self, tenant: str) -> str:
+        return f"{self.subject_prefix}{tenant}"
+
+    def _bucket(self, tenant: str) -> str:
+        return f"{self.config.prefix}-seg-{tenant}"
+
+    def tenants(self) -> list[str]:
+        return self.keys.tenants()
+
+    def create_tenant(self, name: str) -> bool:
+        if not TENANT_NAME.fullmatch(name):
+            raise ValueError(f"invalid tenant name {name!r}")
+        if self.keys.store.get(f"keys.{name}")[0] is not None:
+            return False
+        self.keys.forget_destruction(name)
+        self.keys.active(name)
+        return True
+
+    def _existing(self, tenant: str) -> None:
+        from collector.store.local import UnknownTenant
+
+        if self.keys.store.get(f"keys.{tenant}")[0] is None:
+            raise UnknownTenant(f"no tenant {tenant!r} in this store")
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    async def append(self, tenant: str, batch: Batch, received: int) -> AppendResult:
+        if not TENANT_NAME.fullmatch(tenant):
+            raise ValueError(f"invalid tenant name {tenant!r}")
+        if tenant in self._erasing:
+            raise StoreUnavailable(f"tenant {tenant} is being erased")
+        state = self._tenants.get(tenant)
+        if state is None:
+            state = await asyncio.to_thread(self._open_tenant, tenant)
+        new_chunks, added, duplicates = state.held.take_new(batch)
+        if not new_chunks:
+            return AppendResult(0, duplicates)
+        stored = dataclasses.replace(batch, chunks=new_chunks)
+        try:
+            data = await asyncio.to_thread(self._encode, tenant, state, encode_record(received, stored))
+            msg_id = _record_id(tenant, stored)
+            ack = await self.bridge.call(self._publish(self._subject(tenant), data, msg_id))
+        except BaseException:
+            state.held.forget(added)
+            raise
+        accepted = sum(len(c) for c in new_chunks)
+        if ack.duplicate:  # another collector stored this very batch first (a resend)
+            return AppendResult(0, duplicates + accepted)
+        self.feed.publish(tenant, received, stored)
+        return AppendResult(accepted, duplicates)
+
+    def _open_tenant(self, tenant: str) -> _Tenant:
+        if self.keys.destroyed(tenant):
+            raise StoreUnavailable(f"tenant {tenant} was erased; an administrator must create it again")
+        mirror = self.mirror(tenant)
+        held = HeldLines()
+        for key, seqs in mirror.held.seqs.items():
+            for start, end in seqs.intervals():
+                held.add(*key, start, end)
+        return self._tenants.setdefault(tenant, _Tenant(held))
+
+    def _encode(self, tenant: str, state: _Tenant, record: bytes) -> bytes:
+        if state.encoder is None or state.records >= _ENCODER_RECORDS:
+            state.encoder, state.records = WalEncoder(tenant, self.keys), 0
+        state.records += 1
+        return state.encoder.encode(record)
+
+    async def _publish(self, subject: str, data: bytes, msg_id: str) -> Any:
+        deadline = time.monotonic() + self.config.write_deadline
+        while True:
+            try:
+                return await self.js.publish(subject, data, timeout=self.config.ack_timeout,
+                                             headers={"Nats-Msg-Id": msg_id})
+            except Exception as e:
+                if not _transient(e):
+                    raise
+                # Sent again with the same id: JetStream stores it once.
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(f"JetStream did not acknowledge the batch within "
+                                           f"{self.config.write_deadline:.0f} s "
+                                           f"({type(e).__name__})") from None
+                await asyncio.sleep(0.2)
+
+    # ---- the tenant's copy of the catalog -------------------------------------------------------
+
+    def mirror(self, tenant: str) -> Mirror:
+        """The tenant's local copy, brought up to the cluster's catalog (blocking)."""
+        found = self._mirrors.get(tenant)
+        if found is None:
+            found = self._mirrors.setdefault(tenant, Mirror(self.cache_dir / "tenants" / tenant, tenant))
+        self.bridge.run(self._sync(found))
+        return found
+
+    async def _sync(self, mirror: Mirror) -> None:
+        while True:
+            number = mirror.head()[0] + 1
+            try:
+                entry = await self._retry(lambda n=number: self.catalog_kv.get(entry_key(mirror.name, n)),
+                                          "reading the catalog")
+            except nats.js.errors.KeyNotFoundError:
+                return
+            if not entry.value:
+                return
+            await asyncio.to_thread(mirror.add, decode_entry(entry.value))
+
+    def fetch_segment(self, mirror: Mirror, number: int) -> None:
+        """Make sure segment ``number``'s file is in the mirror (blocking)."""
+        path = mirror.segment_dir / segment_name(number)
+        if path.exists():
+            return
+        name = mirror.object_name(number)
+        if name is None:
+            return  # not in the catalog: the reader reports it missing
+        data = self.bridge.run(self._get_object(mirror.name, name))
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    async def _get_object(self, tenant: str, name: str) -> bytes:
+        async def get() -> bytes:
+            result = await (await self.js.object_store(self._bucket(tenant))).get(name)
+            return bytes(result.data or b"")
+        data: bytes = await self._retry(get, "reading a segment")
+        return data
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def scan(self, tenant: str, since: int, until: int, hosts: frozenset[str] = frozenset(),
+             contains: str | None = None) -> Iterator[LineBlock]:
+        with self.reader(tenant) as reader:
+            for part in reader.parts(since, until, hosts):
+                with contextlib.suppress(Exception):
+                    found = part.load(contains)
+                    if found is not None:
+                        yield found
+
+    @contextlib.contextmanager
+    def reader(self, tenant: str) -> Iterator[StoreReader]:
+        if not TENANT_NAME.fullmatch(tenant) or tenant in self._erasing:
+            from collector.store.local import _NoLines
+            yield _NoLines()
+            return
+        mirror = self.mirror(tenant)
+        up_to, _, through = mirror.head()
+        held = _copy(mirror.held)
+        unsealed = self._unsealed_lines(tenant, through, held)
+        reader = _Reader(_Source(self, mirror, held), up_to, unsealed)
+        try:
+            yield reader
+        finally:
+            reader.close()
+
+    def _unsealed_lines(self, tenant: str, through: int, held: HeldLines) -> LineBlock | None:
+        """The lines of the messages after ``through`` not in ``held`` (which gains them)."""
+        messages = self.bridge.run(self._messages(tenant, through, None))
+        batches: list[tuple[int, Batch]] = []
+        for m in messages:
+            try:
+                contents = read_wal(m.data, self.keys)
+            except Unreadable as e:
+                self.events.damage_found(tenant, f"stream message {m.seq}", str(e))
+                continue
+            for record in contents.records:
+                received, batch = decode_record(record)
+                chunks, _, _ = held.take_new(batch)
+                if chunks:
+                    batches.append((received, dataclasses.replace(batch, chunks=chunks)))
+        return LineBlock.from_batches(batches) if batches else None
+
+    async def _messages(self, tenant: str, after: int, most_bytes: int | None) -> list[_Message]:
+        """The tenant's stream messages after sequence ``after``, in order (up to about
+        ``most_bytes``)."""
+        out: list[_Message] = []
+        size = 0
+        seq = after + 1
+        while most_bytes is None or size < most_bytes:
+            try:
+                msg = await self._retry(functools.partial(self.js.get_msg, self.wal_stream, seq=seq,
+                                                          subject=self._subject(tenant), next=True),
+                                        "reading the WAL stream")
+            except nats.js.errors.NotFoundError:
+                break
+            out.append(_Message(int(msg.seq), bytes(msg.data or b""), time.monotonic()))
+            size += len(out[-1].data)
+            seq = int(msg.seq) + 1
+        return out
+
+    def follow(self, tenant: str) -> contextlib.AbstractContextManager[Follower]:
+        return self.feed.follow(tenant)
+
+    def streams(self, tenant: str) -> list[StreamReport]:
+        if not TENANT_NAME.fullmatch(tenant):
+            return []
+        mirror = self.mirror(tenant)
+        held = _copy(mirror.held)
+        self._unsealed_lines(tenant, mirror.head()[2], held)
+        return held.reports()
+
+    # ---- sealing ---------------------------------------------------------------------------
+
+    async def maintain(self, tick: float = 1.0) -> None:
+        """Seal, on the client's loop, until cancelled."""
+        self._sealing = asyncio.wrap_future(self.bridge.submit(self._seal_loop(tick)))
+        try:
+            await self._sealing
+        finally:
+            self.bridge.loop.call_soon_threadsafe(self._sealing.cancel)
+
+    async def seal(self, tenant: str) -> int:
+        """Seal what the tenant's stream holds now (this collector takes the lease, or waits for
+        the collector holding it); returns how many segments this collector made."""
+        return await self.bridge.call(self._seal_all(tenant))
+
+    async def _seal_all(self, tenant: str) -> int:
+        made = 0
+        deadline = time.monotonic() + self.config.lease_seconds * 2 + self.config.write_deadline
+        while time.monotonic() < deadline:
+            if not await self._lease(tenant):
+                await asyncio.sleep(0.2)
+                continue
+            n = await self._seal_tenant(tenant, force=True)
+            made += n
+            if n == 0:
+                return made
+        raise StoreUnavailable(f"another collector holds tenant {tenant}'s sealing lease and did not finish")
+
+    async def _seal_loop(self, tick: float) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.forget_erased)
+                for tenant in await self._tenants_with_messages():
+                    if tenant not in self._erasing and await self._lease(tenant):
+                        await self._seal_tenant(tenant)
+                await self._trim()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the cluster unreachable, say: the stream keeps the lines
+                log.error("sealing failed; will retry", extra={"error": f"{type(e).__name__}: {e}"})
+            await asyncio.sleep(tick)
+
+    def forget_erased(self) -> None:
+        """Drop what this collector holds of tenants another collector erased: unwrapped keys,
+        its record encoder (its data key is wrapped by a destroyed key), its catalog copy. Until
+        then a batch for the tenant may be acknowledged here, unreadable to anyone."""
+        for key in self.keys.store.keys("destroyed."):
+            tenant = key.removeprefix("destroyed.")
+            if tenant in self._tenants or tenant in self._mirrors:
+                self._drop(tenant)
+
+    def _drop(self, tenant: str) -> None:
+        self.keys.forget(tenant)
+        self._tenants.pop(tenant, None)
+        self._pending.pop(tenant, None)
+        gone = self._mirrors.pop(tenant, None)
+        if gone is not None:
+            gone.remove()
+        shutil.rmtree(self.cache_dir / "tenants" / tenant, ignore_errors=True)
+
+    async def _tenants_with_messages(self) -> list[str]:
+        info = await self.js.stream_info(self.wal_stream, subjects_filter=f"{self.subject_prefix}*")
+        subjects = info.state.subjects or {}
+        return sorted(s.removeprefix(self.subject_prefix) for s in subjects)
+
+    async def _lease(self, tenant: str) -> bool:
+        """Take or renew this collector's lease on sealing ``tenant`` (compare-and-set)."""
+        key = f"seal.{tenant}"
+        try:
+            revision = self._leases.get(tenant)
+            if revision is None:
+                self._leases[tenant] = await self.leases_kv.create(key, self.id.encode())
+            else:
+                self._leases[tenant] = await self.leases_kv.update(key, self.id.encode(), last=revision)
+            return True
+        except nats.js.errors.KeyWrongLastSequenceError:
+            self._leases.pop(tenant, None)
+            self._pending.pop(tenant, None)
+            return False
+
+    async def _seal_tenant(self, tenant: str, force: bool = False) -> int:
+        mirror = await asyncio.to_thread(self.mirror, tenant)
+        number, prev, through = mirror.head()
+        pending = self._pending.get(tenant)
+        if pending is None or pending.after != through:
+            pending = self._pending[tenant] = _Pending(through)
+        budget = self.seal_settings.segment_max_bytes
+        if pending.size() < budget:
+            pending.messages += await self._messages(tenant, pending.last, budget - pending.size())
+        if not pending.messages or pending.last <= pending.empty_through:
+            return 0
+        due = force or pending.size() >= budget or (
+            time.monotonic() - pending.messages[0].time >= self.seal_settings.segment_max_age)
+        if not due:
+            return 0
+        take: list[_Message] = []
+        size = 0
+        for m in pending.messages:
+            if take and size + len(m.data) > budget:
+                break
+            take.append(m)
+            size += len(m.data)
+        prepared = await self._prepare(tenant, take, mirror)
+        if prepared.blocks is None:
+            pending.empty_through = take[-1].seq
+            return 0
+        made = await self._commit(tenant, mirror, number + 1, prev, take[-1].seq, prepared)
+        pending.messages = pending.messages[len(take):] if made else []
+        pending.after = take[-1].seq if made else pending.after
+        return made
+
+    async def _prepare(self, tenant: str, messages: list[_Message], mirror: Mirror) -> Prepared:
+        needed = set()
+        for m in messages:
+            with contextlib.suppress(Unreadable):
+                needed.add(str(parse_header(m.data)[0]["tenant_key"]))
+        keys = await asyncio.to_thread(lambda: {k: self.keys.key(tenant, k) for k in needed})
+        held = {key: seqs.intervals() for key, seqs in mirror.held.seqs.items()}
+        job = SealJob(tenant, [], keys, self.seal_settings.zstd_level, self.seal_settings.block_bytes,
+                      [(f"stream message {m.seq}", m.data) for m in messages], held)
+        prepared: Prepared = await asyncio.wrap_future(self.runner.prepare(job))
+        for where, what in prepared.damaged:
+            self.events.damage_found(tenant, where, what)
+        return prepared
+
+    async def _commit(self, tenant: str, mirror: Mirror, number: int, prev: bytes, through: int,
+                      prepared: Prepared) -> int:
+        assert prepared.blocks is not None
+        key_id, key = await asyncio.to_thread(self.keys.active, tenant)
+        built = seal_blocks(prepared.blocks, tenant=tenant, number=number, prev=prev, sealed=now_us(),
+                            wal_files=prepared.file_ids, tenant_key_id=key_id, tenant_key=key,
+                            runs=prepared.runs)
+        chained, checkpoint = chain_seal(tenant, number, prev, built.digest, built.header, self.signer)
+        obj = f"{segment_name(number)}.{secrets.token_hex(6)}"  # unique: a lost race leaves no doubt
+        tags = self.config.placement_tags
+        config = ObjectStoreConfig(bucket=self._bucket(tenant), replicas=self.config.replicas,
+                                   storage=StorageType.FILE, placement=Placement(tags=tags) if tags else None)
+        bucket = await self._retry(lambda: self.js.create_object_store(self._bucket(tenant), config),
+                                   "creating the segment bucket")
+        await self._retry(lambda: bucket.put(obj, built.data), "writing a segment")
+        entry = {"object": obj, "header": built.header, "index": built.index, "digest": built.digest.hex(),
+                 "link": chained.hex(), "tenant_key": key_id, "stored_bytes": len(built.data),
+                 "runs": [list(r) for r in prepared.runs], "through": through, "checkpoint": checkpoint,
+                 "sealed_by": self.id}
+        try:
+            await self._retry(lambda: self.catalog_kv.create(entry_key(tenant, number), encode_entry(entry)),
+                              "recording a segment")
+        except nats.js.errors.KeyWrongLastSequenceError:
+            log.warning("another collector sealed this segment first", extra={"tenant": tenant,
+                                                                              "segment": number})
+            with contextlib.suppress(Exception):
+                await bucket.delete(obj)
+            return 0
+        await asyncio.to_thread(mirror.add, entry, built.data)
+        self._trims.append((time.monotonic() + 60, self._subject(tenant), through + 1))
+        self.events.segment_sealed(tenant, prepared.lines, built.header["raw"], len(built.data))
+        return 1
+
+    async def _trim(self) -> None:
+        """Purge sealed messages a minute after their seal (a reader's snapshot taken before
+        the seal reads them until then)."""
+        now = time.monotonic()
+        due = [t for t in self._trims if t[0] <= now]
+        self._trims = [t for t in self._trims if t[0] > now]
+        for _, subject, below in due:
+            with contextlib.suppress(Exception):
+                await self.js.purge_stream(self.wal_stream, subject=subject, seq=below)
+
+    # ---- integrity ------------------------------------------------------------------------
+
+    def verify(self, tenant: str, exported: dict[str, Any] | None = None) -> VerifyReport:
+        """Check the cluster's copy afresh: every entry and object fetched again into a
+        scratch copy, checked as a local store is; every unsealed message's tag."""
+        self._existing(tenant)
+        with tempfile.TemporaryDirectory(dir=self.cache_dir) as scratch:
+            fresh = Mirror(Path(scratch) / tenant, tenant)
+            try:
+                self.bridge.run(self._sync(fresh))
+                for row in fresh.catalog.segments():
+                    with contextlib.suppress(Exception):
+                        self.fetch_segment(fresh, row.number)
+                report = verify_tenant(fresh.directory, tenant, self.keys, self.signer.public, self.signer.id,
+                                       exported)
+            finally:
+                fresh.close()
+        for m in self.bridge.run(self._messages(tenant, self.mirror(tenant).head()[2], None)):
+            try:
+                contents = read_wal(m.data, self.keys)
+            except Unreadable as e:
+                report.add("unreadable", f"stream message {m.seq}", str(e))
+                continue
+            report.wal_records += len(contents.records)
+            for what in contents.damaged:
+                report.add("rewritten", f"stream message {m.seq}", what)
+        return report
+
+    def checkpoint(self, tenant: str) -> dict[str, Any] | None:
+        records, _ = self.mirror(tenant).checkpoints.read()
+        seals = [r for r in records if r.get("kind") == "seal"]
+        if not seals:
+            return None
+        return {**seals[-1], "algorithm": "Ed25519", "public_key": self.public_key()}
+
+    def public_key(self) -> str:
+        import base64
+
+        return base64.b64encode(self.signer.public).decode()
+
+    def sign(self, record: dict[str, Any]) -> dict[str, Any]:
+        return signed(record, self.signer)
+
+    # ---- not on this backend yet ----------------------------------------------------------
+
+    def backup(self, tenant: str, out: IO[bytes], by: str) -> dict[str, Any]:
+        raise NotSupported("backup archives are made by the local store only; back up a JetStream "
+                           "cluster with its own stream and bucket backups (docs/scale-out.md)")
+
+    def retention(self, tenant: str, days: int | None = None) -> dict[str, Any]:
+        raise NotSupported("retention is not yet applied by the JetStream store (docs/scale-out.md)")
+
+    def set_retention(self, tenant: str, days: int) -> None:
+        self.retention(tenant, days)
+
+    def apply_retention(self, tenant: str) -> dict[str, Any]:
+        return self.retention(tenant)
+
+    def holds(self, tenant: str, active_only: bool = True) -> list[Hold]:
+        self._existing(tenant)
+        return []
+
+    def add_hold(self, tenant: str, since: int | None, until: int | None, reason: str, by: str) -> Hold:
+        raise NotSupported("legal holds are not yet kept by the JetStream store (docs/scale-out.md)")
+
+    def release_hold(self, tenant: str, hold_id: str, by: str) -> bool:
+        return False
+
+    # ---- keys --------------------------------------------------------------------------------
+
+    def key_versions(self, tenant: str) -> list[KeyVersion]:
+        self._existing(tenant)
+        return self.keys.versions(tenant)
+
+    def rotate_tenant_key(self, tenant: str) -> str:
+        self._existing(tenant)
+        key_id = self.keys.rotate(tenant)
+        state = self._tenants.get(tenant)
+        if state is not None:
+            state.encoder = None  # new records under the new version
+        return key_id
+
+    # ---- erasure -------------------------------------------------------------------------------
+
+    def erase_plan(self, tenant: str) -> dict[str, Any]:
+        self._existing(tenant)
+        mirror = self.mirror(tenant)
+        rows = [r for r in mirror.catalog.segments() if r.state == "live"]
+        messages = self.bridge.run(self._messages(tenant, mirror.head()[2], None))
+        return {
+            "tenant": tenant, **summary(rows), "files": len(rows) + len(messages),
+            "bytes_on_disk": sum(r.stored_bytes for r in rows) + sum(len(m.data) for m in messages),
+            "wal_files": len(messages), "key_ids": [v.id for v in self.keys.versions(tenant)],
+            "backups": [], "holds": [], "location": self.location(),
+        }
+
+    def location(self) -> str | None:
+        return self.config.location.label() if self.config.location is not None else None
+
+    async def erase(self, tenant: str) -> dict[str, Any]:
+        """Destroy the tenant's keys, then its stream messages, segments and catalog entries."""
+        self._existing(tenant)
+        self._erasing.add(tenant)
+        try:
+            return await asyncio.to_thread(self._erase, tenant)
+        finally:
+            self._erasing.discard(tenant)
+
+    def _erase(self, tenant: str) -> dict[str, Any]:
+        started = now_us()
+        mirror = self.mirror(tenant)
+        rows = [r for r in mirror.catalog.segments() if r.state == "live"]
+        messages = self.bridge.run(self._messages(tenant, 0, None))
+        sample = self._sample(mirror, rows, messages)
+        size = sum(r.stored_bytes for r in rows) + sum(len(m.data) for m in messages)
+        destroyed = self.keys.destroy(tenant)
+        keys_done = now_us()
+        self.bridge.run(self._delete_tenant(tenant, len(rows)))
+        self._drop(tenant)
+        verification = (decrypt_attempts(sample, tenant, self.keys, self.master) if sample is not None
+                        else {"sample": None, "attempts": ["the tenant held no data"], "decrypt_failed": True,
+                              "opened_by": []})
+        return {
+            "tenant": tenant, "started": started, "keys_destroyed_at": keys_done, "finished": now_us(),
+            "destroyed_key_ids": destroyed, "master_key": self.master.current(), "segments": len(rows),
+            "files_deleted": len(rows) + len(messages), "bytes_deleted": size,
+            "lines": sum(r.lines for r in rows), "min_ts": min((r.min_ts for r in rows), default=None),
+            "max_ts": max((r.max_ts for r in rows), default=None), "verification": verification,
+            "store": {"model": "chronolog-collector JetStream store",
+                      "serial_number": f"NATS JetStream {', '.join(self.config.servers)}: stream "
+                                       f"{self.wal_stream} subject {self._subject(tenant)}, bucket "
+                                       f"{self._bucket(tenant)}, catalog entries seg.{tenant}.*",
+                      "location": self.location()},
+        }
+
+    def _sample(self, mirror: Mirror, rows: list[Any], messages: list[_Message]) -> Sample | None:
+        for row in rows:
+            try:
+                self.fetch_segment(mirror, row.number)
+                with open(mirror.segment_dir / segment_name(row.number), "rb") as f:
+                    head = SegmentHead.read(f)
+                    return Sample(f"segment {row.number} ({mirror.object_name(row.number)}) block 0",
+                                  head.keyslot["tenant_key"], bytes.fromhex(head.keyslot["dek"]),
+                                  head.read_sealed(f, 0))
+            except (OSError, Unreadable, StoreUnavailable):
+                continue
+        for m in messages:
+            with contextlib.suppress(Unreadable):
+                header, start = parse_header(m.data)
+                return Sample(f"stream message {m.seq}", header["tenant_key"], bytes.fromhex(header["dek"]),
+                              m.data[start:])
+        return None
+
+    async def _delete_tenant(self, tenant: str, segments: int) -> None:
+        await self._retry(lambda: self.js.purge_stream(self.wal_stream, subject=self._subject(tenant)),
+                          "purging the tenant's messages")
+        with contextlib.suppress(nats.js.errors.NotFoundError, nats.js.errors.BucketNotFoundError):
+            await self.js.delete_object_store(self._bucket(tenant))
+        for number in range(1, segments + 1):
+            with contextlib.suppress(nats.js.errors.KeyNotFoundError):
+                await self.catalog_kv.purge(entry_key(tenant, number))
+        with contextlib.suppress(Exception):
+            await self.leases_kv.purge(f"seal.{tenant}")
+        self._leases.pop(tenant, None)
+
+
+def _copy(held: HeldLines) -> HeldLines:
+    out = HeldLines()
+    for key, seqs in held.seqs.items():
+        for start, end in seqs.intervals():
+            out.add(*key, start, end)
+    return out
+
+
+def _record_id(tenant: str, batch: Batch) -> str:
+    """The batch's record keys as one message id: a resend of the same lines gets the same id."""
+    h = hashlib.sha256(f"{tenant}\0{batch.agent}".encode())
+    for chunk in batch.chunks:
+        h.update(f"\0{chunk.stream}\0{chunk.seq}\0{len(chunk)}".encode())
+    return h.hexdigest()[:40]

@@ -1,0 +1,179 @@
+"""The JetStream store against a real 3-node NATS cluster (upstream v2.14.0 from PyPI) on
+loopback: two stores as two collectors would hold them, sharing everything through it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.nats import NatsCluster
+from support.processes import wait_for
+from support.stores import RecordedEvents, batch
+
+from collector.store import StoreUnavailable
+from collector.store.jetstream.config import JetStreamConfig, Location
+from collector.store.jetstream.store import JetStreamStore
+from collector.store.keys import FileMasterKeys
+from collector.store.tenant import SealSettings
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    nats = NatsCluster(tmp_path_factory.mktemp("nats")).start()
+    yield nats
+    nats.stop()
+
+
+_PREFIXES = iter(range(1000))
+
+
+def stores(cluster: NatsCluster, tmp_path: Path, count: int = 2, **config: object) -> list[JetStreamStore]:
+    """``count`` stores on the cluster, each with its own cache, all with the same master key;
+    a prefix of their own, so that tests sharing the cluster never meet."""
+    master = FileMasterKeys.create(tmp_path / "master.key")
+    settings = JetStreamConfig(servers=cluster.urls, location=Location(country="JP", region="Tokyo"),
+                               placement_tags=["country:jp"], prefix=f"t{next(_PREFIXES)}",
+                               lease_seconds=3, **config)  # type: ignore[arg-type]
+    return [JetStreamStore(settings, master, tmp_path / f"cache{i}", SealSettings(segment_max_age=3600),
+                           seal_in_subprocess=False, events=RecordedEvents()).open() for i in range(count)]
+
+
+def lines(store: JetStreamStore, tenant: str) -> list[str]:
+    return sorted(m for block in store.scan(tenant, 0, 2**62) for m in block.msg)
+
+
+async def test_lines_written_through_either_collector_are_read_through_both(cluster: NatsCluster,
+                                                                             tmp_path: Path) -> None:
+    a, b = stores(cluster, tmp_path)
+    try:
+        assert (await a.append("city", batch("s", 0, 100), 1)).accepted == 100
+        assert (await b.append("city", batch("s", 100, 50), 1)).accepted == 50
+        resent = await b.append("city", batch("s", 0, 100), 1)  # the agent resends to the other
+        assert resent.accepted == 0 and resent.duplicates == 100
+        want = sorted(f"s {i}" for i in range(150))
+        assert lines(a, "city") == lines(b, "city") == want  # unsealed, from the stream
+        assert await a.seal("city") == 1
+        assert await b.seal("city") == 0  # nothing left: sealed once
+        assert lines(a, "city") == lines(b, "city") == want  # now from the segment
+        [report] = a.streams("city")
+        assert (report.lines, report.last_seq, report.gaps) == (150, 149, [])
+        for store in (a, b):
+            verified = store.verify("city")
+            assert verified.clean, verified.findings
+            assert verified.segments == 1
+        assert a.checkpoint("city") == b.checkpoint("city")
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_a_line_in_two_messages_is_sealed_once(cluster: NatsCluster, tmp_path: Path) -> None:
+    # Outside JetStream's duplicate window (or cut differently), a resend is a second message:
+    # the seal keeps each line once.
+    a, b = stores(cluster, tmp_path)
+    try:
+        await a.append("city", batch("s", 0, 10), 1)
+        await b.append("city", batch("s", 5, 10), 1)  # lines 5-9 again, in another message
+        assert lines(a, "city") == sorted(f"s {i}" for i in range(15))
+        assert await b.seal("city") == 1
+        assert lines(a, "city") == sorted(f"s {i}" for i in range(15))
+        assert a.verify("city").clean
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_two_collectors_sealing_at_once_make_one_chain(cluster: NatsCluster, tmp_path: Path) -> None:
+    a, b = stores(cluster, tmp_path)
+    try:
+        for k in range(6):
+            await (a if k % 2 else b).append("city", batch("s", k * 50, 50), 1)
+        made = await asyncio.gather(a.seal("city"), b.seal("city"))
+        assert sum(made) >= 1
+        rows = a.mirror("city").catalog.segments()
+        assert [r.number for r in rows] == list(range(1, len(rows) + 1))
+        assert sum(r.lines for r in rows) == 300
+        assert lines(b, "city") == sorted(f"s {i}" for i in range(300))
+        assert a.verify("city").clean
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_erasing_a_tenant_on_the_cluster_leaves_nothing_of_it_readable(cluster: NatsCluster,
+                                                                              tmp_path: Path) -> None:
+    a, b = stores(cluster, tmp_path)
+    try:
+        await a.append("gone", batch("s", 0, 100), 1)
+        await a.append("kept", batch("s", 0, 100), 1)
+        assert await a.seal("gone") == 1
+        await b.append("gone", batch("s", 100, 20), 1)  # unsealed, in the stream
+        assert len(lines(b, "gone")) == 120  # b holds the key unwrapped and a catalog copy
+        plan = a.erase_plan("gone")
+        assert (plan["segments"], plan["wal_files"], plan["location"]) == ([1], 1, "JP/Tokyo")
+        report = await a.erase("gone")
+        assert report["verification"]["decrypt_failed"] and report["verification"]["opened_by"] == []
+        # The segment, and two stream messages: the sealed one (purged a minute after its
+        # seal) and the unsealed one.
+        assert report["segments"] == 1 and report["files_deleted"] == 3 and report["lines"] == 100
+        assert report["store"]["location"] == "JP/Tokyo"
+        b.forget_erased()  # what b's sealing loop does every tick
+        assert lines(a, "gone") == lines(b, "gone") == []
+        assert "gone" not in a.tenants() and "gone" not in b.tenants()
+        with pytest.raises(StoreUnavailable, match="erased"):
+            await b.append("gone", batch("s", 200, 1), 1)
+        # Nothing of it is left in the cluster: no messages, no bucket, no catalog entry.
+        assert b.bridge.run(b._messages("gone", 0, None)) == []
+        assert not [k for k in b.keys.store.keys("seg.gone.")]
+        assert lines(b, "kept") == sorted(f"s {i}" for i in range(100))
+        assert (await b.seal("kept")) == 1 and b.verify("kept").clean
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_a_node_killed_mid_ingest_loses_no_acknowledged_line_and_doubles_none(tmp_path: Path) -> None:
+    # Its own cluster: the stream's leader is SIGKILLed while two collectors publish, and
+    # restarted. An append that raised was not acknowledged: the agent sends it again.
+    nats = NatsCluster(tmp_path / "nats").start()
+    a, b = stores(nats, tmp_path, write_deadline=60)
+    acked: list[int] = []
+    try:
+        async def ship(store: JetStreamStore, first: int, count: int) -> None:
+            for k in range(first, first + count):
+                while True:
+                    try:
+                        await store.append("city", batch("s", k * 10, 10), 1)
+                        break
+                    except StoreUnavailable:
+                        await asyncio.sleep(0.2)
+                acked.append(k)
+
+        async def kill_the_leader_midway() -> str:
+            await asyncio.to_thread(wait_for, lambda: len(acked) >= 40, "40 acknowledged batches")
+            leader = (await a.bridge.call(a.js.stream_info(a.wal_stream))).cluster.leader
+            [node] = [n for n in nats.nodes if n.name == leader]
+            nats.kill(node)
+            await asyncio.to_thread(wait_for, lambda: len(acked) >= 120, "batches after the kill", 120)
+            nats.start_node(node)
+            return str(leader)
+
+        async with asyncio.TaskGroup() as group:  # one failing cancels the others
+            killing = group.create_task(kill_the_leader_midway())
+            group.create_task(ship(a, 0, 100))
+            group.create_task(ship(b, 100, 100))
+        assert killing.result() in ("n1", "n2", "n3")
+        assert sorted(acked) == list(range(200))
+        want = sorted(f"s {i}" for i in range(2000))
+        assert lines(b, "city") == want  # once each, before sealing
+        await a.seal("city")
+        got = lines(b, "city")
+        assert len(got) == len(set(got)) and got == want
+        assert sum(r.lines for r in b.mirror("city").catalog.segments()) == 2000
+        assert a.verify("city").clean
+    finally:
+        a.close()
+        b.close()
+        nats.stop()
