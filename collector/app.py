@@ -199,6 +199,8 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         stack.callback(store.close)
         maintenance = asyncio.create_task(store.maintain())
         stack.push_async_callback(_cancel, maintenance)
+        if config.store.backend == "jetstream":
+            stack.push_async_callback(_cancel, asyncio.create_task(cluster_health(config, telemetry)))
         credentials = CredentialStore(credentials_path(config))
         cert = config.tls.cert_file
         telemetry.watch_certificates(certificate_expiry(cert) if cert is not None else None,
@@ -232,6 +234,15 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         await stop.wait()
         log.info("collector stopping")
         announce_stopping()
+
+
+async def cluster_health(config: CollectorConfig, telemetry: Telemetry) -> None:
+    """The NATS cluster's health as metrics, until cancelled (docs/scale-out.md)."""
+    from collector.store.jetstream.health import ClusterHealth, watch
+
+    js = config.store.jetstream
+    location = js.location.label() if js.location is not None else ""
+    await watch(ClusterHealth(telemetry.registry, js.monitor_urls, js.prefix, location))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -4,16 +4,18 @@ loopback: two stores as two collectors would hold them, sharing everything throu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 from support.nats import NatsCluster
 from support.processes import wait_for
 from support.stores import RecordedEvents, batch
 
 from collector.store import StoreUnavailable
 from collector.store.jetstream.config import JetStreamConfig, Location
+from collector.store.jetstream.health import ClusterHealth
 from collector.store.jetstream.store import JetStreamStore
 from collector.store.keys import FileMasterKeys
 from collector.store.tenant import SealSettings
@@ -29,14 +31,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
 _PREFIXES = iter(range(1000))
 
 
-def stores(cluster: NatsCluster, tmp_path: Path, count: int = 2, **config: object) -> list[JetStreamStore]:
+def stores(cluster: NatsCluster, tmp_path: Path, count: int = 2, seal: SealSettings | None = None,
+           **config: object) -> list[JetStreamStore]:
     """``count`` stores on the cluster, each with its own cache, all with the same master key;
     a prefix of their own, so that tests sharing the cluster never meet."""
     master = FileMasterKeys.create(tmp_path / "master.key")
     settings = JetStreamConfig(servers=cluster.urls, location=Location(country="JP", region="Tokyo"),
                                placement_tags=["country:jp"], prefix=f"t{next(_PREFIXES)}",
                                lease_seconds=3, **config)  # type: ignore[arg-type]
-    return [JetStreamStore(settings, master, tmp_path / f"cache{i}", SealSettings(segment_max_age=3600),
+    seal = seal or SealSettings(segment_max_age=3600)
+    return [JetStreamStore(settings, master, tmp_path / f"cache{i}", seal,
                            seal_in_subprocess=False, events=RecordedEvents()).open() for i in range(count)]
 
 
@@ -80,6 +84,22 @@ async def test_a_line_in_two_messages_is_sealed_once(cluster: NatsCluster, tmp_p
         assert await b.seal("city") == 1
         assert lines(a, "city") == sorted(f"s {i}" for i in range(15))
         assert a.verify("city").clean
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_a_backlog_is_sealed_into_several_segments_every_collector_reads(cluster: NatsCluster,
+                                                                                 tmp_path: Path) -> None:
+    # One record encoder's messages end up in several segments.
+    a, b = stores(cluster, tmp_path, seal=SealSettings(segment_max_bytes=1 << 16, segment_max_age=3600))
+    try:
+        for k in range(6):
+            await a.append("city", batch("s", k * 100, 100, text="x" * 400), 1)
+        assert await a.seal("city") >= 3
+        rows = b.mirror("city").catalog.segments()
+        assert len(rows) >= 3 and sum(r.lines for r in rows) == 600
+        assert len(lines(b, "city")) == 600 and b.verify("city").clean
     finally:
         a.close()
         b.close()
@@ -176,4 +196,40 @@ async def test_a_node_killed_mid_ingest_loses_no_acknowledged_line_and_doubles_n
     finally:
         a.close()
         b.close()
+        nats.stop()
+
+
+def test_cluster_health_says_when_a_stream_has_no_quorum(tmp_path: Path) -> None:
+    nats = NatsCluster(tmp_path / "nats").start()
+    [store] = stores(nats, tmp_path, count=1)
+    try:
+        registry = CollectorRegistry()
+        health = ClusterHealth(registry, nats.monitor_urls, store.config.prefix, "JP/Tokyo")
+
+        def value(name: str, kind: str) -> float | None:
+            return registry.get_sample_value(name, {"kind": kind})
+
+        def polled(condition: Callable[[], bool]) -> bool:
+            health.poll()
+            return condition()
+
+        wait_for(lambda: polled(lambda: value("chronolog_nats_streams", "wal") == 1
+                                and value("chronolog_nats_streams_without_quorum", "wal") == 0),
+                 "the WAL stream to have a leader")
+        assert value("chronolog_nats_streams", "catalog") == value("chronolog_nats_streams", "leases") == 1
+        assert registry.get_sample_value("chronolog_collector_store_info",
+                                         {"backend": "jetstream", "location": "JP/Tokyo"}) == 1
+        nats.kill(nats.nodes[0])
+        nats.kill(nats.nodes[1])  # one of three left: no stream can have quorum
+        wait_for(lambda: polled(lambda: all(value("chronolog_nats_streams_without_quorum", k) == 1
+                                            for k in ("wal", "catalog", "leases"))),
+                 "every stream to be reported without quorum", 60)
+        down = {"server": nats.monitor_urls[0]}
+        assert registry.get_sample_value("chronolog_nats_server_healthy", down) == 0
+        nats.start_node(nats.nodes[0])
+        wait_for(lambda: polled(lambda: all(value("chronolog_nats_streams_without_quorum", k) == 0
+                                            for k in ("wal", "catalog", "leases"))),
+                 "every stream to have quorum again", 60)
+    finally:
+        store.close()
         nats.stop()

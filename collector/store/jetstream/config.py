@@ -21,6 +21,7 @@ def _country(value: str) -> str:
 
 
 Country = Annotated[str, AfterValidator(_country)]
+MonitorUrl = Annotated[str, Field(pattern=r"^https?://[^/\s]+/?$")]
 
 
 class Location(StrictModel):
@@ -50,7 +51,7 @@ class JetStreamConfig(StrictModel):
         ["nats://127.0.0.1:4222"], min_length=1,
         description="NATS URLs of the cluster's servers (the client fails over between them).",
     )
-    monitor_urls: list[str] = Field(
+    monitor_urls: list[MonitorUrl] = Field(
         [], description="The servers' HTTP monitoring endpoints (http://host:8222), read for the "
         "cluster's health metrics; empty: no cluster metrics.",
     )

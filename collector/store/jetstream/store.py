@@ -481,30 +481,46 @@ class JetStreamStore:
     # ---- sealing ---------------------------------------------------------------------------
 
     async def maintain(self, tick: float = 1.0) -> None:
-        """Seal, on the client's loop, until cancelled."""
+        """Seal, on the client's loop, until cancelled; then hand the leases back."""
         self._sealing = asyncio.wrap_future(self.bridge.submit(self._seal_loop(tick)))
         try:
             await self._sealing
         finally:
             self.bridge.loop.call_soon_threadsafe(self._sealing.cancel)
+            with contextlib.suppress(Exception):
+                await self.bridge.call(self._release_all())
 
     async def seal(self, tenant: str) -> int:
-        """Seal what the tenant's stream holds now (this collector takes the lease, or waits for
-        the collector holding it); returns how many segments this collector made."""
+        """Return once every message the tenant's stream holds now is sealed, by this collector
+        (it takes the lease) or by the one holding the lease; how many segments this one made."""
         return await self.bridge.call(self._seal_all(tenant))
 
     async def _seal_all(self, tenant: str) -> int:
+        target = await self._last_seq(tenant)
         made = 0
         deadline = time.monotonic() + self.config.lease_seconds * 2 + self.config.write_deadline
         while time.monotonic() < deadline:
+            mirror = await asyncio.to_thread(self.mirror, tenant)
+            if mirror.head()[2] >= target:
+                return made
             if not await self._lease(tenant):
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # the holder seals them
                 continue
             n = await self._seal_tenant(tenant, force=True)
             made += n
-            if n == 0:
+            if n == 0:  # what is left holds only lines sealed already
                 return made
-        raise StoreUnavailable(f"another collector holds tenant {tenant}'s sealing lease and did not finish")
+        raise StoreUnavailable(f"tenant {tenant}'s messages were not all sealed in time; the collector "
+                               "holding its sealing lease may be stuck")
+
+    async def _last_seq(self, tenant: str) -> int:
+        """The stream sequence of the tenant's newest message (0: none)."""
+        try:
+            msg = await self._retry(lambda: self.js.get_msg(self.wal_stream, subject=self._subject(tenant)),
+                                    "reading the WAL stream")  # the last by subject
+        except nats.js.errors.NotFoundError:
+            return 0
+        return int(msg.seq)
 
     async def _seal_loop(self, tick: float) -> None:
         while True:
