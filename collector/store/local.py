@@ -336,11 +336,7 @@ class LocalStore:
 
     def checkpoint(self, tenant: str) -> dict[str, Any] | None:
         """The newest signed checkpoint, with the public key that verifies it."""
-        records, _ = self._existing(tenant).checkpoints.read()
-        seals = [r for r in records if r.get("kind") == "seal"]
-        if not seals:
-            return None
-        return {**seals[-1], "algorithm": "Ed25519", "public_key": self.public_key()}
+        return self._existing(tenant).checkpoints.export(self.public_key())
 
     def public_key(self) -> str:
         """The public half of the signing key (Ed25519, raw, base64)."""

@@ -4,6 +4,7 @@ loopback: two stores as two collectors would hold them, sharing everything throu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,11 +29,20 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
     nats.stop()
 
 
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """A cluster of the test's own, for a test that kills its servers."""
+    nats = NatsCluster(tmp_path / "nats").start()
+    yield nats
+    nats.stop()
+
+
 _PREFIXES = iter(range(1000))
 
 
+@contextlib.contextmanager
 def stores(cluster: NatsCluster, tmp_path: Path, count: int = 2, seal: SealSettings | None = None,
-           **config: object) -> list[JetStreamStore]:
+           **config: object) -> Iterator[list[JetStreamStore]]:
     """``count`` stores on the cluster, each with its own cache, all with the same master key;
     a prefix of their own, so that tests sharing the cluster never meet."""
     master = FileMasterKeys.create(tmp_path / "master.key")
@@ -40,8 +50,13 @@ def stores(cluster: NatsCluster, tmp_path: Path, count: int = 2, seal: SealSetti
                                placement_tags=["country:jp"], prefix=f"t{next(_PREFIXES)}",
                                lease_seconds=3, **config)  # type: ignore[arg-type]
     seal = seal or SealSettings(segment_max_age=3600)
-    return [JetStreamStore(settings, master, tmp_path / f"cache{i}", seal,
-                           seal_in_subprocess=False, events=RecordedEvents()).open() for i in range(count)]
+    opened = [JetStreamStore(settings, master, tmp_path / f"cache{i}", seal,
+                             seal_in_subprocess=False, events=RecordedEvents()).open() for i in range(count)]
+    try:
+        yield opened
+    finally:
+        for store in opened:
+            store.close()
 
 
 def lines(store: JetStreamStore, tenant: str) -> list[str]:
@@ -50,8 +65,7 @@ def lines(store: JetStreamStore, tenant: str) -> list[str]:
 
 async def test_lines_written_through_either_collector_are_read_through_both(cluster: NatsCluster,
                                                                              tmp_path: Path) -> None:
-    a, b = stores(cluster, tmp_path)
-    try:
+    with stores(cluster, tmp_path) as [a, b]:
         assert (await a.append("city", batch("s", 0, 100), 1)).accepted == 100
         assert (await b.append("city", batch("s", 100, 50), 1)).accepted == 50
         resent = await b.append("city", batch("s", 0, 100), 1)  # the agent resends to the other
@@ -68,46 +82,35 @@ async def test_lines_written_through_either_collector_are_read_through_both(clus
             assert verified.clean, verified.findings
             assert verified.segments == 1
         assert a.checkpoint("city") == b.checkpoint("city")
-    finally:
-        a.close()
-        b.close()
 
 
 async def test_a_line_in_two_messages_is_sealed_once(cluster: NatsCluster, tmp_path: Path) -> None:
     # Outside JetStream's duplicate window (or cut differently), a resend is a second message:
     # the seal keeps each line once.
-    a, b = stores(cluster, tmp_path)
-    try:
+    with stores(cluster, tmp_path) as [a, b]:
         await a.append("city", batch("s", 0, 10), 1)
         await b.append("city", batch("s", 5, 10), 1)  # lines 5-9 again, in another message
         assert lines(a, "city") == sorted(f"s {i}" for i in range(15))
         assert await b.seal("city") == 1
         assert lines(a, "city") == sorted(f"s {i}" for i in range(15))
         assert a.verify("city").clean
-    finally:
-        a.close()
-        b.close()
 
 
 async def test_a_backlog_is_sealed_into_several_segments_every_collector_reads(cluster: NatsCluster,
                                                                                  tmp_path: Path) -> None:
     # One record encoder's messages end up in several segments.
-    a, b = stores(cluster, tmp_path, seal=SealSettings(segment_max_bytes=1 << 16, segment_max_age=3600))
-    try:
+    small = SealSettings(segment_max_bytes=1 << 16, segment_max_age=3600)
+    with stores(cluster, tmp_path, seal=small) as [a, b]:
         for k in range(6):
             await a.append("city", batch("s", k * 100, 100, text="x" * 400), 1)
         assert await a.seal("city") >= 3
         rows = b.mirror("city").catalog.segments()
         assert len(rows) >= 3 and sum(r.lines for r in rows) == 600
         assert len(lines(b, "city")) == 600 and b.verify("city").clean
-    finally:
-        a.close()
-        b.close()
 
 
 async def test_two_collectors_sealing_at_once_make_one_chain(cluster: NatsCluster, tmp_path: Path) -> None:
-    a, b = stores(cluster, tmp_path)
-    try:
+    with stores(cluster, tmp_path) as [a, b]:
         for k in range(6):
             await (a if k % 2 else b).append("city", batch("s", k * 50, 50), 1)
         made = await asyncio.gather(a.seal("city"), b.seal("city"))
@@ -117,15 +120,11 @@ async def test_two_collectors_sealing_at_once_make_one_chain(cluster: NatsCluste
         assert sum(r.lines for r in rows) == 300
         assert lines(b, "city") == sorted(f"s {i}" for i in range(300))
         assert a.verify("city").clean
-    finally:
-        a.close()
-        b.close()
 
 
 async def test_erasing_a_tenant_on_the_cluster_leaves_nothing_of_it_readable(cluster: NatsCluster,
                                                                               tmp_path: Path) -> None:
-    a, b = stores(cluster, tmp_path)
-    try:
+    with stores(cluster, tmp_path) as [a, b]:
         await a.append("gone", batch("s", 0, 100), 1)
         await a.append("kept", batch("s", 0, 100), 1)
         assert await a.seal("gone") == 1
@@ -149,18 +148,15 @@ async def test_erasing_a_tenant_on_the_cluster_leaves_nothing_of_it_readable(clu
         assert not [k for k in b.keys.store.keys("seg.gone.")]
         assert lines(b, "kept") == sorted(f"s {i}" for i in range(100))
         assert (await b.seal("kept")) == 1 and b.verify("kept").clean
-    finally:
-        a.close()
-        b.close()
 
 
-async def test_a_node_killed_mid_ingest_loses_no_acknowledged_line_and_doubles_none(tmp_path: Path) -> None:
-    # Its own cluster: the stream's leader is SIGKILLed while two collectors publish, and
-    # restarted. An append that raised was not acknowledged: the agent sends it again.
-    nats = NatsCluster(tmp_path / "nats").start()
-    a, b = stores(nats, tmp_path, write_deadline=60)
+async def test_a_node_killed_mid_ingest_loses_no_acknowledged_line_and_doubles_none(
+        own_cluster: NatsCluster, tmp_path: Path) -> None:
+    # The stream's leader is SIGKILLed while two collectors publish, and restarted. An append
+    # that raised was not acknowledged: the agent sends it again.
+    nats = own_cluster
     acked: list[int] = []
-    try:
+    with stores(nats, tmp_path, write_deadline=60) as [a, b]:
         async def ship(store: JetStreamStore, first: int, count: int) -> None:
             for k in range(first, first + count):
                 while True:
@@ -193,16 +189,11 @@ async def test_a_node_killed_mid_ingest_loses_no_acknowledged_line_and_doubles_n
         assert len(got) == len(set(got)) and got == want
         assert sum(r.lines for r in b.mirror("city").catalog.segments()) == 2000
         assert a.verify("city").clean
-    finally:
-        a.close()
-        b.close()
-        nats.stop()
 
 
-def test_cluster_health_says_when_a_stream_has_no_quorum(tmp_path: Path) -> None:
-    nats = NatsCluster(tmp_path / "nats").start()
-    [store] = stores(nats, tmp_path, count=1)
-    try:
+def test_cluster_health_says_when_a_stream_has_no_quorum(own_cluster: NatsCluster, tmp_path: Path) -> None:
+    nats = own_cluster
+    with stores(nats, tmp_path, count=1) as [store]:
         registry = CollectorRegistry()
         health = ClusterHealth(registry, nats.monitor_urls, store.config.prefix, "JP/Tokyo")
 
@@ -230,6 +221,3 @@ def test_cluster_health_says_when_a_stream_has_no_quorum(tmp_path: Path) -> None
         wait_for(lambda: polled(lambda: all(value("chronolog_nats_streams_without_quorum", k) == 0
                                             for k in ("wal", "catalog", "leases"))),
                  "every stream to have quorum again", 60)
-    finally:
-        store.close()
-        nats.stop()

@@ -22,6 +22,7 @@ from any other thread.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import functools
@@ -691,15 +692,9 @@ class JetStreamStore:
         return report
 
     def checkpoint(self, tenant: str) -> dict[str, Any] | None:
-        records, _ = self.mirror(tenant).checkpoints.read()
-        seals = [r for r in records if r.get("kind") == "seal"]
-        if not seals:
-            return None
-        return {**seals[-1], "algorithm": "Ed25519", "public_key": self.public_key()}
+        return self.mirror(tenant).checkpoints.export(self.public_key())
 
     def public_key(self) -> str:
-        import base64
-
         return base64.b64encode(self.signer.public).decode()
 
     def sign(self, record: dict[str, Any]) -> dict[str, Any]:
