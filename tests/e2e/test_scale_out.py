@@ -1,0 +1,121 @@
+"""Issue 14's acceptance: 3 NATS servers and 2 collectors on loopback, real processes. Agents
+ship continuously; a NATS server is SIGKILLed and restarted, then a collector is SIGKILLed and
+restarted. At the end every line written is stored exactly once, verify is clean, and a query
+through either collector returns the same records."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from support.fleet import AgentHandle, Fleet
+from support.nats import NatsCluster
+from support.processes import BIN, Daemon, free_port, wait_for
+
+ROUNDS = 4  # of lines per agent: before the kills, with a server down, with a collector down, after
+PER_ROUND = 300
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> NatsCluster:
+    cluster = NatsCluster(tmp_path / "nats").start()
+    yield cluster  # type: ignore[misc]
+    cluster.stop()
+
+
+def jetstream_tables(nats: NatsCluster) -> str:
+    return ('[collector.store]\nbackend = "jetstream"\nsegment_max_age = 2.0\n'
+            f"[collector.store.jetstream]\nservers = {json.dumps(nats.urls)}\n"
+            f"monitor_urls = {json.dumps(nats.monitor_urls)}\n"
+            "lease_seconds = 3.0\nwrite_deadline = 20.0\nack_timeout = 2.0\n"
+            '[collector.store.jetstream.location]\ncountry = "JP"\nregion = "Tokyo"\n')
+
+
+def second_collector(fleet: Fleet, root: Path, daemons: Callable[[str, Path, Path], Daemon]) -> str:
+    """Collector B: A's configuration (same cluster, same master key) with its own data_dir and
+    port, and A's credentials (docs/scale-out.md: copied to every collector)."""
+    root.mkdir()
+    port = free_port()
+    text = fleet.config.read_text().replace(str(fleet.root / "store"), str(root / "store"))
+    text = text.replace(f'listen = "127.0.0.1:{fleet.url.rsplit(":", 1)[1]}"', f'listen = "127.0.0.1:{port}"')
+    config = root / "collector.toml"
+    config.write_text(text)
+    (root / "store").mkdir(mode=0o700)
+    shutil.copy2(fleet.root / "store" / "credentials.json", root / "store" / "credentials.json")
+    daemons("chronolog-collector", config, root).start()
+    return f"http://127.0.0.1:{port}"
+
+
+def query(url: str, token: Path) -> list[str]:
+    """The messages a query of everything returns through the collector at ``url``, in order."""
+    result = subprocess.run([BIN / "chronolog", "--url", url, "--token-file", token, "query", "--since",
+                             "2000-01-01T00:00:00Z", "--format", "json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    return [r["msg"] for r in records if "msg" in r]
+
+
+def written(agent: AgentHandle, host: str, start: int) -> list[str]:
+    lines = [f"{host} line {i:05d}" for i in range(start, start + PER_ROUND)]
+    agent.write(*lines)
+    return lines
+
+
+def test_two_collectors_over_three_nats_servers_lose_and_double_nothing(
+        tmp_path: Path, nats: NatsCluster, daemons: Callable[[str, Path, Path], Daemon]) -> None:
+    (tmp_path / "a").mkdir()
+    fleet = Fleet(tmp_path / "a", daemons, extra_config=jetstream_tables(nats))
+    url_b = second_collector(fleet, tmp_path / "b", daemons)
+    agents = {"web-1": fleet.agent("web-1"), "web-2": fleet.agent("web-2", url=url_b)}
+    lines: list[str] = []
+
+    def ship_a_round(k: int) -> None:
+        for host, agent in agents.items():
+            lines.extend(written(agent, host, k * PER_ROUND))
+
+    def acked_everything() -> bool:
+        return all(a.ledger(f"file:{a.log}")["acked"] == len(lines) // 2 for a in agents.values())
+
+    ship_a_round(0)
+    wait_for(acked_everything, "the first round to be acknowledged", 60)
+    ship_a_round(1)
+    nats.kill(nats.nodes[0])  # SIGKILL, while the agents ship
+    wait_for(acked_everything, "the agents to be acknowledged with one NATS server down", 120)
+    nats.start_node(nats.nodes[0])
+    fleet.collector.kill()  # SIGKILL: web-1's collector
+    ship_a_round(2)
+    wait_for(lambda: agents["web-2"].ledger(f"file:{agents['web-2'].log}")["acked"] == 3 * PER_ROUND,
+             "web-2 to be acknowledged by collector B")
+    fleet.collector.start()
+    ship_a_round(3)
+    wait_for(acked_everything, "every line to be acknowledged", 120)
+
+    want = sorted(lines)
+    assert len(want) == 2 * ROUNDS * PER_ROUND
+    for url in (fleet.url, url_b):
+        messages = Counter(query(url, fleet.investigator_token))
+        assert sorted(messages) == want, f"through {url}"
+        assert set(messages.values()) == {1}, f"a line stored twice, through {url}"
+    # Every line sealed (segment_max_age), then verify: clean, and every line in a segment.
+    def all_sealed() -> bool:
+        result = fleet.admin("verify", "--json")
+        assert result.returncode in (0, 1), result.stderr
+        report = json.loads(result.stdout)["reports"][0]
+        return bool(report["clean"] and report["wal_records"] == 0 and report["segments"] >= 1)
+
+    wait_for(all_sealed, "every line to be sealed and verified clean", 120)
+    assert query(fleet.url, fleet.investigator_token) == query(url_b, fleet.investigator_token)
+    # The collector reports its store and the cluster's health, all servers back.
+    def metrics() -> str:
+        with urllib.request.urlopen(fleet.collector.info["metrics"], timeout=10) as response:
+            return str(response.read().decode())
+
+    assert 'chronolog_collector_store_info{backend="jetstream",location="JP/Tokyo"} 1.0' in metrics()
+    wait_for(lambda: 'chronolog_nats_streams_without_quorum{kind="wal"} 0.0' in metrics()
+             and 'chronolog_nats_streams{kind="segments"} 1.0' in metrics(), "the cluster's health")
