@@ -68,10 +68,8 @@ class Mirror:
         """Record the next segment's entry (and keep its file when it is at hand)."""
         number = int(entry["header"]["number"])
         runs = [tuple(r) for r in entry["runs"]]
-        # Its "WAL files" are record encoders, whose messages span segments: the local store's
-        # record of which WAL files a segment replaced (for its crash recovery) is not kept here.
-        built = BuiltSegment(b"", {**entry["header"], "wal": []}, entry["index"],
-                             bytes.fromhex(entry["digest"]), entry["tenant_key"], runs)
+        built = BuiltSegment(b"", entry["header"], entry["index"], bytes.fromhex(entry["digest"]),
+                             entry["tenant_key"], runs)
         if data is not None:
             atomic_write(self.segment_dir / segment_name(number), data)
         self.catalog.add_segment(built, segment_name(number), bytes.fromhex(entry["link"]),

@@ -625,7 +625,9 @@ class JetStreamStore:
         assert prepared.blocks is not None
         key_id, key = await asyncio.to_thread(self.keys.active, tenant)
         built = seal_blocks(prepared.blocks, tenant=tenant, number=number, prev=prev, sealed=now_us(),
-                            wal_files=prepared.file_ids, tenant_key_id=key_id, tenant_key=key,
+                            # Not the record encoders' ids: one encoder's messages span
+                            # segments, and a segment's "wal" are WAL files it replaced whole.
+                            wal_files=[], tenant_key_id=key_id, tenant_key=key,
                             runs=prepared.runs)
         chained, checkpoint = chain_seal(tenant, number, prev, built.digest, built.header, self.signer)
         obj = f"{segment_name(number)}.{secrets.token_hex(6)}"  # unique: a lost race leaves no doubt
