@@ -109,6 +109,17 @@ async def test_a_backlog_is_sealed_into_several_segments_every_collector_reads(c
         assert len(lines(b, "city")) == 600 and b.verify("city").clean
 
 
+async def test_a_batch_bigger_than_a_message_goes_as_several(cluster: NatsCluster, tmp_path: Path) -> None:
+    with stores(cluster, tmp_path, max_payload=1 << 20) as [a, b]:
+        big = batch("s", 0, 3000, text="x" * 1000)  # 3 MB of lines: three messages at least
+        assert (await a.append("city", big, 1)).accepted == 3000
+        messages = b.bridge.run(b._messages("city", 0, None))
+        assert len(messages) >= 3 and all(len(m.data) <= 1 << 20 for m in messages)
+        assert (await b.append("city", big, 1)).duplicates == 3000  # a resend: stored once
+        assert len(lines(b, "city")) == 3000
+        assert await b.seal("city") == 1 and a.verify("city").clean
+
+
 async def test_two_collectors_sealing_at_once_make_one_chain(cluster: NatsCluster, tmp_path: Path) -> None:
     with stores(cluster, tmp_path) as [a, b]:
         for k in range(6):

@@ -52,7 +52,7 @@ from nats.js.api import (
 from nats.js.kv import KeyValue
 
 from chronolog.timefmt import now_us
-from chronolog.wire import Batch
+from chronolog.wire import Batch, slice_chunk
 from collector.store import (
     AppendResult,
     NotSupported,
@@ -87,6 +87,7 @@ __all__ = ["JetStreamStore"]
 log = logging.getLogger("collector.store")
 
 _ENCODER_RECORDS = 100_000  # records under one data key before a fresh one
+_MESSAGE_OVERHEAD = 64 << 10  # WAL header, frame, tag and NATS headers, generously
 _TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
               nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, asyncio.TimeoutError,
               nats.errors.StaleConnectionError, nats.errors.ConnectionReconnectingError,
@@ -318,18 +319,23 @@ class JetStreamStore:
         new_chunks, added, duplicates = state.held.take_new(batch)
         if not new_chunks:
             return AppendResult(0, duplicates)
-        stored = dataclasses.replace(batch, chunks=new_chunks)
+        accepted = 0
         try:
-            data = await asyncio.to_thread(self._encode, tenant, state, encode_record(received, stored))
-            msg_id = _record_id(tenant, stored)
-            ack = await self.bridge.call(self._publish(self._subject(tenant), data, msg_id))
+            # A message at most max_payload: a bigger batch goes as several, each with its own id.
+            for piece, record in _pieces(received, dataclasses.replace(batch, chunks=new_chunks),
+                                         self.config.max_payload - _MESSAGE_OVERHEAD):
+                data = await asyncio.to_thread(self._encode, tenant, state, record)
+                ack = await self.bridge.call(self._publish(self._subject(tenant), data,
+                                                           _record_id(tenant, piece)))
+                lines = sum(len(c) for c in piece.chunks)
+                if ack.duplicate:  # another collector stored these very lines first (a resend)
+                    duplicates += lines
+                    continue
+                accepted += lines
+                self.feed.publish(tenant, received, piece)
         except BaseException:
-            state.held.forget(added)
+            state.held.forget(added)  # the agent sends it again; pieces already stored are dropped
             raise
-        accepted = sum(len(c) for c in new_chunks)
-        if ack.duplicate:  # another collector stored this very batch first (a resend)
-            return AppendResult(0, duplicates + accepted)
-        self.feed.publish(tenant, received, stored)
         return AppendResult(accepted, duplicates)
 
     def _open_tenant(self, tenant: str) -> _Tenant:
@@ -831,6 +837,22 @@ def _copy(held: HeldLines) -> HeldLines:
         for start, end in seqs.intervals():
             out.add(*key, start, end)
     return out
+
+
+def _pieces(received: int, batch: Batch, most: int) -> list[tuple[Batch, bytes]]:
+    """The batch as WAL records of at most ``most`` bytes, with the batch each holds: halves
+    of its chunks, or of its one chunk's lines, until they fit (a single line as it is)."""
+    record = encode_record(received, batch)
+    if len(record) <= most or (len(batch.chunks) == 1 and len(batch.chunks[0]) == 1):
+        return [(batch, record)]
+    if len(batch.chunks) > 1:
+        half = len(batch.chunks) // 2
+        parts = [batch.chunks[:half], batch.chunks[half:]]
+    else:
+        [chunk] = batch.chunks
+        half = len(chunk) // 2
+        parts = [[slice_chunk(chunk, 0, half)], [slice_chunk(chunk, half, len(chunk))]]
+    return [p for chunks in parts for p in _pieces(received, dataclasses.replace(batch, chunks=chunks), most)]
 
 
 def _record_id(tenant: str, batch: Batch) -> str:
