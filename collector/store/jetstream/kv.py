@@ -10,23 +10,31 @@ with one key, never two, so no data is ever wrapped by a key the other overwrote
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import orjson
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from collector.store.jetstream.bridge import Bridge
+from collector.store.jetstream.retry import retrying
 from collector.store.keys import MasterKeys, Signer, TenantKeys
 
 __all__ = ["KvTenantKeys", "KvText", "shared_signer"]
+
+T = TypeVar("T")
 
 
 class KvText:
     """Blocking JSON get / compare-and-set on one bucket, through the bridge."""
 
-    def __init__(self, bridge: Bridge, kv: KeyValue) -> None:
-        self.bridge, self.kv = bridge, kv
+    def __init__(self, bridge: Bridge, kv: KeyValue, deadline: float = 30.0) -> None:
+        self.bridge, self.kv, self.deadline = bridge, kv, deadline
+
+    def _run(self, make: Callable[[], Awaitable[T]], what: str) -> T:
+        """Through a leader election or a restart, until the deadline (retry.py)."""
+        return self.bridge.run(retrying(make, what, self.deadline))
 
     def get(self, key: str) -> tuple[dict[str, Any] | None, int]:
         """The document and its revision (None and 0 when absent or deleted)."""
@@ -38,7 +46,7 @@ class KvText:
             if not entry.value:
                 return None, 0
             return orjson.loads(entry.value), int(entry.revision or 0)
-        return self.bridge.run(go())
+        return self._run(go, f"reading {key}")
 
     def put_if(self, key: str, doc: dict[str, Any], revision: int) -> bool:
         """Write ``doc`` if the key is still at ``revision`` (0: absent); False if it moved."""
@@ -52,13 +60,13 @@ class KvText:
             except KeyWrongLastSequenceError:
                 return False
             return True
-        return self.bridge.run(go())
+        return self._run(go, f"writing {key}")
 
     def put(self, key: str, doc: dict[str, Any]) -> None:
-        self.bridge.run(self.kv.put(key, orjson.dumps(doc)))
+        self._run(lambda: self.kv.put(key, orjson.dumps(doc)), f"writing {key}")
 
     def purge(self, key: str) -> None:
-        self.bridge.run(self.kv.purge(key))
+        self._run(lambda: self.kv.purge(key), f"purging {key}")
 
     def keys(self, prefix: str) -> list[str]:
         """The live keys under ``prefix``. From the bucket stream's subjects, each read once
@@ -76,7 +84,7 @@ class KvText:
                 if entry.value:
                     found.append(key)
             return found
-        return self.bridge.run(go())
+        return self._run(go, f"listing {prefix}*")
 
 
 class _Race(Exception):

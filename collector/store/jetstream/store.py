@@ -71,6 +71,7 @@ from collector.store.jetstream.bridge import Bridge
 from collector.store.jetstream.config import JetStreamConfig
 from collector.store.jetstream.kv import KvTenantKeys, KvText, shared_signer
 from collector.store.jetstream.mirror import Mirror, decode_entry, encode_entry, entry_key
+from collector.store.jetstream.retry import retrying, transient
 from collector.store.keys import KeyVersion, MasterKeys
 from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
@@ -88,16 +89,6 @@ log = logging.getLogger("collector.store")
 
 _ENCODER_RECORDS = 100_000  # records under one data key before a fresh one
 _MESSAGE_OVERHEAD = 64 << 10  # WAL header, frame, tag and NATS headers, generously
-_TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
-              nats.js.errors.APIError, nats.js.errors.NoStreamResponseError, asyncio.TimeoutError,
-              nats.errors.StaleConnectionError, nats.errors.ConnectionReconnectingError,
-              nats.errors.UnexpectedEOF, nats.errors.FlushTimeoutError)
-# Answers that are final, not a cluster electing a leader: absent, refused, a lost compare-and-set.
-_FINAL = (nats.js.errors.NotFoundError, nats.js.errors.BadRequestError, nats.js.errors.KeyValueError)
-
-
-def _transient(e: BaseException) -> bool:
-    return isinstance(e, _TRANSIENT) and not isinstance(e, _FINAL)
 
 
 @dataclass
@@ -211,7 +202,7 @@ class JetStreamStore:
         """Connect, make the streams and buckets if absent, load the keys (blocking)."""
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.bridge.run(self._connect())
-        text = KvText(self.bridge, self.catalog_kv)
+        text = KvText(self.bridge, self.catalog_kv, self.config.write_deadline)
         self.keys = KvTenantKeys(text, self.master)
         self.signer = shared_signer(text, self.master)
         if self._subprocess:
@@ -250,17 +241,7 @@ class JetStreamStore:
 
     async def _retry(self, make: Any, what: str) -> Any:
         """``make()`` until it succeeds or ``write_deadline`` passes (a leader election)."""
-        deadline = time.monotonic() + self.config.write_deadline
-        while True:
-            try:
-                return await make()
-            except Exception as e:
-                if not _transient(e):
-                    raise
-                if time.monotonic() > deadline:
-                    raise StoreUnavailable(f"the NATS cluster did not answer in time ({what}): "
-                                           f"{type(e).__name__}") from None
-                await asyncio.sleep(0.25)
+        return await retrying(make, what, self.config.write_deadline)
 
     def close(self) -> None:
         if self._sealing is not None:
@@ -361,7 +342,7 @@ class JetStreamStore:
                 return await self.js.publish(subject, data, timeout=self.config.ack_timeout,
                                              headers={"Nats-Msg-Id": msg_id})
             except Exception as e:
-                if not _transient(e):
+                if not transient(e):
                     raise
                 # Sent again with the same id: JetStream stores it once.
                 if time.monotonic() > deadline:
