@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Most tests wait on real processes, so more workers than cores still shortens the run.
 TEST_WORKERS ?= 3
 
-.PHONY: venv run test lint system-deps bench clean package wheels lock mutate
+.PHONY: venv run test lint system-deps bench clean package wheels lock mutate console-screenshots
 
 venv: $(STAMP)
 
@@ -50,6 +50,11 @@ mutate: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+## console-screenshots: docs/console/*.png, from the console's browser tests
+console-screenshots: venv system-deps
+	CHRONOLOG_SCREENSHOTS=docs/console $(BIN)/python -m pytest tests/e2e/test_console.py \
+		tests/e2e/test_console_incident.py
 
 system-deps:
 	tools/system-deps.sh tests/system-packages.txt

@@ -7,12 +7,13 @@ directory, a collector that refuses), 130 an interrupt. Never a traceback for an
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 __all__ = ["ArgumentParser", "ConfigError", "Failure", "Option", "UsageError", "accept_anywhere",
-           "run_command", "subparsers"]
+           "new_password", "run_command", "subparsers"]
 
 
 class ConfigError(Exception):
@@ -27,6 +28,16 @@ class UsageError(Exception):
 
 class Failure(Exception):
     """A failure at run time, already phrased for the user: exit status 1."""
+
+
+def new_password(from_stdin: bool, whose: str) -> str:
+    """A new account's password: the first line of stdin, or asked twice (``whose``: for whom)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(f"password for the new {whose}: ")
+    if getpass.getpass("again: ") != first:
+        raise UsageError("the two passwords differ")
+    return first
 
 
 def run_command(prog: str, body: Callable[[], int]) -> int:

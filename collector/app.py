@@ -26,6 +26,7 @@ from collector.admin.audit_http import add_audit_routes
 from collector.admin.audit_verify import verify_trail
 from collector.admin.endpoint import GUARDED
 from collector.admin.http import AdminStore, add_store_routes
+from collector.admin.investigators_http import add_investigator_routes
 from collector.admin.login_http import LOGIN, add_login_routes
 from collector.admin.tenants_http import add_tenant_routes
 from collector.admission import ADMISSION, Admission, admission_middleware
@@ -35,6 +36,8 @@ from collector.auth.credentials import CredentialStore
 from collector.auth.login import LoginGate
 from collector.auth.sessions import SessionStore
 from collector.config import CollectorConfig
+from collector.console.pages import security_headers
+from collector.console.routes import add_console, investigators_path
 from collector.evidence.clock import CROSS_CHECK, CrossCheck, NoCrossCheck
 from collector.evidence.http import EVIDENCE, handle_export
 from collector.evidence.source import EvidenceSource
@@ -150,6 +153,7 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
     middlewares.append(admission_middleware)
     # The body limit here is on the compressed body; decompress() enforces the real one.
     app = web.Application(client_max_size=config.api.max_body_bytes, middlewares=middlewares)
+    app.on_response_prepare.append(security_headers)
     app[STORE] = store
     app[LOKI_NUMBERS] = LokiNumbers(store)
     app[CREDENTIALS] = credentials
@@ -182,6 +186,9 @@ def build_app(config: CollectorConfig, store: Store, credentials: CredentialStor
         add_store_routes(app, admin, config.data_dir)
         add_tenant_routes(app)
         add_audit_routes(app)
+        add_console(app, config.console, AdminAccounts(investigators_path(config.data_dir), admin.master,
+                                                       "investigator"))
+        add_investigator_routes(app)
     return app
 
 

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import os
 import shutil
 import sys
 from pathlib import Path
 
 from chronolog.cli.reports import render_verify
-from chronolog.cliutil import ArgumentParser, Failure, Option, UsageError, accept_anywhere, run_command
+from chronolog.cliutil import (
+    ArgumentParser,
+    Failure,
+    Option,
+    UsageError,
+    accept_anywhere,
+    new_password,
+    run_command,
+)
 from chronolog.config_loading import ConfigError
 from chronolog.fsutil import hand_back
 from chronolog.logs import setup_logging
@@ -121,8 +128,9 @@ def _keys(args: argparse.Namespace) -> int:
         plan, done = offline.rotate_master_key(config, args.confirm)
         if done is None:
             print(f"rotate-master would add a master key version, re-wrap {plan.tenant_keys} tenant key "
-                  f"versions, the signing key and {plan.administrators} administrators' TOTP secrets under "
-                  f"it, and retire {', '.join(plan.versions)}: key backups made before it become useless")
+                  f"versions, the signing key, {plan.administrators} administrators' and "
+                  f"{plan.investigators} investigators' TOTP secrets under it, and retire "
+                  f"{', '.join(plan.versions)}: key backups made before it become useless")
             print(f"# dry run: nothing was changed. To rotate, repeat with --confirm {plan.current}",
                   file=sys.stderr)
             return 0
@@ -252,7 +260,7 @@ def _admins(args: argparse.Namespace) -> int:
     audit = offline.local_audit(config)
     try:
         if args.action == "add":
-            password = _new_password(args.password_stdin)
+            password = new_password(args.password_stdin, "administrator")
             enrolment = accounts.add(args.name, args.scope, password)
             print(enrolment.uri)
             print(f"secret (base32): {enrolment.base32}")
@@ -274,15 +282,6 @@ def _admins(args: argparse.Namespace) -> int:
     if audit is not None:
         audit.append(who, f"admins.{args.action}", None, "done", {"account": args.name, **details})
     return 0
-
-
-def _new_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("password for the new administrator: ")
-    if getpass.getpass("again: ") != first:
-        raise UsageError("the two passwords differ")
-    return first
 
 
 def _ca(config: CollectorConfig) -> CertificateAuthority:

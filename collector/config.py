@@ -13,6 +13,7 @@ from chronolog.systemd import ConfigFile, handed_over
 from chronolog.timefmt import valid_zone
 from chronolog.tls import Level, certificate_problems
 from collector.auth.sessions import AdminConfig
+from collector.console.config import ConsoleConfig
 from collector.fleet.config import FleetConfig
 from collector.query.spec import Limits
 from collector.store.jetstream.config import ResidencyConfig, outside
@@ -123,6 +124,7 @@ class CollectorConfig(StrictModel):
     store: StoreConfig = StoreConfig()
     keys: KeysConfig = KeysConfig()
     query: QueryConfig = QueryConfig()
+    console: ConsoleConfig = ConsoleConfig()
     admin: AdminConfig = AdminConfig()
     fleet: FleetConfig = FleetConfig()
     residency: ResidencyConfig = ResidencyConfig()

@@ -7,6 +7,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import orjson
 from aiohttp import web
@@ -18,8 +19,9 @@ from collector.auth.sessions import SESSION_PREFIX
 from collector.store import NotSupported
 from collector.telemetry import Telemetry
 
-__all__ = ["BODY_TIMEOUT", "CREDENTIALS", "MAX_BODY", "TELEMETRY", "ApiError", "Handler", "bearer_token",
-           "cipher_guard", "error_middleware", "json_response", "peer_certificate", "receive_body", "require"]
+__all__ = ["BODY_TIMEOUT", "COOKIE_SESSIONS", "CREDENTIALS", "MAX_BODY", "TELEMETRY", "ApiError",
+           "CookieSessions", "Handler", "bearer_token", "cipher_guard", "error_middleware", "json_response",
+           "peer_certificate", "receive_body", "require"]
 
 log = logging.getLogger("collector.http")
 
@@ -27,6 +29,17 @@ CREDENTIALS = web.AppKey("credentials", CredentialStore)
 TELEMETRY = web.AppKey("telemetry", Telemetry)
 BODY_TIMEOUT = web.AppKey("body_timeout", float)
 MAX_BODY = web.AppKey("max_body", int)  # bytes; a pushed batch's limit after decompression too
+
+
+class CookieSessions(Protocol):
+    """Investigators signed in to the console (`collector.console.cookies.ConsoleSessions`)."""
+
+    def api_principal(self, request: web.Request) -> Principal | None:
+        """The investigator a session cookie names, if the request carries one (and its CSRF
+        token: raises ApiError otherwise); None without a cookie."""
+
+
+COOKIE_SESSIONS = web.AppKey("cookie_sessions", CookieSessions)
 
 
 class ApiError(Exception):
@@ -126,7 +139,8 @@ def basic_password(request: web.Request) -> str | None:
 
 
 def _authenticate(request: web.Request, basic: bool = False) -> Principal:
-    """A client certificate (mutual TLS) if one was presented, else the bearer token."""
+    """A client certificate (mutual TLS) if one was presented, else the bearer token, else the
+    console's session cookie (which needs its CSRF token too)."""
     telemetry = request.app[TELEMETRY]
     der = peer_certificate(request)
     if der:
@@ -136,6 +150,9 @@ def _authenticate(request: web.Request, basic: bool = False) -> Principal:
             raise ApiError(401, "unauthenticated", "the client certificate is not a live credential")
         return principal
     token = bearer_token(request) or (basic_password(request) if basic else None)
+    sessions = request.app.get(COOKIE_SESSIONS)
+    if token is None and sessions is not None and (principal := sessions.api_principal(request)) is not None:
+        return principal
     if token is None:
         telemetry.auth_failed("missing")
         raise ApiError(401, "unauthenticated", "send 'Authorization: Bearer <token>' or a client certificate")

@@ -115,18 +115,24 @@ class RotationPlan:
     current: str
     versions: list[str]  # master key versions that would be retired
     tenant_keys: int  # tenant key versions that would be re-wrapped
-    administrators: int  # TOTP secrets that would be re-wrapped
+    administrators: int  # administrators' TOTP secrets that would be re-wrapped
+    investigators: int  # console investigators' TOTP secrets that would be re-wrapped
 
 
 def _accounts(config: CollectorConfig, master: FileMasterKeys) -> AdminAccounts:
     return AdminAccounts(config.data_dir / "admins.json", master)
 
 
+def _investigators(config: CollectorConfig, master: FileMasterKeys) -> AdminAccounts:
+    return AdminAccounts(config.data_dir / "investigators.json", master, "investigator")
+
+
 def rotation_plan(config: CollectorConfig) -> RotationPlan:
     master = _master(config)
     keys = TenantKeys(config.data_dir / "keys", master)
     count = sum(len(keys.versions(t)) for t in keys.tenants())
-    return RotationPlan(master.current(), master.ids(), count, len(_accounts(config, master).accounts()))
+    return RotationPlan(master.current(), master.ids(), count, len(_accounts(config, master).accounts()),
+                        len(_investigators(config, master).accounts()))
 
 
 Rotated = tuple[str, list[str], int]  # new master version, retired versions, keys re-wrapped
@@ -144,7 +150,8 @@ def rotate_master_key(config: CollectorConfig, confirm: str | None) -> tuple[Rot
             _record(config, "keys.rotate_master", None, "refused", {"reason": "bad confirmation"})
             raise UsageError(f"--confirm must repeat the current master key version {plan.current!r}")
         master = _master(config)
-        done = rotate_master(master, config.data_dir / "keys", also=[_accounts(config, master).rewrap])
+        done = rotate_master(master, config.data_dir / "keys", also=[_accounts(config, master).rewrap,
+                                                                     _investigators(config, master).rewrap])
         _record(config, "keys.rotate_master", None, "done", {"new": done[0], "retired": done[1],
                                                             "rewrapped": done[2]})
         return plan, done

@@ -61,8 +61,12 @@ class Telemetry:
         self._trail = Gauge("chronolog_collector_audit_trail_findings",
                             "Breaks found in the audit trail's hash chain at start-up (0: intact).",
                             registry=r)
+        self._signins = Counter("chronolog_collector_console_signins",
+                                "Investigator sign-ins to the console, by result (accepted, wrong, "
+                                "replayed, throttled).", ["result"], registry=r)
         for result in ("accepted", "wrong", "replayed", "throttled"):
             self._logins.labels(result)
+            self._signins.labels(result)
         self._widened = Counter(
             "chronolog_collector_config_exposure_widened",
             "Configuration changes found at a start that widen exposure, by setting, counted from the "
@@ -139,6 +143,11 @@ class Telemetry:
         self._logins.labels(result).inc()
         (log.info if result == "accepted" else log.warning)(
             "administrator login", extra={"result": result, "user": user[:64]})
+
+    def console_signin(self, result: str, user: str) -> None:
+        self._signins.labels(result).inc()
+        (log.info if result == "accepted" else log.warning)(
+            "console sign-in", extra={"result": result, "user": user[:64]})
 
     def audit_trail_checked(self, findings: list[str]) -> None:
         self._trail.set(len(findings))

@@ -220,6 +220,10 @@ See the fleet (each host's state, lag, clock and the collector's cross-check of 
 Administer it (password and TOTP code; docs/security.md):
   {rel(BIN / 'chronolog-collector')} admins add $USER --config {rel(CONFIG)}
   {rel(BIN / 'chronolog')} {url}admin login
+
+Investigate in a browser (docs/console.md): logged in as above, make yourself an investigator
+of this tenant, then sign in at {c_info['api']}/console/ with its password and TOTP code:
+  {rel(BIN / 'chronolog')} {url}admin investigators add $USER --tenant local
 """, flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

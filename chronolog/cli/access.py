@@ -1,4 +1,5 @@
-"""``chronolog admin login|logout|tenant|credentials``: sessions, tenants and credentials.
+"""``chronolog admin login|logout|tenant|credentials|investigators``: sessions, tenants,
+credentials, and the accounts investigators sign in to the console with.
 
 A login asks for the name, the password and the current TOTP code (or takes ``--user``,
 ``--password-stdin``, ``--totp``) and keeps the session it gets (chronolog/cli/session.py) for
@@ -17,9 +18,10 @@ from typing import Any
 
 from chronolog.cli import session
 from chronolog.cli.client import ApiClient
-from chronolog.cliutil import Failure, UsageError
+from chronolog.cliutil import Failure, UsageError, new_password
 
-__all__ = ["add_access_parsers", "run_credentials", "run_login", "run_logout", "run_tenant"]
+__all__ = ["add_access_parsers", "run_credentials", "run_investigators", "run_login", "run_logout",
+           "run_tenant"]
 
 
 def add_access_parsers(asub: Any) -> None:
@@ -53,6 +55,18 @@ def add_access_parsers(asub: Any) -> None:
     cr = csub.add_parser("revoke", help="revoke a credential (a dry run without --confirm)")
     cr.add_argument("id")
     cr.add_argument("--confirm", metavar="ID", help="do it: repeat the credential id")
+
+    i = asub.add_parser("investigators", help="console accounts of investigators (password and TOTP)")
+    isub = i.add_subparsers(dest="investigators_command", required=True, metavar="ACTION")
+    ia = isub.add_parser("add", help="create an account for one tenant; prints its TOTP secret once")
+    ia.add_argument("name")
+    ia.add_argument("--tenant", required=True, help="the one tenant it reads")
+    ia.add_argument("--password-stdin", action="store_true",
+                    help="read the password from the first line of stdin instead of asking twice")
+    il = isub.add_parser("list", help="accounts in this administrator's scope (never a secret)")
+    il.add_argument("--tenant", help="only this tenant")
+    idis = isub.add_parser("disable", help="disable an account; its console sessions end at once")
+    idis.add_argument("name")
 
 
 def run_login(api: ApiClient, args: argparse.Namespace, path: Path) -> int:
@@ -132,4 +146,27 @@ def run_credentials(api: ApiClient, args: argparse.Namespace) -> int:
                   file=sys.stderr)
         else:
             print(f"revoked {doc['revoked']}", file=sys.stderr)
+    return 0
+
+
+def run_investigators(api: ApiClient, args: argparse.Namespace) -> int:
+    action = args.investigators_command
+    if action == "add":
+        password = new_password(args.password_stdin, "investigator (typed by them)")
+        doc = api.post_json("/v1/admin/investigators", {"tenant": args.tenant, "name": args.name,
+                                                        "password": password})
+        print(doc["uri"])
+        print(f"secret (base32): {doc['secret']}")
+        print(f"investigator {doc['name']} (tenant {doc['tenant']}) created. Add the secret to an "
+              "authenticator app now (TOTP, SHA-256, 6 digits, 30 s): it is not shown again. Sign in at "
+              f"{api.base_url}/console/", file=sys.stderr)
+    elif action == "list":
+        params = [("tenant", args.tenant)] if args.tenant else []
+        for a in api.get_json("/v1/admin/investigators", params)["investigators"]:
+            state = f"disabled {a['disabled']}" if a["disabled"] else "enabled"
+            print(f"{a['name']}\t{a['tenant']}\tcreated {a['created']}\t{state}\tfailures {a['failures']}")
+    else:
+        doc = api.post_json("/v1/admin/investigators/disable", {"name": args.name})
+        print(f"disabled {doc['disabled']}; {doc['sessions_ended']} console session(s) ended",
+              file=sys.stderr)
     return 0

@@ -17,7 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chronolog.cli.access import add_access_parsers, run_credentials, run_login, run_logout, run_tenant
+from chronolog.cli.access import (
+    add_access_parsers,
+    run_credentials,
+    run_investigators,
+    run_login,
+    run_logout,
+    run_tenant,
+)
 from chronolog.cli.client import ApiClient
 from chronolog.cli.reports import render_verify, size
 from chronolog.cli.timerange import parse_when
@@ -248,6 +255,7 @@ def _erase(api: ApiClient, args: argparse.Namespace) -> int:
         creds = ", ".join(f"{c['id']} ({c['role']}, {c['name']})" for c in p["credentials"]) or "none"
         print(f"  credentials revoked: {creds}")
         print(f"  administrator accounts disabled: {', '.join(p.get('administrators', [])) or 'none'}")
+        print(f"  investigator accounts disabled: {', '.join(p.get('investigators', [])) or 'none'}")
         print(f"  backups made: {len(p['backups'])}")
         if p["holds"]:
             print(f"  refused while {len(p['holds'])} legal hold(s) stand: "
@@ -270,7 +278,7 @@ def _erase(api: ApiClient, args: argparse.Namespace) -> int:
 
 _ACTIONS = {"verify": _verify, "checkpoint": _checkpoint, "backup": _backup, "retention": _retention,
             "hold": _hold, "keys": _keys, "erase-tenant": _erase, "tenant": run_tenant,
-            "credentials": run_credentials}
+            "credentials": run_credentials, "investigators": run_investigators}
 
 
 def run_admin(api: ApiClient, args: argparse.Namespace, session_file: Path) -> int:

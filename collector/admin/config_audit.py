@@ -49,6 +49,8 @@ RULES: list[Rule] = [
     ("collector.tls.level", weaker_level, "a weaker TLS level"),
     ("collector.tls.session_tickets", switched_on, "TLS session tickets were turned on"),
     ("collector.admin.session_seconds", longer, "administrator sessions last longer"),
+    ("collector.console.enabled", switched_on, "the investigators' console (/console/) was turned on"),
+    ("collector.console.session_seconds", longer, "console sessions last longer"),
     ("collector.store.retention_days", shorter_retention, "the default retention is shorter"),
     ("access.admins.*", _admin_widens, "an administrator was added, or given every tenant"),
 ]

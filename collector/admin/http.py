@@ -21,6 +21,7 @@ from collector.admin.disposal import disposal_report, render_text
 from collector.admin.endpoint import DATA_DIR, Body, admin_scope, confirmed, done, endpoint, read_body
 from collector.auth.access import ACCOUNTS, SESSIONS, require_admin
 from collector.auth.credentials import ALL_TENANTS, Principal
+from collector.console.cookies import CONSOLE
 from collector.fleet.http import FLEET
 from collector.http import CREDENTIALS, TELEMETRY, ApiError, json_response
 from collector.store.catalog import Hold
@@ -259,6 +260,8 @@ async def handle_erase(request: web.Request, principal: Principal, tenant: str,
     plan["credentials"] = [e for e in credentials.entries() if e["tenant"] == tenant and e["revoked"] is None]
     plan["administrators"] = [a.name for a in request.app[ACCOUNTS].accounts()
                               if a.scope == tenant and a.disabled is None]
+    plan["investigators"] = [a.name for a in request.app[CONSOLE].accounts.accounts()
+                             if a.scope == tenant and a.disabled is None]
     if not confirmed(body, tenant):
         return await done(request, principal, "erase", tenant, "dry_run",
                      {"segments": len(plan["segments"]), "bytes": plan["bytes_on_disk"]},
@@ -269,6 +272,8 @@ async def handle_erase(request: web.Request, principal: Principal, tenant: str,
     revoked = credentials.revoke_tenant(tenant)  # first: nothing new arrives during the erase
     admins = request.app[ACCOUNTS].disable_scope(tenant)
     request.app[SESSIONS].end_for(set(admins))
+    investigators = request.app[CONSOLE].accounts.disable_scope(tenant)
+    request.app[CONSOLE].end_for(set(investigators))
     erased = await store.erase(tenant)
     request.app[FLEET].forget(tenant)  # its hosts, streams and opaque id, in memory and on disk
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -282,7 +287,7 @@ async def handle_erase(request: web.Request, principal: Principal, tenant: str,
     outcome = "done" if erased["verification"]["decrypt_failed"] else "verification_failed"
     return await done(request, principal, "erase", tenant, outcome,
                  {"report": report_id, "keys": erased["destroyed_key_ids"], "credentials": len(revoked),
-                  "administrators": admins},
+                  "administrators": admins, "investigators": investigators},
                  {"dry_run": False, "report": report, "text": text, "files": files})
 
 

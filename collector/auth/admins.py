@@ -1,14 +1,17 @@
-"""Administrator accounts for the two-factor login: ``<data_dir>/admins.json`` (mode 0600).
+"""Accounts that sign in with two factors: administrators (``<data_dir>/admins.json``) and,
+for the console, investigators (``<data_dir>/investigators.json``), each file mode 0600 and
+holding one role only, so the two kinds of account cannot be confused.
 
-Each account has a name, a scope (one tenant, or ``*`` for every tenant), a password hash
+Each account has a name, a scope (one tenant; an administrator's may be ``*``, every tenant), a password hash
 (`collector.auth.passwords`), a TOTP secret of 256 random bits that is stored only wrapped by
 the master key (AES key wrap, like the tenant keys), and the TOTP state: the last time step
 accepted and the failures, so that a restart neither lets a code be used twice nor resets the
 throttling (`collector.auth.totp`). Nothing here returns or logs a secret except `add`, which
 hands the new TOTP secret to the person enrolling, once.
 
-The collector and ``chronolog-collector admins ...`` may both write the file; every
-read-modify-write holds ``admins.lock``.
+The collector and ``chronolog-collector admins ...`` may both write a file; every
+read-modify-write holds its lock file (``admins.lock``, ``investigators.lock``).
+(The class keeps its first name, `AdminAccounts`, though it holds investigators too.)
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -34,10 +37,13 @@ from collector.auth.totp import TotpState, new_secret, provisioning_uri
 from collector.store.keys import MasterKeys
 from collector.store.names import TENANT_NAME
 
-__all__ = ["ADMIN_NAME", "MIN_PASSWORD", "AccountError", "AdminAccount", "AdminAccounts", "Enrolment"]
+__all__ = ["ADMIN_NAME", "MIN_PASSWORD", "AccountError", "AccountRole", "AdminAccount", "AdminAccounts",
+           "Enrolment"]
 
 ADMIN_NAME = re.compile(r"[a-z][a-z0-9._-]{0,31}")
 MIN_PASSWORD = 12
+AccountRole = Literal["admin", "investigator"]
+NOUN: dict[AccountRole, str] = {"admin": "administrator", "investigator": "investigator"}
 
 
 class AccountError(ValueError):
@@ -88,10 +94,14 @@ def _account(doc: dict[str, Any]) -> AdminAccount:
     )
 
 
-def check_new(name: str, scope: str, password: str) -> None:
+def check_new(name: str, scope: str, password: str, role: AccountRole = "admin") -> None:
     if not ADMIN_NAME.fullmatch(name):
-        raise AccountError(f"invalid administrator name {name!r}: expected 1-32 of a-z, 0-9, '.', '_', "
+        raise AccountError(f"invalid {NOUN[role]} name {name!r}: expected 1-32 of a-z, 0-9, '.', '_', "
                            "'-', starting with a letter")
+    if role == "investigator" and not TENANT_NAME.fullmatch(scope):
+        # An investigator reads one tenant: every tenant is for administrators only.
+        raise AccountError("invalid tenant for an investigator: expected one tenant name (1-63 of a-z, "
+                           "0-9, '-', '_', starting with a letter or digit)")
     if scope != ALL_TENANTS and not TENANT_NAME.fullmatch(scope):
         raise AccountError(f"invalid scope {scope!r}: expected a tenant name or '*' (every tenant)")
     if len(password) < MIN_PASSWORD:
@@ -99,8 +109,9 @@ def check_new(name: str, scope: str, password: str) -> None:
 
 
 class AdminAccounts:
-    def __init__(self, path: Path, master: MasterKeys) -> None:
+    def __init__(self, path: Path, master: MasterKeys, role: AccountRole = "admin") -> None:
         self.path = path
+        self.role = role
         self._master = master
         self._lock = threading.Lock()
 
@@ -138,7 +149,7 @@ class AdminAccounts:
         """The account documents, saved on exit; exclusive across processes."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock:
-            fd = os.open(self.path.with_name("admins.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 docs = self._docs()
@@ -150,18 +161,19 @@ class AdminAccounts:
 
     def add(self, name: str, scope: str, password: str) -> Enrolment:
         """Create an account; returns the TOTP secret and its ``otpauth://`` URI (show them once)."""
-        check_new(name, scope, password)
+        check_new(name, scope, password, self.role)
         secret = new_secret()
         master_id, wrapped = self._master.wrap(secret)
         stored = hash_password(password)
         with self._editing() as docs:
             if any(d["name"] == name for d in docs):
-                raise AccountError(f"an administrator {name!r} already exists")
+                raise AccountError(f"an {NOUN[self.role]} {name!r} already exists")
             docs.append({"name": name, "scope": scope, "password": stored,
                          "totp": {"master": master_id, "wrapped": base64.b64encode(wrapped).decode()},
                          "state": {"last_step": -1, "failures": 0, "last_failure": 0.0},
                          "created": _now(), "disabled": None})
-        return Enrolment(secret, provisioning_uri(secret, name))
+        issuer = "chronolog" if self.role == "admin" else "chronolog-console"
+        return Enrolment(secret, provisioning_uri(secret, name, issuer))
 
     def disable(self, name: str) -> None:
         with self._editing() as docs:
@@ -169,7 +181,7 @@ class AdminAccounts:
                 if d["name"] == name and d.get("disabled") is None:
                     d["disabled"] = _now()
                     return
-            raise AccountError(f"no enabled administrator {name!r}")
+            raise AccountError(f"no enabled {NOUN[self.role]} {name!r}")
 
     def disable_scope(self, tenant: str) -> list[str]:
         """Disable every account scoped to ``tenant`` (when it is erased); returns their names."""

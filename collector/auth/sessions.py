@@ -1,4 +1,6 @@
-"""Administrator sessions: what a two-factor login returns, short-lived and in memory only.
+"""Sessions: what a two-factor login returns, short-lived and in memory only. One store per
+role: administrators' (`collector.auth.access`) and investigators' in the console
+(`collector.console.cookies`), so a session of one role is unknown to the other.
 
 A session token is shown once, at login; the collector keeps only its SHA-256. It ends when
 it expires (15 minutes after the login by default, never extended), at logout, when its
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from chronolog.config_loading import StrictModel
-from collector.auth.credentials import Principal
+from collector.auth.credentials import Principal, Role
 
 __all__ = ["SESSION_PREFIX", "AdminConfig", "Session", "SessionStore"]
 
@@ -35,7 +37,7 @@ class AdminConfig(StrictModel):
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    principal: Principal  # role admin; credential_id is the session id (for the audit trail)
+    principal: Principal  # the store's role; credential_id is the session id (for the audit trail)
     expires: float  # seconds since the epoch
 
 
@@ -44,16 +46,17 @@ def _digest(token: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.time, role: Role = "admin") -> None:
         self.ttl = ttl
+        self.role = role
         self._clock = clock
         self._by_digest: dict[str, Session] = {}
 
     def open(self, name: str, scope: str) -> tuple[str, Session]:
-        """A new session for administrator ``name``; returns the token (not kept) and the session."""
+        """A new session for account ``name``; returns the token (not kept) and the session."""
         self._expire()
         token = SESSION_PREFIX + secrets.token_urlsafe(32)
-        session = Session(Principal("s_" + secrets.token_hex(6), scope, "admin", name),
+        session = Session(Principal("s_" + secrets.token_hex(6), scope, self.role, name),
                           self._clock() + self.ttl)
         self._by_digest[_digest(token)] = session
         return token, session
@@ -70,7 +73,7 @@ class SessionStore:
         return self._by_digest.pop(_digest(token), None)
 
     def end_for(self, names: set[str]) -> int:
-        """End every session of these administrators; returns how many ended."""
+        """End every session of these accounts; returns how many ended."""
         gone = [d for d, s in self._by_digest.items() if s.principal.name in names]
         for d in gone:
             del self._by_digest[d]

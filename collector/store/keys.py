@@ -391,8 +391,8 @@ class Signer:
 def rotate_master(master: FileMasterKeys, keys_dir: Path,
                   also: Sequence[Callable[[MasterKeys], object]] = ()) -> tuple[str, list[str], int]:
     """Add a master version, re-wrap every tenant key and the signing key under it (and
-    whatever else ``also`` re-wraps: the administrators' TOTP secrets), then retire the old
-    versions. Data is not touched. Returns (new id, retired ids, keys re-wrapped)."""
+    whatever else ``also`` re-wraps: the TOTP secrets of administrators and investigators),
+    then retire the old versions. Data is not touched. Returns (new id, retired ids, keys re-wrapped)."""
     new = master.add_version()
     count = TenantKeys(keys_dir, master).rewrap()
     Signer.rewrap(keys_dir, master)

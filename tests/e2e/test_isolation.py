@@ -8,6 +8,10 @@ headers, with path tricks, with a revoked credential and with an ended or expire
 Each attempt is refused, and no answer (nor any error, nor the metrics) carries anything of
 the other tenant: its name, hosts, streams, agents, lines, credential or account names.
 Afterwards the attacked tenant is intact.
+
+The console's investigators are callers too: each tenant has one signed in (the session cookie
+and its CSRF token), who tries every route as the others do; the console's own routes are tried
+by everyone.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support.admins import PASSWORD, Authenticator, enrol
+from support.console import ConsoleClient
 from support.fleet import Fleet
 from support.processes import BIN, Daemon, wait_for
 from support.stores import make_store
@@ -47,8 +52,9 @@ class Tenant:
     agent: str
     marker: str
     lines: int
-    people: tuple[str, ...]  # credential and account names
+    people: tuple[str, ...]  # credential and account names (the last: its console investigator)
     tokens: dict[str, str] = field(default_factory=dict)  # role -> token
+    console: dict[str, str] = field(default_factory=dict)  # a signed-in browser's headers
     sessions: dict[str, str] = field(default_factory=dict)
     hold: str = ""
     credential_ids: list[str] = field(default_factory=list)
@@ -62,9 +68,11 @@ class Tenant:
 
 
 CITY = Tenant("city", "city-web-7", "file:/var/log/city-app.log", "agent-city-1", "CITYMARK", 23,
-              ("city-pusher", "ivan-city", "carol"))
+              ("city-pusher", "ivan-city", "carol", "vic-city"))
 OTHER = Tenant("othertown", "othertown-db-9", "file:/srv/othertown-orders.log", "agent-othertown-4",
-               "OTHERMARK", 31, ("othertown-pusher", "oscar-othertown", "olga"))
+               "OTHERMARK", 31, ("othertown-pusher", "oscar-othertown", "olga", "otto-othertown"))
+
+Caller = str | dict[str, str] | None  # a bearer token, a console browser's headers, or nobody
 
 
 def batch_of(t: Tenant, seq: int = 0, forged: dict[str, Any] | None = None) -> bytes:
@@ -88,12 +96,14 @@ class World:
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
         self.phones: dict[str, Authenticator] = {}
 
-    def request(self, method: str, path: str, token: str | None = None, body: bytes | None = None,
+    def request(self, method: str, path: str, token: Caller = None, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> Answer:
         """One raw request: the path is sent exactly as given (no normalisation)."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         all_headers = {**(headers or {})}
-        if token is not None:
+        if isinstance(token, dict):
+            all_headers.update(token)
+        elif token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
         if body is not None and "Content-Type" not in all_headers:
             all_headers["Content-Type"] = "application/json"
@@ -110,6 +120,14 @@ class World:
         assert r.status == 200, r.body
         token: str = json.loads(r.body)["session"]
         return token
+
+    def console(self, t: Tenant) -> dict[str, str]:
+        """Sign ``t``'s investigator in to the console: the headers its browser then sends."""
+        client = ConsoleClient(self.fleet.url)
+        answer = client.signin(t.people[3], self.phones[t.people[3]].code())
+        assert answer.status == 200, answer.body
+        cookies = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        return {"Cookie": cookies, "X-CSRF-Token": client.csrf}
 
 
 def _routes(tmp: Path) -> set[tuple[str, str]]:
@@ -155,6 +173,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             t.hold = json.loads(hold.body)["id"]
             listed = json.loads(world.request("GET", "/v1/admin/credentials", t.sessions["admin"]).body)
             t.credential_ids = [c["id"] for c in listed["credentials"]]
+            added = world.request("POST", "/v1/admin/investigators", t.sessions["admin"], json.dumps(
+                {"name": t.people[3], "password": PASSWORD}).encode())
+            assert added.status == 200, added.body
+            world.phones[t.people[3]] = Authenticator(json.loads(added.body)["secret"])
+            t.console = world.console(t)
         yield world
     finally:
         for daemon in reversed(started):
@@ -164,16 +187,27 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 # ---- the requests ---------------------------------------------------------------------------
 
-ROUTES = {("POST", "/v1/push"), ("POST", "/loki/api/v1/push"), ("GET", "/healthz")}
+# Served to anyone: nothing in them belongs to a tenant.
+PUBLIC = {("GET", "/healthz"), ("GET", "/console"), ("GET", "/console/signin"),
+          ("GET", "/console/static/{name}")}
+PAGES = {("GET", "/console/"), ("GET", "/console/timeline"), ("GET", "/console/fleet"),
+         ("GET", "/console/verify")}  # the signed-in one's own, or 303 to sign in
+# The signed-in investigator's own, holding nothing of any tenant (a bundle it brings, checked).
+CONSOLE_OWN = {("POST", "/console/verify")}
+ROUTES = {("POST", "/v1/push"), ("POST", "/loki/api/v1/push"), *PUBLIC, *PAGES, *CONSOLE_OWN,
+          ("POST", "/console/signin"), ("POST", "/console/signout")}
+OWN_ENDS = {(("POST", "/v1/admin/logout"), "admin"), (("POST", "/console/signout"), "console")}
 ROUTES |= {("GET", p) for p in (
     "/v1/query", "/v1/export", "/v1/streams", "/v1/tail", "/v1/count", "/v1/context", "/v1/hosts",
     "/v1/audit", "/v1/admin/checkpoint",
     "/v1/admin/backup",
-    "/v1/admin/retention", "/v1/admin/holds", "/v1/admin/keys", "/v1/admin/tenants", "/v1/admin/credentials")}
+    "/v1/admin/retention", "/v1/admin/holds", "/v1/admin/keys", "/v1/admin/tenants", "/v1/admin/credentials",
+    "/v1/admin/investigators")}
 ROUTES |= {("POST", p) for p in (
     "/v1/admin/login", "/v1/admin/logout", "/v1/admin/verify", "/v1/admin/retention",
     "/v1/admin/retention/apply", "/v1/admin/holds", "/v1/admin/holds/release", "/v1/admin/keys/rotate",
-    "/v1/admin/erase", "/v1/admin/tenants", "/v1/admin/credentials", "/v1/admin/credentials/revoke")}
+    "/v1/admin/erase", "/v1/admin/tenants", "/v1/admin/credentials", "/v1/admin/credentials/revoke",
+    "/v1/admin/investigators", "/v1/admin/investigators/disable")}
 
 Call = tuple[str, str, dict[str, Any] | None]  # method, path with query, JSON body
 
@@ -194,7 +228,9 @@ def attack(route: tuple[str, str], target: Tenant) -> Call:
                             "tenant": t},
             "/v1/audit": {"tenant": t, "verify": "1"},
             "/healthz": {},
+            "/console/static/{name}": {},
         }.get(path, {"tenant": t})
+        path = path.replace("{name}", "console.js")
         return method, f"{path}?{q(params)}" if params else path, None
     bodies: dict[str, dict[str, Any]] = {
         "/v1/push": {},  # send() makes the batch
@@ -211,11 +247,17 @@ def attack(route: tuple[str, str], target: Tenant) -> Call:
         "/v1/admin/tenants": {"tenant": t},
         "/v1/admin/credentials": {"tenant": t, "role": "investigator", "name": "spy"},
         "/v1/admin/credentials/revoke": {"id": target.credential_ids[0], "confirm": target.credential_ids[0]},
+        "/v1/admin/investigators": {"tenant": t, "name": "spy", "password": PASSWORD},
+        "/v1/admin/investigators/disable": {"tenant": t, "name": target.people[3]},
+        # The victim's investigator, with a code that is not the current one: a guess.
+        "/console/signin": {"user": target.people[3], "password": PASSWORD, "totp": "000000"},
+        "/console/signout": {"tenant": t},
+        "/console/verify": {"tenant": t},
     }
     return method, path, bodies[path]
 
 
-def send(world: World, call: Call, token: str | None, attacker: Tenant = CITY,
+def send(world: World, call: Call, token: Caller, attacker: Tenant = CITY,
          victim: Tenant = OTHER) -> Answer:
     method, path, body = call
     if path == "/v1/push":  # the attacker's own lines, with the victim named in a forged field
@@ -228,9 +270,10 @@ def send(world: World, call: Call, token: str | None, attacker: Tenant = CITY,
     return world.request(method, path, token, None if body is None else json.dumps(body).encode())
 
 
-def identities(attacker: Tenant) -> dict[str, str | None]:
+def identities(attacker: Tenant) -> dict[str, Caller]:
     return {"nobody": None, "agent": attacker.tokens["agent"],
-            "investigator": attacker.tokens["investigator"], "admin": attacker.sessions["admin"]}
+            "investigator": attacker.tokens["investigator"], "admin": attacker.sessions["admin"],
+            "console": attacker.console}
 
 
 def assert_clean(answer: Answer, victim: Tenant, what: str) -> None:
@@ -267,13 +310,17 @@ def test_every_endpoint_refuses_another_tenants_callers_and_shows_nothing_of_it(
     for route in sorted(ROUTES):
         call = attack(route, victim)
         for who, token in identities(attacker).items():
-            if route == ("POST", "/v1/admin/logout") and who == "admin":
+            if (route, who) in OWN_ENDS:
                 continue  # it would end the attacker's own session, nothing of the victim's
             answer = send(world, call, token, attacker, victim)
             what = f"{who} of {attacker.name}: {call[0]} {call[1]}"
             assert_clean(answer, victim, what)
-            if route == ("GET", "/healthz"):
-                assert answer.status == 200
+            if route in PUBLIC:
+                assert answer.status < 400, f"{what}: {answer.status}"
+            elif route in PAGES:
+                assert answer.status == (200 if who == "console" else 303), f"{what}: {answer.status}"
+            elif route in CONSOLE_OWN:
+                assert answer.status == (200 if who == "console" else 401), f"{what}: {answer.status}"
             else:
                 assert 400 <= answer.status < 500, f"{what}: {answer.status} {answer.body[:300]}"
 
@@ -368,6 +415,12 @@ def test_nothing_is_readable_without_a_credential_and_metrics_name_no_tenant(wor
             assert answer.status == 200 and json.loads(answer.body) == {"status": "ok"}
         elif path == "/v1/admin/login":
             assert answer.status == 400  # the authentication itself: it asks for the factors
+        elif (method, path) in PUBLIC:
+            assert answer.status < 400, f"{method} {path}: {answer.status}"
+        elif (method, path) in PAGES:
+            assert answer.status == 303, f"{method} {path}: {answer.status}"  # to the sign-in page
+        elif (method, path) == ("POST", "/console/signin"):
+            assert answer.status == 403  # not from the sign-in page: no CSRF token
         else:
             assert answer.status == 401, f"{method} {path}: {answer.status}"
         for t in (CITY, OTHER):
@@ -400,8 +453,10 @@ def test_revoked_credentials_and_ended_sessions_are_refused_everywhere(world: Wo
     assert revoke.returncode == 0, revoke.stderr
     ended = world.login("carol")
     assert world.request("POST", "/v1/admin/logout", ended, b"{}").status == 200
-    for method, path in sorted(ROUTES - {("GET", "/healthz"), ("POST", "/v1/admin/login")}):
-        for token in (spare, ended):
+    signed_out = world.console(CITY)
+    assert world.request("POST", "/console/signout", signed_out, b"{}").status == 200
+    for method, path in sorted(ROUTES - PUBLIC - PAGES - {("POST", "/v1/admin/login")}):
+        for token in (spare, ended, signed_out):
             answer = send(world, attack((method, path), CITY), token)
             assert answer.status in (401, 403), f"{method} {path}: {answer.status}"
             assert_clean(answer, OTHER, f"{method} {path}")
@@ -409,16 +464,26 @@ def test_revoked_credentials_and_ended_sessions_are_refused_everywhere(world: Wo
 
 def test_an_expired_session_is_refused_everywhere(tmp_path: Path,
                                                   daemons: Callable[[str, Path, Path], Daemon]) -> None:
-    fleet = Fleet(tmp_path, daemons, extra_config="[collector.admin]\nsession_seconds = 2\n")
+    fleet = Fleet(tmp_path, daemons, extra_config="[collector.admin]\nsession_seconds = 2\n"
+                  "[collector.console]\nsession_seconds = 2\n")
     world = World(fleet)
     world.phones["root"] = enrol(fleet.config, "root")
     session = world.login("root")
     assert world.request("GET", "/v1/admin/tenants", session).status == 200
+    assert world.request("POST", "/v1/admin/tenants", session, b'{"tenant": "city"}').status == 200
+    added = world.request("POST", "/v1/admin/investigators", session, json.dumps(
+        {"tenant": "city", "name": CITY.people[3], "password": PASSWORD}).encode())
+    world.phones[CITY.people[3]] = Authenticator(json.loads(added.body)["secret"])
+    browser = world.console(CITY)
     wait_for(lambda: world.request("GET", "/v1/admin/tenants", session).status == 401,
              "the session to expire")
-    for method, path in sorted(ROUTES - {("GET", "/healthz"), ("POST", "/v1/admin/login")}):
-        answer = send(world, attack((method, path), CITY), session)
-        assert answer.status in (401, 403), f"{method} {path}: {answer.status}"
+    wait_for(lambda: world.request("GET", "/v1/streams", browser).status == 401,
+             "the console session to expire")
+    for method, path in sorted(ROUTES - PUBLIC - PAGES - {("POST", "/v1/admin/login")}):
+        for token in (session, browser):
+            answer = send(world, attack((method, path), CITY), token)
+            assert answer.status in (401, 403), f"{method} {path}: {answer.status}"
+    assert world.request("GET", "/console/", browser).status == 303
 
 
 def test_the_attacked_tenants_are_intact(world: World) -> None:
@@ -437,5 +502,8 @@ def test_the_attacked_tenants_are_intact(world: World) -> None:
         creds = json.loads(world.request("GET", f"/v1/admin/credentials?tenant={t.name}", root).body)
         assert {c["id"] for c in creds["credentials"] if c["revoked"] is None} >= set(t.credential_ids)
         assert all(c["name"] != "spy" for c in creds["credentials"])
+        people = json.loads(world.request("GET", f"/v1/admin/investigators?tenant={t.name}", root).body)
+        assert [(a["name"], a["disabled"]) for a in people["investigators"]] == [(t.people[3], None)]
+        assert world.request("GET", "/v1/streams", world.console(t)).status == 200  # not throttled either
     tenants = json.loads(world.request("GET", "/v1/admin/tenants", root).body)["tenants"]
     assert tenants == ["city", "othertown"]

@@ -58,7 +58,8 @@ class Fleet:
 
     def __init__(self, root: Path, daemons: MakeDaemon, tls: bool = False,
                  server_names: tuple[str, ...] = ("localhost", "127.0.0.1"), extra_config: str = "",
-                 fleet_config: str = "[collector.fleet.clock]\nservers = []\n") -> None:
+                 fleet_config: str = "[collector.fleet.clock]\nservers = []\n",
+                 max_results: int = 1_000_000) -> None:
         self.root = root
         self.daemons = daemons
         self.tls = tls
@@ -70,7 +71,7 @@ class Fleet:
             f'[collector]\ndata_dir = "{root / "store"}"\n'
             f'[collector.api]\nlisten = "127.0.0.1:{port}"\n'
             f'[collector.metrics]\nlisten = "127.0.0.1:0"\n'
-            "[collector.query]\nmax_results = 1000000\n"
+            f"[collector.query]\nmax_results = {max_results}\n"
             f'[collector.keys]\nmaster_key_file = "{root / "master.key"}"\n{fleet_config}{extra_config}'
         )
         if tls:

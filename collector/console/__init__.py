@@ -1,0 +1,1 @@
+"""The investigator's console: pages served by the collector on its API port (docs/console.md)."""
