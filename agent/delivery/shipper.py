@@ -236,11 +236,13 @@ class Shipper:
                 attempt += 1
         for entry in dropped:
             self._drop(entry.chunks, SPOOL_FULL)
+        self.checkpoints.commit([p.mark for p in items])
+        await self._save()
+        # Counted as spooled once the position after them is on disk too: a crash from here on
+        # neither reads them again nor loses them.
         for stream, _, n in refs:
             self.telemetry.lines_spooled(stream, n)
         self.telemetry.batch_spooled(len(refs), len(body), why)
-        self.checkpoints.commit([p.mark for p in items])
-        await self._save()
         self._spooled.set()
 
     async def send_spooled(self) -> None:
