@@ -25,7 +25,7 @@ import base64
 import bisect
 import itertools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -34,7 +34,7 @@ from chronolog.evidence import merkle, tree
 from chronolog.evidence.bundle import Bundle, BundleError, decode_hashes, manifest_digest, parse_bundle
 from chronolog.evidence.chain import link
 from chronolog.evidence.clocks import HostClock, clock_summary
-from chronolog.evidence.findings import Finding
+from chronolog.evidence.findings import Finding, FindingsReport
 from chronolog.evidence.signatures import signature_ok
 from chronolog.timefmt import to_rfc3339
 
@@ -42,7 +42,7 @@ __all__ = ["BundleReport", "Finding", "verify_bundle"]
 
 
 @dataclass
-class BundleReport:
+class BundleReport(FindingsReport):
     tenant: str | None = None
     records: int = 0  # record lines in the bundle
     exported: int = 0  # records the signed manifest lists
@@ -55,18 +55,6 @@ class BundleReport:
     manifest: dict[str, Any] = field(default_factory=dict)
     clocks: list[HostClock] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not self.findings
-
-    def add(self, kind: str, where: str, detail: str) -> None:
-        self.findings.append(Finding(kind, where, detail))
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["clean"] = self.clean
-        return d
 
 
 def verify_bundle(data: bytes, public_key: bytes | None = None,

@@ -19,11 +19,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from chronolog.evidence.findings import Finding
+from chronolog.evidence.findings import Finding, FindingsReport
 from chronolog.timefmt import to_rfc3339
 from collector.store.catalog import Catalog, IndexRows, SegmentRow
 from collector.store.chain import GENESIS, CheckpointLog, link, signature_ok
@@ -39,7 +39,7 @@ _SEGMENT = re.compile(r"seg-(\d{8})\.cls")
 
 
 @dataclass
-class VerifyReport:
+class VerifyReport(FindingsReport):
     tenant: str
     segments: int = 0  # live segments checked
     expired: int = 0
@@ -50,18 +50,6 @@ class VerifyReport:
     head: str = GENESIS.hex()
     checkpoint: dict[str, Any] | None = None  # the newest signed seal record
     findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not self.findings
-
-    def add(self, kind: str, where: str, detail: str) -> None:
-        self.findings.append(Finding(kind, where, detail))
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["clean"] = self.clean
-        return d
 
 
 def _when(us: int) -> str:
