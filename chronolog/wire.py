@@ -64,6 +64,7 @@ __all__ = [
     "WireError",
     "batch_from_trusted",
     "beyond_limits",
+    "columns_parts",
     "compress",
     "declared_size",
     "decode_batch",
@@ -406,13 +407,20 @@ def encode_columns(agent: str, host: str, tz: str, sent: int,
                    chunks: Sequence[Chunk | ColumnChunk]) -> bytes:
     """The columns body (version 2) of a batch (uncompressed): ``COLUMNS_MAGIC``, the header's
     length (4 bytes, little-endian), the JSON header, then each chunk's sections."""
+    return b"".join(columns_parts(agent, host, tz, sent, chunks))
+
+
+def columns_parts(agent: str, host: str, tz: str, sent: int,
+                  chunks: Sequence[Chunk | ColumnChunk]) -> list[bytes]:
+    """`encode_columns`'s body in the parts it is made of, each chunk's text as it was read:
+    `compress` takes them as they are, without a copy of the whole body."""
     columns = [ColumnChunk.from_chunk(c) for c in chunks]
     header = orjson.dumps({"v": COLUMNS_VERSION, "agent": agent, "host": host, "tz": tz, "sent": sent,
                            "chunks": [c.header() for c in columns]})
     parts = [COLUMNS_MAGIC, len(header).to_bytes(4, "little"), header]
     for c in columns:
         parts += c.sections()
-    return b"".join(parts)
+    return parts
 
 
 class _ColumnsEnvelopeModel(_EnvelopeModel):
@@ -552,21 +560,31 @@ def _first_error(e: ValidationError) -> str:
 _compressors = threading.local()  # one zstd context per thread, kept: a new one costs its tables
 
 
-def compress(body: bytes, encoding: str) -> bytes:
-    """Compress a body for the HTTP ``Content-Encoding`` named."""
+def compress(body: bytes | list[bytes], encoding: str) -> bytes:
+    """Compress a body, or the parts it is made of in order, for the HTTP
+    ``Content-Encoding`` named."""
+    if encoding == "identity":
+        return body if isinstance(body, bytes) else b"".join(body)
+    parts = [body] if isinstance(body, bytes) else body
     if encoding == "zstd":
         # Level 1: on batches of log lines it is about twice as fast as level 3 and compresses
         # as well or better (measured for bench/ship.py's lines: 509 vs 256 MB/s, 3.7 vs 3.3);
         # the negative levels are a fifth faster again but send 1.6 times the bytes (issue 13).
+        # Its hash table at 2^12 entries rather than 2^14: it stays in the CPU's first-level
+        # cache, 7 to 15 % faster on this repository's real-log corpus and on the bench's
+        # lines, and as small or smaller.
         compressor = getattr(_compressors, "zstd", None)
         if compressor is None:
-            compressor = _compressors.zstd = zstandard.ZstdCompressor(level=1)
-        return compressor.compress(body)
-    if encoding == "gzip":
-        return zlib.compress(body, 6, wbits=31)
-    if encoding == "identity":
-        return body
-    raise WireError("bad_encoding", f"unsupported content encoding {encoding!r}")
+            params = zstandard.ZstdCompressionParameters.from_level(1, source_size=1 << 20, hash_log=12)
+            compressor = _compressors.zstd = zstandard.ZstdCompressor(compression_params=params)
+        stream = compressor.compressobj(size=sum(len(p) for p in parts))
+    elif encoding == "gzip":
+        stream = zlib.compressobj(6, wbits=31)
+    else:
+        raise WireError("bad_encoding", f"unsupported content encoding {encoding!r}")
+    # Part by part: joined first, a batch's megabyte was copied into fresh memory each time,
+    # and its page faults cost the agent as much as a fifth of its compression (issue 13).
+    return b"".join([*(stream.compress(p) for p in parts), stream.flush()])
 
 
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:

@@ -38,7 +38,7 @@ from agent.delivery.sender import Ack, SendError
 from agent.delivery.spool import Spool, SpoolCorrupt, SpoolFull
 from agent.telemetry import Telemetry
 from chronolog.timefmt import now_us
-from chronolog.wire import compress, encode_columns
+from chronolog.wire import columns_parts, compress
 
 # Why a batch went to the spool (only "unreachable" says anything about the collector).
 SpoolReason = Literal["generated", "behind_spool", "unreachable"]
@@ -180,7 +180,7 @@ class Shipper:
 
     def _body(self, items: list[Pending]) -> bytes:
         ident = self.identity
-        body = encode_columns(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
+        body = columns_parts(ident.agent, ident.host, ident.zone, now_us(), [p.chunk for p in items])
         # In the loop, not a thread: a few milliseconds a batch, and on a busy core a thread's
         # compression waits behind the inputs, holding the batch back (measured: 3 ms vs 11 ms).
         return compress(body, self.sender.encoding)

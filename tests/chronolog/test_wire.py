@@ -259,6 +259,17 @@ def test_bodies_of_several_mebibytes_come_back_whole(encoding: str) -> None:
         decompress(wire, encoding, len(body) - 1)
 
 
+@pytest.mark.parametrize("encoding", ["zstd", "gzip", "identity"])
+def test_a_body_given_in_parts_comes_back_joined_and_declares_its_whole_size(encoding: str) -> None:
+    import random
+
+    parts = [b"CLG2", random.Random(7).randbytes(300_000), b"", bytes(1 << 20), b"last line"]
+    wire = compress(parts, encoding)
+    body = b"".join(parts)
+    assert decompress(wire, encoding, len(body)) == body
+    assert declared_size(wire, encoding) == len(body)  # what the collector admits a batch by
+
+
 def test_gzip_is_gzip_framed() -> None:
     import gzip
 
