@@ -98,6 +98,19 @@ def proc_usage(pid: int) -> tuple[float, int]:
     return cpu, hwm
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (the collector's sealers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def collector_usage(pid: int) -> tuple[float, float]:
+    """CPU seconds of the collector's own process and of its children (the sealers), live."""
+    return proc_usage(pid)[0], sum(proc_usage(c)[0] for c in children(pid))
+
+
 def wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -112,6 +125,7 @@ def ready_json(path: Path) -> dict[str, Any]:
 
 
 PROFILE: Path | None = None  # --profile: py-spy samples of the agent land here
+PROFILE_COLLECTOR = False  # --profile-collector: and of the collector (all threads, sealers)
 SHIPPER_CPU: set[int] | None = None  # the core the shipper is pinned to (--pin)
 OTHER_CPUS: set[int] | None = None  # where the sinks and the collector run
 
@@ -133,14 +147,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling a running agent (without pausing it) into ``out``, collapsed stacks
-    (merged over runs by `profile_top`); stopped with SIGINT."""
+def profiler(pid: int, out: Path, gil: bool = True) -> subprocess.Popen[bytes]:
+    """py-spy sampling a running process (without pausing it) into ``out``, collapsed stacks
+    (merged over runs by `profile_top`); stopped with SIGINT. ``gil``: samples of the thread
+    holding the GIL only (the agent); else every thread on a CPU and the child processes too
+    (the collector: its WAL writer thread and sealer processes)."""
     spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
     if spy is None:
         raise SystemExit("--profile needs py-spy (.venv/bin/pip install py-spy)")
     out = out.with_name(f"{out.stem}-{pid}.raw")
-    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--nonblocking", "--gil",
+    how = ["--gil"] if gil else ["--subprocesses", "--threads"]
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--nonblocking", *how,
                              "--format", "raw", "--function", "-o", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -194,6 +211,8 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
     work.mkdir(parents=True)
     extra: list[subprocess.Popen[bytes]] = []
     token = work / "agent.token"
+    collector: int | None = None
+    spies: list[subprocess.Popen[bytes]] = []
     try:
         if sink == "collector":
             cconf = work / "collector.toml"
@@ -209,6 +228,7 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
             extra.append(start([bin_dir / "chronolog-collector", "run", "-c", cconf, "--ready-file",
                                 work / "c.ready"], work / "collector.log", OTHER_CPUS))
             url = ready_json(work / "c.ready")["api"]
+            collector = extra[-1].pid
         else:
             token.write_text("bench-token\n")
             extra.append(start([sys.executable, HERE / "sinks.py", "ack", work / "sink.ready"],
@@ -220,24 +240,42 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
         began = time.monotonic()
         agent = start([bin_dir / "chronolog-agent", "run", "-c", config, "--ready-file", work / "a.ready"],
                       work / "agent.log", SHIPPER_CPU)
-        spy = None
         try:
             status_url = ready_json(work / "a.ready")["status"]
             start_cpu, _ = proc_usage(agent.pid)
+            before = collector_usage(collector) if collector is not None else (0.0, 0.0)
             if PROFILE is not None:
-                spy = profiler(agent.pid, PROFILE / f"{'' if bin_dir == BIN else 'base-'}{sink}.raw")
+                prefix = "" if bin_dir == BIN else "base-"
+                spies.append(profiler(agent.pid, PROFILE / f"{prefix}{sink}.raw"))
+                if collector is not None and PROFILE_COLLECTOR:
+                    spies.append(profiler(collector, PROFILE / f"{prefix}in-collector.raw", gil=False))
             wait(lambda: acked(status_url) >= n, 3600, "every line acknowledged")
             elapsed = time.monotonic() - began
             cpu, hwm = proc_usage(agent.pid)
+            after = collector_usage(collector) if collector is not None else (0.0, 0.0)
+            if collector is not None:
+                # Sealing trails ingest (sealers run at a lower priority): how long until every
+                # closed WAL file is sealed (the one being written stays), and what it cost.
+                wait(lambda: len(list((work / "store").glob("tenants/*/wal/wal-*.log"))) <= 1, 600,
+                     "the WAL to be sealed")
+                sealed_after = time.monotonic() - began - elapsed
+                sealed_cpu = collector_usage(collector)[1] - before[1]
         finally:
-            if spy is not None:
+            for spy in spies:
                 spy.send_signal(signal.SIGINT)
                 spy.wait()
             stop(agent)
     finally:
         for p in extra:
             stop(p)
-    return {"seconds": elapsed, "cpu": cpu, "rss": hwm, "start_cpu": start_cpu}
+    result = {"seconds": elapsed, "cpu": cpu, "rss": hwm, "start_cpu": start_cpu}
+    if collector is not None:
+        # From the agent's start to its last acknowledgement; the sealers may still be busy.
+        result["collector_cpu"] = after[0] - before[0]
+        result["sealer_cpu"] = after[1] - before[1]
+        result["sealed_after"] = sealed_after
+        result["sealed_cpu"] = sealed_cpu
+    return result
 
 
 RSYSLOG_CONF = """\
@@ -384,6 +422,11 @@ PEERS = ("rsyslog", "syslog-ng")
 def show(name: str, n: int, r: dict[str, float]) -> str:
     mb = n * LINE / 1e6
     started = f"  start_cpu_s={r['start_cpu']:5.2f}" if "start_cpu" in r else ""
+    if "collector_cpu" in r:
+        per_mb = 1000 * r["collector_cpu"] / mb
+        started += (f"  collector_cpu_s={r['collector_cpu']:5.2f} ({per_mb:4.1f} ms/MB)"
+                    f"  sealers_cpu_s={r['sealer_cpu']:5.2f}  all_sealed_after_s={r['sealed_after']:5.2f}"
+                    f" (sealers_cpu_s then {r['sealed_cpu']:5.2f})")
     return (f"{name:11s} lines/s={n / r['seconds']:10,.0f}  MB/s={mb / r['seconds']:6.1f}  "
             f"seconds={r['seconds']:6.2f}  cpu_s={r['cpu']:6.2f}  MB_per_cpu_s={mb / r['cpu']:6.1f}  "
             f"peak_rss_MB={r['rss'] / 1e6:6.1f}{started}")
@@ -419,12 +462,15 @@ def main() -> None:
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "chronolog-bench-ship")
     p.add_argument("--profile", type=Path, default=None,
                    help="directory for py-spy samples of the agent; prints the top functions")
+    p.add_argument("--profile-collector", action="store_true",
+                   help="with --profile, also sample the collector (every thread, and its sealers)")
     p.add_argument("--baseline", type=Path, default=None,
                    help="another checkout's .venv/bin: its agent runs beside this one (base, base->ack)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin the shipper to one core and the receivers to the others")
     args = p.parse_args()
-    global SHIPPER_CPU, OTHER_CPUS, PROFILE, SYSLOG_NG
+    global SHIPPER_CPU, OTHER_CPUS, PROFILE, PROFILE_COLLECTOR, SYSLOG_NG
+    PROFILE_COLLECTOR = args.profile_collector
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         PROFILE = args.profile
@@ -473,6 +519,10 @@ def main() -> None:
                 files = sorted(PROFILE.glob(f"{prefix}{sink}-*.raw"))
                 if files:
                     print(f"# profile of the {prefix}agent into {sink}: " + profile_top(files))
+            files = sorted(PROFILE.glob(f"{prefix}in-collector-*.raw"))
+            if files:
+                print(f"# profile of the {prefix}collector (every thread on a CPU, sealers): "
+                      + profile_top(files, 30))
     if args.idle:
         idle = run_idle(args.dir / "run-idle", args.idle)
         print(f"idle agent: cpu={idle['cpu_share'] * 100:.2f}% of a core over {args.idle:.0f} s, "
