@@ -87,7 +87,7 @@ class StoreConfig(StrictModel):
     )
     seal_in_subprocess: bool = Field(
         True, description="Build segments in separate processes, so sealing runs on other "
-        "cores than ingest and queries.",
+        "cores than ingest and queries, and below their CPU priority (nice +10).",
     )
     sealers: int = Field(
         2, ge=1, le=64, description="Segments built at once (sealer processes), for one tenant "

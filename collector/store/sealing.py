@@ -6,6 +6,10 @@ one tenant or of several, are prepared at once on other cores than ingest and qu
 caller then seals each prepared segment as the chain's next one, in order (cheap: a header,
 AES-256-GCM, a digest; tenant.py).
 
+A sealer runs at a lower CPU priority than the collector (`SEALER_NICENESS`): a seal can wait,
+an agent waiting for its acknowledgement cannot. Where sealers and ingest share a core, a seal
+at the same priority took two thirds of it and ingest slowed to a third (issue 13).
+
 The tenant keys cross to a child through its stdin, a pipe between two processes of the
 same program and user; the child writes them nowhere.
 """
@@ -13,6 +17,7 @@ same program and user; the child writes them nowhere.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import pickle
 import queue
 import signal
@@ -32,7 +37,10 @@ from collector.store.segment import PreparedBlocks, prepare_blocks
 from collector.store.seqset import HeldLines
 from collector.store.wal import decode_record, read_wal
 
-__all__ = ["InProcess", "Prepared", "SealJob", "SealRunner", "prepare_from_wal", "process_pool"]
+__all__ = ["SEALER_NICENESS", "InProcess", "Prepared", "SealJob", "SealRunner", "prepare_from_wal",
+           "process_pool"]
+
+SEALER_NICENESS = 10  # added to the collector's: about a tenth of ingest's share of a busy core
 
 
 @dataclass(frozen=True)
@@ -260,6 +268,7 @@ def process_pool(width: int) -> tuple[SealRunner, Callable[[], None]]:
 def _serve() -> None:
     """The child: build one segment per job read from stdin, until stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
+    os.nice(SEALER_NICENESS)  # ingest first (see the module's docstring); lowering needs no privilege
     jobs, replies = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from support.stores import batch, lines, make_store
 
+from collector.store.sealing import SEALER_NICENESS
+
 
 def sealer_children() -> list[int]:
     found = []
@@ -21,6 +23,11 @@ def sealer_children() -> list[int]:
         if ppid == os.getpid() and b"collector.store.sealing" in cmdline:
             found.append(int(stat.parent.name))
     return found
+
+
+def niceness(pid: int) -> int:
+    """The process's nice value, from /proc/PID/stat."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def bytes_read(pid: int) -> int:
@@ -61,6 +68,8 @@ async def test_a_backlog_is_prepared_by_several_sealers_and_chained_in_order(tmp
     assert await store.seal("city") == 4
     # Both processes read WAL files (each file is over 64 KiB).
     assert all(bytes_read(pid) - before[pid] > 1 << 16 for pid in children)
+    # They sealed below ingest's priority: a seal must not take the core from acknowledgements.
+    assert [niceness(pid) for pid in children] == [min(niceness(os.getpid()) + SEALER_NICENESS, 19)] * 2
     assert await store.seal("port") == 1
     assert lines(store, "city") == sorted(f"{'x' * 200} {i}" for i in range(1600))
     assert lines(store, "port") == sorted(f"p {i}" for i in range(10))
