@@ -42,16 +42,18 @@ _PREFIXES = iter(range(1000))
 
 @contextlib.contextmanager
 def stores(cluster: NatsCluster, tmp_path: Path, count: int = 2, seal: SealSettings | None = None,
-           **config: object) -> Iterator[list[JetStreamStore]]:
+           sealers: int = 0, **config: object) -> Iterator[list[JetStreamStore]]:
     """``count`` stores on the cluster, each with its own cache, all with the same master key;
-    a prefix of their own, so that tests sharing the cluster never meet."""
+    a prefix of their own, so that tests sharing the cluster never meet. Segments are prepared
+    in the test's process, or with ``sealers`` in that many sealer processes each."""
     master = FileMasterKeys.create(tmp_path / "master.key")
     settings = JetStreamConfig(servers=cluster.urls, location=Location(country="JP", region="Tokyo"),
                                placement_tags=["country:jp"], prefix=f"t{next(_PREFIXES)}",
                                lease_seconds=3, **config)  # type: ignore[arg-type]
     seal = seal or SealSettings(segment_max_age=3600)
-    opened = [JetStreamStore(settings, master, tmp_path / f"cache{i}", seal,
-                             seal_in_subprocess=False, events=RecordedEvents()).open() for i in range(count)]
+    opened = [JetStreamStore(settings, master, tmp_path / f"cache{i}", seal, sealers=max(sealers, 1),
+                             seal_in_subprocess=sealers > 0, events=RecordedEvents()).open()
+              for i in range(count)]
     try:
         yield opened
     finally:
@@ -107,6 +109,36 @@ async def test_a_backlog_is_sealed_into_several_segments_every_collector_reads(c
         rows = b.mirror("city").catalog.segments()
         assert len(rows) >= 3 and sum(r.lines for r in rows) == 600
         assert len(lines(b, "city")) == 600 and b.verify("city").clean
+
+
+async def test_sealers_prepare_a_backlog_side_by_side_into_one_chain(cluster: NatsCluster,
+                                                                      tmp_path: Path) -> None:
+    # Two sealer processes: each round prepares two segments at once, sealed in stream order.
+    small = SealSettings(segment_max_bytes=1 << 16, segment_max_age=3600)
+    with stores(cluster, tmp_path, seal=small, sealers=2) as [a, b]:
+        for k in range(7):
+            await (a, b)[k % 2].append("city", batch("s", k * 100, 100, text="x" * 400), 1)
+        assert await a.seal("city") >= 4
+        rows = b.mirror("city").catalog.segments()
+        assert [r.number for r in rows] == list(range(1, len(rows) + 1))
+        assert sum(r.lines for r in rows) == 700
+        assert lines(b, "city") == sorted(f"{'x' * 400} {i}" for i in range(700))
+        assert b.verify("city").clean
+
+
+async def test_a_line_in_two_segments_of_one_round_is_sealed_once(cluster: NatsCluster,
+                                                                   tmp_path: Path) -> None:
+    # The two messages are prepared side by side, each against what was sealed before the
+    # round; the second is prepared again once the first is sealed.
+    small = SealSettings(segment_max_bytes=1 << 16, segment_max_age=3600)
+    with stores(cluster, tmp_path, seal=small, sealers=2) as [a, b]:
+        await a.append("city", batch("s", 0, 100, text="x" * 400), 1)
+        await b.append("city", batch("s", 50, 100, text="x" * 400), 1)  # lines 50-99 again
+        assert await a.seal("city") == 2
+        assert lines(b, "city") == sorted(f"{'x' * 400} {i}" for i in range(150))
+        rows = b.mirror("city").catalog.segments()
+        assert [r.lines for r in rows] == [100, 50]
+        assert b.verify("city").clean
 
 
 async def test_a_batch_bigger_than_a_message_goes_as_several(cluster: NatsCluster, tmp_path: Path) -> None:

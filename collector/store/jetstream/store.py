@@ -437,10 +437,11 @@ class JetStreamStore:
                     batches.append((received, dataclasses.replace(batch, chunks=chunks)))
         return LineBlock.from_batches(batches) if batches else None
 
-    async def _messages(self, tenant: str, after: int, most_bytes: int | None) -> list[_Message]:
+    async def _messages(self, tenant: str, after: int, most_bytes: int | None,
+                        into: list[_Message] | None = None) -> list[_Message]:
         """The tenant's stream messages after sequence ``after``, in order (up to about
-        ``most_bytes``)."""
-        out: list[_Message] = []
+        ``most_bytes``), appended to ``into`` as they come (kept if this is cancelled)."""
+        out: list[_Message] = [] if into is None else into
         size = 0
         seq = after + 1
         while most_bytes is None or size < most_bytes:
@@ -500,6 +501,10 @@ class JetStreamStore:
                 return made
         raise StoreUnavailable(f"tenant {tenant}'s messages were not all sealed in time; the collector "
                                "holding its sealing lease may be stuck")
+
+    def sealing(self, tenant: str) -> bool:
+        """Whether this collector held the tenant's sealing lease at its last renewal."""
+        return tenant in self._leases
 
     async def _last_seq(self, tenant: str) -> int:
         """The stream sequence of the tenant's newest message (0: none)."""
@@ -563,49 +568,64 @@ class JetStreamStore:
             return False
 
     async def _seal_tenant(self, tenant: str, force: bool = False) -> int:
+        """One round: up to one segment per sealer, prepared at once, then each sealed as the
+        chain's next in stream order (as the local store seals its WAL files)."""
         mirror = await asyncio.to_thread(self.mirror, tenant)
-        number, prev, through = mirror.head()
+        through = mirror.head()[2]
         pending = self._pending.get(tenant)
         if pending is None or pending.after != through:
             pending = self._pending[tenant] = _Pending(through)
-        budget = self.seal_settings.segment_max_bytes
-        if pending.size() < budget:
-            pending.messages += await self._messages(tenant, pending.last, budget - pending.size())
+        budget, width = self.seal_settings.segment_max_bytes, self.runner.width
+        if pending.size() < budget * width:
+            await self._messages(tenant, pending.last, budget * width - pending.size(), into=pending.messages)
         if not pending.messages or pending.last <= pending.empty_through:
             return 0
         due = force or pending.size() >= budget or (
             time.monotonic() - pending.messages[0].time >= self.seal_settings.segment_max_age)
         if not due:
             return 0
-        take: list[_Message] = []
-        size = 0
-        for m in pending.messages:
-            if take and size + len(m.data) > budget:
-                break
-            take.append(m)
-            size += len(m.data)
-        prepared = await self._prepare(tenant, take, mirror)
-        if prepared.blocks is None:
-            pending.empty_through = take[-1].seq
-            return 0
-        made = await self._commit(tenant, mirror, number + 1, prev, take[-1].seq, prepared)
-        pending.messages = pending.messages[len(take):] if made else []
-        pending.after = take[-1].seq if made else pending.after
+        groups = _groups(pending.messages, budget, width)
+        held = _intervals(mirror.held)
+        jobs = [await self._prepare(tenant, group, held) for group in groups]
+        made, sealed_through = 0, None
+        try:
+            for k, (group, job) in enumerate(zip(groups, jobs, strict=True)):
+                prepared = await job
+                if k and _overlaps(prepared.runs, mirror.held):
+                    # A line resent into two groups of this round: prepared again without what
+                    # the groups before it sealed (each line is sealed once).
+                    prepared = await (await self._prepare(tenant, group, _intervals(mirror.held)))
+                for where, what in prepared.damaged:
+                    self.events.damage_found(tenant, where, what)
+                if prepared.blocks is None:  # only lines sealed already
+                    continue
+                number, prev, _ = mirror.head()
+                if not await self._commit(tenant, mirror, number + 1, prev, group[-1].seq, prepared):
+                    self._pending.pop(tenant, None)  # another collector's chain: read again
+                    return made
+                made, sealed_through = made + 1, group[-1].seq
+        finally:
+            for job in jobs:
+                job.cancel()  # after a failure: what is left is prepared again next round
+        if sealed_through is not None:
+            pending.after = sealed_through
+            pending.messages = [m for m in pending.messages if m.seq > sealed_through]
+        if groups[-1][-1].seq > (sealed_through or 0):
+            pending.empty_through = groups[-1][-1].seq
         return made
 
-    async def _prepare(self, tenant: str, messages: list[_Message], mirror: Mirror) -> Prepared:
+    async def _prepare(self, tenant: str, messages: list[_Message],
+                       held: dict[tuple[str, str], list[tuple[int, int]]]) -> asyncio.Future[Prepared]:
+        """Hand ``messages`` to a sealer (leaving out the lines in ``held``); the prepared
+        segment, to be awaited."""
         needed = set()
         for m in messages:
             with contextlib.suppress(Unreadable):
                 needed.add(str(parse_header(m.data)[0]["tenant_key"]))
         keys = await asyncio.to_thread(lambda: {k: self.keys.key(tenant, k) for k in needed})
-        held = {key: seqs.intervals() for key, seqs in mirror.held.seqs.items()}
         job = SealJob(tenant, [], keys, self.seal_settings.zstd_level, self.seal_settings.block_bytes,
                       [(f"stream message {m.seq}", m.data) for m in messages], held)
-        prepared: Prepared = await asyncio.wrap_future(self.runner.prepare(job))
-        for where, what in prepared.damaged:
-            self.events.damage_found(tenant, where, what)
-        return prepared
+        return asyncio.wrap_future(self.runner.prepare(job))
 
     async def _commit(self, tenant: str, mirror: Mirror, number: int, prev: bytes, through: int,
                       prepared: Prepared) -> int:
@@ -810,6 +830,39 @@ class JetStreamStore:
         with contextlib.suppress(Exception):
             await self.leases_kv.purge(f"seal.{tenant}")
         self._leases.pop(tenant, None)
+
+
+def _groups(messages: list[_Message], budget: int, width: int) -> list[list[_Message]]:
+    """Up to ``width`` runs of consecutive messages, one segment each: of ``budget`` bytes, or,
+    for a backlog smaller than ``width`` segments, an even share each (every sealer takes part,
+    at the cost of smaller segments, as the local store's WAL files of segment_max_bytes /
+    sealers). The last run may take up to ``budget``: no leftover message waits a round."""
+    share = min(budget, max(budget // width, -(-sum(len(m.data) for m in messages) // width)))
+    groups: list[list[_Message]] = [[]]
+    size = 0
+    for m in messages:
+        most = share if len(groups) < width else budget
+        if groups[-1] and size + len(m.data) > most:
+            if len(groups) == width:
+                break
+            groups.append([])
+            size = 0
+        groups[-1].append(m)
+        size += len(m.data)
+    return groups
+
+
+def _intervals(held: HeldLines) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    return {key: seqs.intervals() for key, seqs in held.seqs.items()}
+
+
+def _overlaps(runs: list[tuple[str, str, int, int]], held: HeldLines) -> bool:
+    """Whether any of ``runs`` holds a line ``held`` holds."""
+    for agent, stream, start, end in runs:
+        seqs = held.seqs.get((agent, stream))
+        if seqs is not None and seqs.missing(start, end) != [(start, end)]:
+            return True
+    return False
 
 
 def _copy(held: HeldLines) -> HeldLines:
