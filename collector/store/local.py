@@ -141,6 +141,11 @@ class LocalStore:
         self.keys: TenantKeys
         self.signer: Signer
 
+    @property
+    def runner(self) -> SealRunner:
+        """Where segments are prepared (the sealer processes once open)."""
+        return self._runner
+
     # ---- lifecycle -------------------------------------------------------------------------
 
     def open(self) -> LocalStore:
