@@ -17,6 +17,7 @@ from support.stores import RecordedEvents, batch
 from collector.store import StoreUnavailable
 from collector.store.jetstream.config import JetStreamConfig, Location
 from collector.store.jetstream.health import ClusterHealth
+from collector.store.jetstream.mirror import decode_entry, entry_key
 from collector.store.jetstream.store import JetStreamStore
 from collector.store.keys import FileMasterKeys
 from collector.store.tenant import SealSettings
@@ -139,6 +140,20 @@ async def test_a_line_in_two_segments_of_one_round_is_sealed_once(cluster: NatsC
         rows = b.mirror("city").catalog.segments()
         assert [r.lines for r in rows] == [100, 50]
         assert b.verify("city").clean
+
+
+async def test_a_segment_brought_twice_into_a_collectors_copy_is_recorded_once(cluster: NatsCluster,
+                                                                               tmp_path: Path) -> None:
+    # A seal and a reader's sync (two threads) may both bring the newest catalog entry.
+    with stores(cluster, tmp_path) as [a, _]:
+        await a.append("city", batch("s", 0, 100), 1)
+        assert await a.seal("city") == 1
+        mirror = a.mirror("city")
+        entry = a.bridge.run(a.catalog_kv.get(entry_key("city", 1)))
+        assert entry.value is not None and not mirror.add(decode_entry(entry.value))
+        assert [r.lines for r in mirror.catalog.segments()] == [100]
+        assert mirror.held_runs() == {("a1", "s"): [(0, 100)]}
+        assert lines(a, "city") == sorted(f"s {i}" for i in range(100))
 
 
 async def test_a_batch_bigger_than_a_message_goes_as_several(cluster: NatsCluster, tmp_path: Path) -> None:

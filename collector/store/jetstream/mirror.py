@@ -12,6 +12,7 @@ fetched when a query first needs them (ciphertext, like every cached byte).
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,10 @@ def decode_entry(data: bytes) -> dict[str, Any]:
 
 
 class Mirror:
-    """The local copy of one tenant (not thread-safe for writers: the owner adds entries one
-    at a time; readers use the catalog, which has its own lock)."""
+    """The local copy of one tenant. A seal and a reader's sync may both bring the same entry,
+    from two threads: an entry is added whole under a lock, once, and `head` and `held_runs`
+    see it whole (a head with the new number but the old ``through``, or the old seq runs,
+    would have the next seal read those lines again and seal them twice)."""
 
     def __init__(self, directory: Path, tenant: str) -> None:
         self.name = tenant
@@ -51,21 +54,44 @@ class Mirror:
         self.segment_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.catalog = Catalog(directory / "catalog.sqlite")
         self.checkpoints = CheckpointLog(directory / "checkpoints.log")
-        self.held = HeldLines()
+        self._lock = threading.Lock()
+        self._held = HeldLines()
         for agent, stream, start, end in self.catalog.seq_runs():
-            self.held.add(agent, stream, start, end)
+            self._held.add(agent, stream, start, end)
 
     def head(self) -> tuple[int, bytes, int]:
         """The newest segment's number and link, and the stream sequence sealed through."""
-        number, prev = self.catalog.last()
-        through = self.catalog.setting("through")
+        with self._lock:
+            number, prev = self.catalog.last()
+            through = self.catalog.setting("through")
         return number, prev if number else GENESIS, int(through) if through is not None else 0
+
+    def held_runs(self) -> dict[tuple[str, str], list[tuple[int, int]]]:
+        """The lines the segments hold, per (agent, stream), as [start, end) runs (a copy)."""
+        with self._lock:
+            return {key: seqs.intervals() for key, seqs in self._held.seqs.items()}
+
+    def held(self) -> HeldLines:
+        """The lines the segments hold (a copy)."""
+        out = HeldLines()
+        for (agent, stream), runs in self.held_runs().items():
+            for start, end in runs:
+                out.add(agent, stream, start, end)
+        return out
 
     def object_name(self, number: int) -> str | None:
         return self.catalog.setting(f"object.{number}")
 
-    def add(self, entry: dict[str, Any], data: bytes | None = None) -> None:
-        """Record the next segment's entry (and keep its file when it is at hand)."""
+    def add(self, entry: dict[str, Any], data: bytes | None = None) -> bool:
+        """Record the next segment's entry (and keep its file when it is at hand); False when
+        it is recorded already."""
+        with self._lock:
+            if int(entry["header"]["number"]) <= self.catalog.last()[0]:
+                return False
+            self._add(entry, data)
+            return True
+
+    def _add(self, entry: dict[str, Any], data: bytes | None) -> None:
         number = int(entry["header"]["number"])
         runs = [tuple(r) for r in entry["runs"]]
         built = BuiltSegment(b"", entry["header"], entry["index"], bytes.fromhex(entry["digest"]),
@@ -78,7 +104,7 @@ class Mirror:
         self.catalog.set_setting("through", str(int(entry["through"])))
         self.checkpoints.append(entry["checkpoint"])
         for agent, stream, start, end in runs:
-            self.held.add(str(agent), str(stream), int(start), int(end))
+            self._held.add(str(agent), str(stream), int(start), int(end))
 
     def close(self) -> None:
         self.catalog.close()

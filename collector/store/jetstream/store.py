@@ -322,12 +322,7 @@ class JetStreamStore:
     def _open_tenant(self, tenant: str) -> _Tenant:
         if self.keys.destroyed(tenant):
             raise StoreUnavailable(f"tenant {tenant} was erased; an administrator must create it again")
-        mirror = self.mirror(tenant)
-        held = HeldLines()
-        for key, seqs in mirror.held.seqs.items():
-            for start, end in seqs.intervals():
-                held.add(*key, start, end)
-        return self._tenants.setdefault(tenant, _Tenant(held))
+        return self._tenants.setdefault(tenant, _Tenant(self.mirror(tenant).held()))
 
     def _encode(self, tenant: str, state: _Tenant, record: bytes) -> bytes:
         if state.encoder is None or state.records >= _ENCODER_RECORDS:
@@ -412,7 +407,7 @@ class JetStreamStore:
             return
         mirror = self.mirror(tenant)
         up_to, _, through = mirror.head()
-        held = _copy(mirror.held)
+        held = mirror.held()
         unsealed = self._unsealed_lines(tenant, through, held)
         reader = _Reader(_Source(self, mirror, held), up_to, unsealed)
         try:
@@ -463,7 +458,7 @@ class JetStreamStore:
         if not TENANT_NAME.fullmatch(tenant):
             return []
         mirror = self.mirror(tenant)
-        held = _copy(mirror.held)
+        held = mirror.held()
         self._unsealed_lines(tenant, mirror.head()[2], held)
         return held.reports()
 
@@ -585,16 +580,16 @@ class JetStreamStore:
         if not due:
             return 0
         groups = _groups(pending.messages, budget, width)
-        held = _intervals(mirror.held)
+        held = mirror.held_runs()
         jobs = [await self._prepare(tenant, group, held) for group in groups]
         made, sealed_through = 0, None
         try:
             for k, (group, job) in enumerate(zip(groups, jobs, strict=True)):
                 prepared = await job
-                if k and _overlaps(prepared.runs, mirror.held):
+                if k and _overlaps(prepared.runs, mirror.held_runs()):
                     # A line resent into two groups of this round: prepared again without what
                     # the groups before it sealed (each line is sealed once).
-                    prepared = await (await self._prepare(tenant, group, _intervals(mirror.held)))
+                    prepared = await (await self._prepare(tenant, group, mirror.held_runs()))
                 for where, what in prepared.damaged:
                     self.events.damage_found(tenant, where, what)
                 if prepared.blocks is None:  # only lines sealed already
@@ -852,25 +847,11 @@ def _groups(messages: list[_Message], budget: int, width: int) -> list[list[_Mes
     return groups
 
 
-def _intervals(held: HeldLines) -> dict[tuple[str, str], list[tuple[int, int]]]:
-    return {key: seqs.intervals() for key, seqs in held.seqs.items()}
-
-
-def _overlaps(runs: list[tuple[str, str, int, int]], held: HeldLines) -> bool:
-    """Whether any of ``runs`` holds a line ``held`` holds."""
-    for agent, stream, start, end in runs:
-        seqs = held.seqs.get((agent, stream))
-        if seqs is not None and seqs.missing(start, end) != [(start, end)]:
-            return True
-    return False
-
-
-def _copy(held: HeldLines) -> HeldLines:
-    out = HeldLines()
-    for key, seqs in held.seqs.items():
-        for start, end in seqs.intervals():
-            out.add(*key, start, end)
-    return out
+def _overlaps(runs: list[tuple[str, str, int, int]],
+              held: dict[tuple[str, str], list[tuple[int, int]]]) -> bool:
+    """Whether any of ``runs`` holds a line of the runs in ``held``."""
+    return any(s < end and start < e
+               for agent, stream, start, end in runs for s, e in held.get((agent, stream), ()))
 
 
 def _pieces(received: int, batch: Batch, most: int) -> list[tuple[Batch, bytes]]:
