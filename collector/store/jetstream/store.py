@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import logging
 import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ from collector.store.jetstream.bridge import Bridge
 from collector.store.jetstream.config import JetStreamConfig
 from collector.store.jetstream.kv import KvTenantKeys, KvText, shared_signer
 from collector.store.jetstream.mirror import Mirror, decode_entry, encode_entry, entry_key
+from collector.store.jetstream.reading import read_after
 from collector.store.jetstream.retry import retrying, transient
 from collector.store.keys import KeyVersion, MasterKeys
 from collector.store.lines import LineBlock
@@ -189,7 +191,7 @@ class JetStreamStore:
         self._seal_now: dict[str, asyncio.Event] = {}
         self._trims: list[tuple[float, str, int]] = []  # (when, subject, purge below this sequence)
         self._erasing: set[str] = set()
-        self._sealing: asyncio.Future[None] | None = None
+        self._sealing: concurrent.futures.Future[None] | None = None
         self.nc: Any = None
         self.js: JetStreamContext
         self.catalog_kv: KeyValue
@@ -245,7 +247,7 @@ class JetStreamStore:
 
     def close(self) -> None:
         if self._sealing is not None:
-            self.bridge.loop.call_soon_threadsafe(self._sealing.cancel)
+            self._sealing.cancel()
         self._stop_runner()
         with contextlib.suppress(Exception):
             self.bridge.run(self._release_all(), timeout=10)
@@ -437,18 +439,20 @@ class JetStreamStore:
         """The tenant's stream messages after sequence ``after``, in order (up to about
         ``most_bytes``), appended to ``into`` as they come (kept if this is cancelled)."""
         out: list[_Message] = [] if into is None else into
-        size = 0
-        seq = after + 1
-        while most_bytes is None or size < most_bytes:
-            try:
-                msg = await self._retry(functools.partial(self.js.get_msg, self.wal_stream, seq=seq,
-                                                          subject=self._subject(tenant), next=True),
-                                        "reading the WAL stream")
-            except nats.js.errors.NotFoundError:
-                break
-            out.append(_Message(int(msg.seq), bytes(msg.data or b""), time.monotonic()))
-            size += len(out[-1].data)
-            seq = int(msg.seq) + 1
+        if await self._last_seq(tenant) <= after:
+            return out  # nothing new (the sealing loop asks every tick): one request
+        last, size = after, 0
+
+        def keep(seq: int, data: bytes) -> None:
+            nonlocal last, size
+            if seq > last:  # a retry starts after the last one kept
+                out.append(_Message(seq, data, time.monotonic()))
+                last, size = seq, size + len(data)
+
+        await self._retry(lambda: read_after(self.js, self.wal_stream, self._subject(tenant), last,
+                                             self.config.ack_timeout, keep,
+                                             lambda: most_bytes is not None and size >= most_bytes),
+                          "reading the WAL stream")
         return out
 
     def follow(self, tenant: str) -> contextlib.AbstractContextManager[Follower]:
@@ -465,12 +469,19 @@ class JetStreamStore:
     # ---- sealing ---------------------------------------------------------------------------
 
     async def maintain(self, tick: float = 1.0) -> None:
-        """Seal, on the client's loop, until cancelled; then hand the leases back."""
-        self._sealing = asyncio.wrap_future(self.bridge.submit(self._seal_loop(tick)))
+        """Seal, on the client's loop, until cancelled; a round under way is finished first
+        (what its sealers prepared is sealed, not thrown away), then the leases go back."""
+        stop = threading.Event()
+        self._sealing = self.bridge.submit(self._seal_loop(tick, stop))
         try:
-            await self._sealing
+            await asyncio.shield(asyncio.wrap_future(self._sealing))
+        except asyncio.CancelledError:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(self._sealing), self.config.write_deadline)
+            raise
         finally:
-            self.bridge.loop.call_soon_threadsafe(self._sealing.cancel)
+            self._sealing.cancel()
             with contextlib.suppress(Exception):
                 await self.bridge.call(self._release_all())
 
@@ -510,8 +521,8 @@ class JetStreamStore:
             return 0
         return int(msg.seq)
 
-    async def _seal_loop(self, tick: float) -> None:
-        while True:
+    async def _seal_loop(self, tick: float, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 await asyncio.to_thread(self.forget_erased)
                 for tenant in await self._tenants_with_messages():
@@ -522,7 +533,7 @@ class JetStreamStore:
                 raise
             except Exception as e:  # the cluster unreachable, say: the stream keeps the lines
                 log.error("sealing failed; will retry", extra={"error": f"{type(e).__name__}: {e}"})
-            await asyncio.sleep(tick)
+            await asyncio.to_thread(stop.wait, tick)
 
     def forget_erased(self) -> None:
         """Drop what this collector holds of tenants another collector erased: unwrapped keys,
