@@ -59,6 +59,11 @@ class KvText:
                     await self.kv.create(key, data)
             except KeyWrongLastSequenceError:
                 return False
+            except KeyNotFoundError:
+                # nats-py's create, refused because the key exists, reads it back to tell a
+                # deleted key; a replica behind the leader may not have it yet (seen when two
+                # collectors made a tenant's first key at once): refused all the same.
+                return False
             return True
         return self._run(go, f"writing {key}")
 
