@@ -66,6 +66,15 @@ def lines(store: JetStreamStore, tenant: str) -> list[str]:
     return sorted(m for block in store.scan(tenant, 0, 2**62) for m in block.msg)
 
 
+def assert_one_chain(store: JetStreamStore, tenant: str, want: list[str]) -> None:
+    """Segments numbered from 1 without a gap, holding each line of ``want`` once; verify clean."""
+    rows = store.mirror(tenant).catalog.segments()
+    assert [r.number for r in rows] == list(range(1, len(rows) + 1))
+    assert sum(r.lines for r in rows) == len(want)
+    assert lines(store, tenant) == sorted(want)
+    assert store.verify(tenant).clean
+
+
 async def test_lines_written_through_either_collector_are_read_through_both(cluster: NatsCluster,
                                                                              tmp_path: Path) -> None:
     with stores(cluster, tmp_path) as [a, b]:
@@ -120,11 +129,7 @@ async def test_sealers_prepare_a_backlog_side_by_side_into_one_chain(cluster: Na
         for k in range(7):
             await (a, b)[k % 2].append("city", batch("s", k * 100, 100, text="x" * 400), 1)
         assert await a.seal("city") >= 4
-        rows = b.mirror("city").catalog.segments()
-        assert [r.number for r in rows] == list(range(1, len(rows) + 1))
-        assert sum(r.lines for r in rows) == 700
-        assert lines(b, "city") == sorted(f"{'x' * 400} {i}" for i in range(700))
-        assert b.verify("city").clean
+        assert_one_chain(b, "city", [f"{'x' * 400} {i}" for i in range(700)])
 
 
 async def test_a_line_in_two_segments_of_one_round_is_sealed_once(cluster: NatsCluster,
@@ -173,11 +178,8 @@ async def test_two_collectors_sealing_at_once_make_one_chain(cluster: NatsCluste
             await (a if k % 2 else b).append("city", batch("s", k * 50, 50), 1)
         made = await asyncio.gather(a.seal("city"), b.seal("city"))
         assert sum(made) >= 1
-        rows = a.mirror("city").catalog.segments()
-        assert [r.number for r in rows] == list(range(1, len(rows) + 1))
-        assert sum(r.lines for r in rows) == 300
+        assert_one_chain(a, "city", [f"s {i}" for i in range(300)])
         assert lines(b, "city") == sorted(f"s {i}" for i in range(300))
-        assert a.verify("city").clean
 
 
 async def test_erasing_a_tenant_on_the_cluster_leaves_nothing_of_it_readable(cluster: NatsCluster,
