@@ -26,6 +26,7 @@ import base64
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import logging
 import os
@@ -436,11 +437,11 @@ class JetStreamStore:
 
     async def _messages(self, tenant: str, after: int, most_bytes: int | None,
                         into: list[_Message] | None = None) -> list[_Message]:
-        """The tenant's stream messages after sequence ``after``, in order (up to about
-        ``most_bytes``), appended to ``into`` as they come (kept if this is cancelled)."""
+        """The tenant's stream messages after sequence ``after`` up to the newest there is now,
+        in order (up to about ``most_bytes``), appended to ``into`` as they come (kept if this
+        is cancelled)."""
         out: list[_Message] = [] if into is None else into
-        if await self._last_seq(tenant) <= after:
-            return out  # nothing new (the sealing loop asks every tick): one request
+        newest = await self._last_seq(tenant)  # the leader's answer
         last, size = after, 0
 
         def keep(seq: int, data: bytes) -> None:
@@ -449,10 +450,24 @@ class JetStreamStore:
                 out.append(_Message(seq, data, time.monotonic()))
                 last, size = seq, size + len(data)
 
-        await self._retry(lambda: read_after(self.js, self.wal_stream, self._subject(tenant), last,
-                                             self.config.ack_timeout, keep,
-                                             lambda: most_bytes is not None and size >= most_bytes),
-                          "reading the WAL stream")
+        def enough() -> bool:
+            return most_bytes is not None and size >= most_bytes
+
+        subject = self._subject(tenant)
+        if newest > after:  # nothing new (the sealing loop asks every tick): no consumer
+            await self._retry(lambda: read_after(self.js, self.wal_stream, subject, last,
+                                                 self.config.ack_timeout, keep, enough),
+                              "reading the WAL stream")
+        # The consumer read one replica, which may be behind the leader (one just restarted):
+        # the rest one by one from the leader, so that an acknowledged line is always read.
+        while last < newest and not enough():
+            try:
+                msg = await self._retry(functools.partial(self.js.get_msg, self.wal_stream, seq=last + 1,
+                                                          subject=subject, next=True),
+                                        "reading the WAL stream")
+            except nats.js.errors.NotFoundError:
+                break
+            keep(int(msg.seq), bytes(msg.data or b""))
         return out
 
     def follow(self, tenant: str) -> contextlib.AbstractContextManager[Follower]:
