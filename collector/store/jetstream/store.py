@@ -455,11 +455,14 @@ class JetStreamStore:
 
         subject = self._subject(tenant)
         if newest > after:  # nothing new (the sealing loop asks every tick): no consumer
-            await self._retry(lambda: read_after(self.js, self.wal_stream, subject, last,
-                                                 self.config.ack_timeout, keep, enough),
-                              "reading the WAL stream")
-        # The consumer read one replica, which may be behind the leader (one just restarted):
-        # the rest one by one from the leader, so that an acknowledged line is always read.
+            try:
+                await read_after(self.js, self.wal_stream, subject, last, self.config.ack_timeout, keep,
+                                 enough)
+            except (TimeoutError, nats.errors.Error) as e:  # no consumer placed, say
+                log.info("reading messages one by one", extra={"tenant": tenant, "error": repr(e)})
+        # The consumer is only faster: it reads one replica, which may be behind the leader (one
+        # just restarted), or fail. The rest one by one from the leader: an acknowledged line
+        # is always read.
         while last < newest and not enough():
             try:
                 msg = await self._retry(functools.partial(self.js.get_msg, self.wal_stream, seq=last + 1,
