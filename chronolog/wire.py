@@ -17,6 +17,7 @@ an example, is docs/wire.md; keep the two in step.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 import sys
 import threading
@@ -112,15 +113,31 @@ MAX_FIELDS_DEPTH = 32
 syslog produce, far below orjson's limit once the store wraps them."""
 
 
+def _outside(value: int) -> str:
+    return (f"{value} is outside the instants accepted: 0 (1970-01-01T00:00:00Z) to "
+            f"{MAX_INSTANT} (9999-12-29T23:59:59.999999Z), in microseconds")
+
+
 def _instant(value: int) -> int:
     if not 0 <= value <= MAX_INSTANT:
-        raise ValueError(f"{value} is outside the instants accepted: 0 (1970-01-01T00:00:00Z) to "
-                         f"{MAX_INSTANT} (9999-12-29T23:59:59.999999Z), in microseconds")
+        raise ValueError(_outside(value))
     return value
+
+
+def _instants(values: list[int]) -> list[int]:
+    # The whole list at once (min and max run in C): a validator called per line took 0.2 ms
+    # of a 1 MiB batch's 6 ms in the collector (issue 13).
+    if values and not (min(values) >= 0 and max(values) <= MAX_INSTANT):
+        line, bad = next((i, v) for i, v in enumerate(values) if not 0 <= v <= MAX_INSTANT)
+        raise ValueError(f"line {line}: {_outside(bad)}")
+    return values
 
 
 Instant = Annotated[StrictInt, AfterValidator(_instant)]
 """An instant on the wire: integer microseconds since the epoch, 0 to `MAX_INSTANT`."""
+
+_Instants = Annotated[list[StrictInt], AfterValidator(_instants)]
+"""One instant per line, each as `Instant`, checked as one list."""
 
 
 def _depth(value: Any) -> int:
@@ -234,7 +251,8 @@ def _expand(kinds: Sequence[tuple[int, Kind]], raw_texts: Sequence[tuple[int, st
     ends = [i for i, _ in kinds[1:]] + [len(msg)]
     for (start, (source, a, b)), end in zip(kinds, ends, strict=True):
         src += [source] * (end - start)
-        raw += [None] * (end - start) if a < 0 else [m[a:b] for m in msg[start:end]]
+        # map over itemgetter slices in C: a third faster than a comprehension (issue 13)
+        raw += [None] * (end - start) if a < 0 else map(operator.itemgetter(slice(a, b)), msg[start:end])
     for i, text in raw_texts:
         raw[i] = text
     return src, raw
@@ -361,7 +379,7 @@ class _ChunkModel(BaseModel):
     read: Instant
     clock: _ClockModel
     msg: Annotated[list[StrictStr], Field(min_length=1)]
-    ts: list[Instant]
+    ts: _Instants
     src: list[TsSource]
     raw: list[StrictStr | None]
     ts_flags: Sparse = []

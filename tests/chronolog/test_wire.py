@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 import pytest
 from hypothesis import given
@@ -19,6 +21,7 @@ from chronolog.wire import (
     decode_batch,
     decompress,
     encode_batch,
+    encode_columns,
     parse_answered,
     slice_chunk,
 )
@@ -173,6 +176,17 @@ def test_an_instant_out_of_range_is_refused_naming_the_field(field: str, value: 
     assert decoded.batch.chunks == []
     reason = decoded.rejected[0][1]
     assert reason.startswith(field) and "9999-12-29T23:59:59.999999Z" in reason
+
+
+@pytest.mark.parametrize("ts, line", [
+    ([0, 1, MAX_INSTANT + 1], 2), ([-1, 1, 2], 0), ([5, -3, MAX_INSTANT + 9], 1),
+])
+def test_the_first_instant_out_of_range_is_named_by_its_line(ts: list[int], line: int) -> None:
+    # Checked as one list (the collector's hot path), but still said per line, in both versions.
+    columns = dataclasses.replace(chunk(), ts=ts)
+    for body in (_one_chunk(ts=ts), encode_columns("a", "h", "UTC", 1, [columns])):
+        [(_, reason)] = decode_batch(body).rejected
+        assert reason.startswith(f"ts: line {line}: {ts[line]} is outside the instants accepted"), reason
 
 
 def test_the_limits_themselves_are_accepted() -> None:
