@@ -125,6 +125,7 @@ def ready_json(path: Path) -> dict[str, Any]:
 
 
 PROFILE: Path | None = None  # --profile: py-spy samples of the agent land here
+BATCH: tuple[int, int] | None = None  # --agent-batch: the agent's batch and queue bytes
 PROFILE_COLLECTOR = False  # --profile-collector: and of the collector (all threads, sealers)
 SHIPPER_CPU: set[int] | None = None  # the core the shipper is pinned to (--pin)
 OTHER_CPUS: set[int] | None = None  # where the sinks and the collector run
@@ -193,7 +194,8 @@ def agent_config(work: Path, url: str, token: Path, log: Path) -> Path:
         '[agent.metrics]\nlisten = "127.0.0.1:0"\n'
         '[agent.clock]\nservers = ["127.0.0.1:9"]\ntimeout = 0.2\ninterval = 3600\n'
         "[agent.journald]\nenabled = false\n"
-        f'[[agent.files]]\ninclude = ["{log}"]\nzone = "Asia/Tokyo"\n'
+        + (f"[agent.batch]\nmax_bytes = {BATCH[0]}\nqueue_bytes = {BATCH[1]}\n" if BATCH else "")
+        + f'[[agent.files]]\ninclude = ["{log}"]\nzone = "Asia/Tokyo"\n'
     )
     return config
 
@@ -464,13 +466,18 @@ def main() -> None:
                    help="directory for py-spy samples of the agent; prints the top functions")
     p.add_argument("--profile-collector", action="store_true",
                    help="with --profile, also sample the collector (every thread, and its sealers)")
+    p.add_argument("--agent-batch", default=None, metavar="MAX_BYTES,QUEUE_BYTES",
+                   help="the agent's [agent.batch] max_bytes and queue_bytes (default: the agent's defaults)")
     p.add_argument("--baseline", type=Path, default=None,
                    help="another checkout's .venv/bin: its agent runs beside this one (base, base->ack)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin the shipper to one core and the receivers to the others")
     args = p.parse_args()
-    global SHIPPER_CPU, OTHER_CPUS, PROFILE, PROFILE_COLLECTOR, SYSLOG_NG
+    global SHIPPER_CPU, OTHER_CPUS, PROFILE, PROFILE_COLLECTOR, SYSLOG_NG, BATCH
     PROFILE_COLLECTOR = args.profile_collector
+    if args.agent_batch:
+        max_bytes, queue_bytes = (int(v) for v in args.agent_batch.split(","))
+        BATCH = (max_bytes, queue_bytes)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         PROFILE = args.profile
