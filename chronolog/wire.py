@@ -16,6 +16,7 @@ an example, is docs/wire.md; keep the two in step.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import operator
 import re
@@ -650,6 +651,14 @@ _GZIP_SMALLEST = 20  # header (10), an empty deflate block (2), CRC-32 and ISIZE
 
 
 def _unzstd(body: bytes, limit: int) -> bytes:
+    # One frame that declares its size within the limit (what the agent sends) is inflated in
+    # one call, into a buffer of that size: half the time of the stream (0.6 vs 1.3 ms a MiB,
+    # a tenth of the collector's work on a batch; issue 13). zstd refuses a frame that holds
+    # more than it declares; any refusal, and any other body, goes through the stream, which
+    # says what is wrong as it always did.
+    with contextlib.suppress(zstandard.ZstdError):
+        if 0 <= zstandard.frame_content_size(body) <= limit and _zstd_frame_end(body) == len(body):
+            return zstandard.ZstdDecompressor().decompress(body)
     # Read through a stream so a small body that expands enormously stops at limit + 1.
     parts: list[bytes] = []
     size = 0
@@ -661,6 +670,22 @@ def _unzstd(body: bytes, limit: int) -> bytes:
             parts.append(part)
             size += len(part)
     return b"".join(parts)
+
+
+def _zstd_frame_end(body: bytes) -> int | None:
+    """Where the zstd frame at the start of ``body`` ends (RFC 8878: its header, its blocks,
+    each announced by a 3-byte header, and its checksum); None if it is cut short or damaged."""
+    at = zstandard.frame_header_size(body)
+    checksum = 4 if zstandard.get_frame_parameters(body).has_checksum else 0
+    while at + 3 <= len(body):
+        block = int.from_bytes(body[at:at + 3], "little")
+        last, kind, size = block & 1, (block >> 1) & 3, block >> 3
+        if kind == 3:  # reserved
+            return None
+        at += 3 + (1 if kind == 1 else size)  # an RLE block holds one byte, repeated size times
+        if last:
+            return at + checksum if at + checksum <= len(body) else None
+    return None
 
 
 def beyond_limits(chunk: Chunk) -> str | None:

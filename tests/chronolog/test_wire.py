@@ -312,6 +312,38 @@ def test_a_zstd_frame_written_by_a_stream_declares_nothing() -> None:
     assert decompress(frame, "zstd", 1000) == b"x" * 1000
 
 
+@pytest.mark.parametrize("level, checksum", [(1, False), (3, True), (19, False)])
+@pytest.mark.parametrize("data", [
+    b"", b"x" * 100_000, bytes(range(256)) * 3000, b"line \xe2\x9c\x93 seq=1\n" * 9000,
+])
+def test_a_zstd_frame_inflates_to_exactly_what_it_holds(data: bytes, level: int, checksum: bool) -> None:
+    # Raw, RLE and compressed blocks, with and without a checksum: a single frame that declares
+    # its size is inflated in one call (the agent's batches), and must come back whole.
+    import zstandard
+
+    frame = zstandard.ZstdCompressor(level=level, write_checksum=checksum).compress(data)
+    assert declared_size(frame, "zstd") == len(data)
+    assert decompress(frame, "zstd", len(data)) == data
+
+
+def test_zstd_bodies_other_than_one_declared_frame_decode_as_they_always_did() -> None:
+    import zstandard
+
+    frame = compress(b"a" * 1000, "zstd")
+    assert decompress(frame + compress(b"b" * 10, "zstd"), "zstd", 2000) == b"a" * 1000 + b"b" * 10
+    with pytest.raises(WireError) as info:
+        decompress(frame + b"trailing", "zstd", 2000)
+    assert info.value.kind == "bad_compression"
+    # A frame that holds more than it declares is refused, never inflated past what it declared.
+    params = zstandard.get_frame_parameters(frame)
+    assert params.content_size == 1000 and frame[5:7] == (1000 - 256).to_bytes(2, "little")
+    lying = frame[:5] + (900 - 256).to_bytes(2, "little") + frame[7:]
+    assert declared_size(lying, "zstd") == 900
+    with pytest.raises(WireError) as info:
+        decompress(lying, "zstd", 900)
+    assert info.value.kind == "bad_compression"
+
+
 def test_each_refusal_says_what_and_why() -> None:
     with pytest.raises(WireError) as info:
         compress(b"x", "br")
