@@ -1,6 +1,7 @@
 """What a real collector takes from one agent, by batches in flight and batch size.
 
     .venv/bin/python bench/push_depth.py [--mb 256] [--runs 3] [--shapes 1x1,1x2,4x1] [--dir DIR]
+                                         [--profile DIR]
 
 A real ``chronolog-collector`` (encrypted WAL, fsync, sealers, pinned to the last core as in
 bench/ship.py) is fed ``POST /v1/push`` bodies as the agent makes them (wire version 2, zstd
@@ -10,7 +11,8 @@ the shapes alternating run by run. Per run: MB/s until the last acknowledgement,
 time from a batch's send to its acknowledgement, and the collector's own CPU per MB (its
 sealers' apart). It answers whether one agent into a collector is held back by the time each
 batch waits for its acknowledgement (more in flight helps) or by the collector's work (it
-does not). The machine is shared: compare shapes within one invocation.
+does not). The machine is shared: compare shapes within one invocation. ``--profile DIR``
+samples the collector's threads holding the GIL with py-spy and prints its top functions.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import http.client
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ship import BIN, LINE, collector_usage, generate, ready_json, start, stop
+from ship import BIN, LINE, collector_usage, generate, profile_top, profiler, ready_json, start, stop
 
 from chronolog.wire import UNKNOWN_CLOCK, ColumnChunk, compress, encode_columns
 
@@ -69,8 +72,9 @@ def collector(work: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     return proc, ready_json(work / "c.ready")["api"], token.read_text().strip()
 
 
-def run(work: Path, batches: list[bytes], depth: int) -> dict[str, float]:
+def run(work: Path, batches: list[bytes], depth: int, profile: Path | None) -> dict[str, float]:
     proc, url, token = collector(work)
+    spy = None
     try:
         host, port = url.split("//")[1].rsplit(":", 1)
         headers = {"Content-Type": "application/vnd.chronolog.batch", "Content-Encoding": "zstd",
@@ -96,6 +100,8 @@ def run(work: Path, batches: list[bytes], depth: int) -> dict[str, float]:
                     failed.append(f"{answer.status} {text[:200]!r}")
 
         before = collector_usage(proc.pid)
+        if profile is not None:
+            spy = profiler(proc.pid, profile)
         began = time.perf_counter()
         threads = [threading.Thread(target=sender) for _ in range(depth)]
         for t in threads:
@@ -105,6 +111,9 @@ def run(work: Path, batches: list[bytes], depth: int) -> dict[str, float]:
         seconds = time.perf_counter() - began
         own, sealers = (a - b for a, b in zip(collector_usage(proc.pid), before, strict=True))
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait()
         stop(proc)
     if failed:
         raise SystemExit(f"the collector refused a batch: {failed[0]}")
@@ -117,7 +126,10 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--shapes", default="1x1,1x2,4x1", help="SIZE_MIBxDEPTH,...")
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "chronolog-bench-depth")
+    p.add_argument("--profile", type=Path, default=None, help="directory for py-spy samples of the collector")
     args = p.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     args.dir.mkdir(parents=True, exist_ok=True)
     total = args.mb * 10**6
     data = args.dir / f"lines-{total // LINE}.log"
@@ -128,7 +140,8 @@ def main() -> None:
     print(f"# {args.mb} MB of {LINE}-byte lines a run; {args.runs} runs, shapes alternating")
     for i in range(args.runs):
         for size, depth in shapes:
-            r = run(args.dir / "run", prepared[size], depth)
+            spied = args.profile / f"{size}x{depth}.raw" if args.profile is not None else None
+            r = run(args.dir / "run", prepared[size], depth, spied)
             results[(size, depth)].append(r)
             per_mb = 1000 * r["cpu"] / args.mb
             print(f"run {i + 1}: {size} MiB x {depth} in flight: {args.mb / r['seconds']:6.1f} MB/s  "
@@ -143,6 +156,10 @@ def main() -> None:
               f"({ratio:.2f}x {first[0]} MiB x {first[1]}), ack wait "
               f"{statistics.median(r['wait'] for r in runs) * 1000:.1f} ms, collector "
               f"{statistics.median(1000 * r['cpu'] / args.mb for r in runs):.2f} ms CPU/MB")
+        if args.profile is not None:
+            files = sorted(args.profile.glob(f"{shape[0]}x{shape[1]}-*.raw"))
+            shown = profile_top(files, 25)
+            print(f"# profile of the collector ({shape[0]} MiB x {shape[1]}, GIL held): {shown}")
 
 
 if __name__ == "__main__":
