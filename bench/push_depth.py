@@ -1,7 +1,7 @@
 """What a real collector takes from one agent, by batches in flight and batch size.
 
     .venv/bin/python bench/push_depth.py [--mb 256] [--runs 3] [--shapes 1x1,1x2,4x1] [--dir DIR]
-                                         [--profile DIR]
+                                         [--profile DIR] [--baseline BIN]
 
 A real ``chronolog-collector`` (encrypted WAL, fsync, sealers, pinned to the last core as in
 bench/ship.py) is fed ``POST /v1/push`` bodies as the agent makes them (wire version 2, zstd
@@ -13,6 +13,8 @@ sealers' apart). It answers whether one agent into a collector is held back by t
 batch waits for its acknowledgement (more in flight helps) or by the collector's work (it
 does not). The machine is shared: compare shapes within one invocation. ``--profile DIR``
 samples the collector's threads holding the GIL with py-spy and prints its top functions.
+``--baseline BIN`` runs another checkout's collector (``BIN``: its ``.venv/bin``) beside this
+one, as ``base``, shape by shape.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def bodies(data: Path, size: int, total: int) -> list[bytes]:
     return out
 
 
-def collector(work: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+def collector(work: Path, bin_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     conf, token = work / "collector.toml", work / "agent.token"
@@ -62,7 +64,7 @@ def collector(work: Path) -> tuple[subprocess.Popen[bytes], str, str]:
                     '[collector.api]\nlisten = "127.0.0.1:0"\n'
                     '[collector.metrics]\nenabled = false\n[collector.fleet.clock]\nservers = []\n'
                     f'[collector.keys]\nmaster_key_file = "{work / "master.key"}"\n')
-    exe = BIN / "chronolog-collector"
+    exe = bin_dir / "chronolog-collector"
     subprocess.run([exe, "keys", "-c", conf, "init"], check=True, capture_output=True)
     subprocess.run([exe, "credentials", "-c", conf, "issue", "--tenant", "bench", "--role", "agent",
                     "--name", "a", "--token-file", token], check=True, capture_output=True)
@@ -72,8 +74,9 @@ def collector(work: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     return proc, ready_json(work / "c.ready")["api"], token.read_text().strip()
 
 
-def run(work: Path, batches: list[bytes], depth: int, profile: Path | None) -> dict[str, float]:
-    proc, url, token = collector(work)
+def run(work: Path, batches: list[bytes], depth: int, profile: Path | None,
+        bin_dir: Path = BIN) -> dict[str, float]:
+    proc, url, token = collector(work, bin_dir)
     spy = None
     try:
         host, port = url.split("//")[1].rsplit(":", 1)
@@ -127,6 +130,8 @@ def main() -> None:
     p.add_argument("--shapes", default="1x1,1x2,4x1", help="SIZE_MIBxDEPTH,...")
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "chronolog-bench-depth")
     p.add_argument("--profile", type=Path, default=None, help="directory for py-spy samples of the collector")
+    p.add_argument("--baseline", type=Path, default=None,
+                   help="another checkout's .venv/bin: its collector runs beside this one (base)")
     args = p.parse_args()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -134,17 +139,19 @@ def main() -> None:
     total = args.mb * 10**6
     data = args.dir / f"lines-{total // LINE}.log"
     generate(data, total // LINE)
-    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
-    prepared = {size: bodies(data, size << 20, total) for size in {s for s, _ in shapes}}
-    results: dict[tuple[int, ...], list[dict[str, float]]] = {s: [] for s in shapes}
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    prepared = {size: bodies(data, size << 20, total) for size in {s for s, _ in sizes}}
+    collectors = [("", BIN)] + ([("base ", args.baseline)] if args.baseline is not None else [])
+    shapes = [(size, depth, name) for size, depth in sizes for name, _ in collectors]
+    results: dict[tuple[int, int, str], list[dict[str, float]]] = {s: [] for s in shapes}
     print(f"# {args.mb} MB of {LINE}-byte lines a run; {args.runs} runs, shapes alternating")
     for i in range(args.runs):
-        for size, depth in shapes:
-            spied = args.profile / f"{size}x{depth}.raw" if args.profile is not None else None
-            r = run(args.dir / "run", prepared[size], depth, spied)
-            results[(size, depth)].append(r)
+        for size, depth, name in shapes:
+            spied = args.profile / f"{name.strip()}{size}x{depth}.raw" if args.profile is not None else None
+            r = run(args.dir / "run", prepared[size], depth, spied, dict(collectors)[name])
+            results[(size, depth, name)].append(r)
             per_mb = 1000 * r["cpu"] / args.mb
-            print(f"run {i + 1}: {size} MiB x {depth} in flight: {args.mb / r['seconds']:6.1f} MB/s  "
+            print(f"run {i + 1}: {name}{size} MiB x {depth} in flight: {args.mb / r['seconds']:6.1f} MB/s  "
                   f"ack wait {r['wait'] * 1000:6.1f} ms  collector {per_mb:5.2f} ms CPU/MB  "
                   f"sealers {r['sealers']:5.2f} CPU-s", flush=True)
     first = shapes[0]
@@ -152,14 +159,14 @@ def main() -> None:
         speed = statistics.median(args.mb / r["seconds"] for r in runs)
         pairs = zip(runs, results[first], strict=True)
         ratio = statistics.median(a["seconds"] / r["seconds"] for r, a in pairs)
-        print(f"median: {shape[0]} MiB x {shape[1]} in flight: {speed:6.1f} MB/s "
-              f"({ratio:.2f}x {first[0]} MiB x {first[1]}), ack wait "
+        print(f"median: {shape[2]}{shape[0]} MiB x {shape[1]} in flight: {speed:6.1f} MB/s "
+              f"({ratio:.2f}x {first[2]}{first[0]} MiB x {first[1]}), ack wait "
               f"{statistics.median(r['wait'] for r in runs) * 1000:.1f} ms, collector "
               f"{statistics.median(1000 * r['cpu'] / args.mb for r in runs):.2f} ms CPU/MB")
         if args.profile is not None:
-            files = sorted(args.profile.glob(f"{shape[0]}x{shape[1]}-*.raw"))
+            files = sorted(args.profile.glob(f"{shape[2].strip()}{shape[0]}x{shape[1]}-*.raw"))
             shown = profile_top(files, 25)
-            print(f"# profile of the collector ({shape[0]} MiB x {shape[1]}, GIL held): {shown}")
+            print(f"# profile of the {shape[2]}collector ({shape[0]} MiB x {shape[1]}, GIL held): {shown}")
 
 
 if __name__ == "__main__":
