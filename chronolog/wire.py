@@ -657,7 +657,8 @@ def _unzstd(body: bytes, limit: int) -> bytes:
     # more than it declares; any refusal, and any other body, goes through the stream, which
     # says what is wrong as it always did.
     with contextlib.suppress(zstandard.ZstdError):
-        if 0 <= zstandard.frame_content_size(body) <= limit and _zstd_frame_end(body) == len(body):
+        size = zstandard.frame_content_size(body)
+        if 0 <= size <= limit and _zstd_frame_end(body, 2 + (size >> 12)) == len(body):
             return zstandard.ZstdDecompressor().decompress(body)
     # Read through a stream so a small body that expands enormously stops at limit + 1.
     parts: list[bytes] = []
@@ -672,12 +673,16 @@ def _unzstd(body: bytes, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _zstd_frame_end(body: bytes) -> int | None:
+def _zstd_frame_end(body: bytes, most_blocks: int) -> int | None:
     """Where the zstd frame at the start of ``body`` ends (RFC 8878: its header, its blocks,
-    each announced by a 3-byte header, and its checksum); None if it is cut short or damaged."""
+    each announced by a 3-byte header, and its checksum); None if it is cut short, damaged, or
+    has more than ``most_blocks`` blocks (a compressor fills blocks of up to 128 KiB; a body of
+    tiny blocks must not cost a Python loop per few bytes)."""
     at = zstandard.frame_header_size(body)
     checksum = 4 if zstandard.get_frame_parameters(body).has_checksum else 0
-    while at + 3 <= len(body):
+    for _ in range(most_blocks):
+        if at + 3 > len(body):
+            return None
         block = int.from_bytes(body[at:at + 3], "little")
         last, kind, size = block & 1, (block >> 1) & 3, block >> 3
         if kind == 3:  # reserved

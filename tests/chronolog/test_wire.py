@@ -326,6 +326,23 @@ def test_a_zstd_frame_inflates_to_exactly_what_it_holds(data: bytes, level: int,
     assert decompress(frame, "zstd", len(data)) == data
 
 
+def test_a_zstd_frame_of_many_small_blocks_is_inflated_whole_through_the_stream() -> None:
+    # Blocks flushed every 10 bytes (a compressor fills 128 KiB): past the walk's bound of one
+    # block per 4 KiB declared, the frame goes through the stream, and still decodes whole.
+    import zstandard
+
+    from chronolog.wire import _zstd_frame_end
+
+    data = bytes(range(100)) * 100
+    writer = zstandard.ZstdCompressor().compressobj(size=len(data))
+    frame = b"".join(writer.compress(data[i:i + 10]) + writer.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+                     for i in range(0, len(data), 10)) + writer.flush()
+    assert declared_size(frame, "zstd") == len(data)
+    assert _zstd_frame_end(frame, 10**6) == len(frame)
+    assert _zstd_frame_end(frame, 2 + (len(data) >> 12)) is None
+    assert decompress(frame, "zstd", len(data)) == data
+
+
 def test_zstd_bodies_other_than_one_declared_frame_decode_as_they_always_did() -> None:
     import zstandard
 
