@@ -3,7 +3,8 @@
 Side by side, in one run, alternating (the same file, read from its start by each):
 
 - ``chronolog``: chronolog-agent tailing the file into a real chronolog-collector (encrypted
-  store, fsync on); done when the agent's ledger says every line was acknowledged;
+  store, fsync on); done when the agent's ledger, as saved in its checkpoint file, says every
+  line was acknowledged;
 - ``agent->ack``: the same agent into a sink that acknowledges without decoding or storing
   (``bench/sinks.py ack``): the agent's own cost, whatever the collector costs;
 - ``rsyslog``: a private rsyslogd (its own config and work directory), imfile -> omfwd over TCP
@@ -54,7 +55,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -200,10 +200,15 @@ def agent_config(work: Path, url: str, token: Path, log: Path) -> Path:
     return config
 
 
-def acked(status_url: str) -> int:
-    with urllib.request.urlopen(status_url, timeout=5) as r:
-        doc = json.loads(r.read())
-    return sum(s["acked"] for s in doc["streams"])
+def acked(state_dir: Path) -> int:
+    """Lines of files the agent's checkpoint says were acknowledged: read from its file, not
+    asked over /status, which costs the agent 0.65 ms of CPU an answer (asked every 0.02 s,
+    that was 7 % of its CPU in a run)."""
+    try:
+        doc = json.loads((state_dir / "checkpoints.json").read_bytes())
+    except FileNotFoundError:
+        return 0
+    return sum(c["acked"] for stream, c in doc.get("ledger", {}).items() if stream.startswith("file:"))
 
 
 def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) -> dict[str, float]:
@@ -243,7 +248,7 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
         agent = start([bin_dir / "chronolog-agent", "run", "-c", config, "--ready-file", work / "a.ready"],
                       work / "agent.log", SHIPPER_CPU)
         try:
-            status_url = ready_json(work / "a.ready")["status"]
+            ready_json(work / "a.ready")
             start_cpu, _ = proc_usage(agent.pid)
             before = collector_usage(collector) if collector is not None else (0.0, 0.0)
             if PROFILE is not None:
@@ -251,7 +256,7 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
                 spies.append(profiler(agent.pid, PROFILE / f"{prefix}{sink}.raw"))
                 if collector is not None and PROFILE_COLLECTOR:
                     spies.append(profiler(collector, PROFILE / f"{prefix}in-collector.raw", gil=False))
-            wait(lambda: acked(status_url) >= n, 3600, "every line acknowledged")
+            wait(lambda: acked(work / "agent-state") >= n, 3600, "every line acknowledged")
             elapsed = time.monotonic() - began
             cpu, hwm = proc_usage(agent.pid)
             after = collector_usage(collector) if collector is not None else (0.0, 0.0)
