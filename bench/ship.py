@@ -354,10 +354,11 @@ def byte_compile(bin_dir: Path) -> None:
     modules at every start (with PYTHONDONTWRITEBYTECODE set, a checkout's agent does, and that
     was a third of its start-up CPU)."""
     python = bin_dir / "python"
-    where = subprocess.run([python, "-c", "import agent, chronolog, collector\n"
+    # -I: its own checkout, not one in the current directory.
+    where = subprocess.run([python, "-I", "-c", "import agent, chronolog, collector\n"
                             "for m in (agent, chronolog, collector): print(m.__path__[0])"],
                            check=True, capture_output=True, text=True).stdout.split()
-    subprocess.run([python, "-m", "compileall", "-q", *where], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([python, "-I", "-m", "compileall", "-q", *where], check=True, stdout=subprocess.DEVNULL)
 
 
 def run_peer(work: Path, data: Path, n: int, peer: str) -> dict[str, float]:
