@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import functools
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "fsync_dir", "hand_back", "keep_owner", "write_all"]
+__all__ = ["atomic_write", "fsync_dir", "hand_back", "keep_owner", "swap_write", "write_all"]
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
@@ -81,3 +84,52 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     os.close(fd)
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_swaps = True  # False once the system or a file system said it cannot exchange two names
+
+
+@functools.cache
+def _renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    return getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the files named ``a`` and ``b`` in one step (renameat2, RENAME_EXCHANGE); False
+    where this system or file system cannot."""
+    rename = _renameat2()
+    if rename is None:
+        return False
+    if rename(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """`atomic_write` for a file replaced many times a second (the agent's checkpoint, once
+    a batch): the new text is written over a spare copy kept beside it (``.NAME.spare``, the
+    text before), fsync'd, and the two names exchanged in one step, then the directory
+    fsync'd. A crash leaves each name holding a whole text, ``path`` the old or the new one.
+    Creating, renaming and syncing a new file each time cost the agent 0.45 to 0.7 ms of CPU
+    a write; this, 0.2 to 0.27 ms (issue 13). Where names cannot be exchanged, `atomic_write`."""
+    global _swaps
+    spare = path.with_name(f".{path.name}.spare")
+    if _swaps and path.exists() and spare.exists():
+        fd = os.open(spare, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if _exchange(spare, path):
+            fsync_dir(path.parent)
+            return
+        _swaps = False
+    atomic_write(path, data, mode)
+    if _swaps and not spare.exists():
+        atomic_write(spare, data, mode)

@@ -12,7 +12,8 @@ hold for another line.
 The file also carries the ledger (`agent.delivery.ledger`), so the counts of lines spooled,
 acknowledged and dropped are saved in the same atomic write as the positions they account for.
 
-Writes are atomic (temporary file, fsync, rename, fsync of the directory).
+Writes are atomic (`chronolog.fsutil.swap_write`: the new text written over a spare copy,
+fsync'd, the two names exchanged, the directory fsync'd).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import orjson
 
 from agent.delivery import Mark
 from agent.delivery.ledger import Ledger
-from chronolog.fsutil import atomic_write
+from chronolog.fsutil import swap_write
 
 __all__ = ["Checkpoints", "StreamState"]
 
@@ -102,5 +103,5 @@ class Checkpoints:
         data = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
         if data == self._saved:
             return
-        atomic_write(self.path, data)
+        swap_write(self.path, data)
         self._saved = data

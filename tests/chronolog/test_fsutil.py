@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from chronolog.fsutil import atomic_write, hand_back
+from chronolog.fsutil import atomic_write, hand_back, swap_write
 
 
 @pytest.fixture
@@ -63,3 +67,35 @@ def test_what_root_made_under_a_services_directory_is_handed_back(tmp_path: Path
 def test_nothing_is_handed_back_in_roots_own_directory(tmp_path: Path, as_root: None) -> None:
     (tmp_path / "keys").mkdir()
     assert hand_back(tmp_path) == []
+
+
+def test_a_swapped_file_holds_the_new_text_and_its_spare_the_one_before(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoints.json"
+    inodes = []
+    for n in range(4):
+        swap_write(path, f'{{"n": {n}}}'.encode())
+        inodes.append(path.stat().st_ino)
+    assert path.read_bytes() == b'{"n": 3}'
+    assert (tmp_path / ".checkpoints.json.spare").read_bytes() == b'{"n": 2}'
+    # The two files trade names (no new file each time), both private.
+    assert inodes[1] != inodes[2] and inodes[1] == inodes[3]
+    assert {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {0o600}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".checkpoints.json.spare", "checkpoints.json"]
+
+
+def test_a_process_killed_while_swapping_leaves_the_file_whole(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoints.json"
+    texts = {f"{n}:".encode() + bytes([48 + n]) * (16 << 20) for n in range(10)}
+    writer = ("import sys, itertools\nfrom pathlib import Path\nfrom chronolog.fsutil import swap_write\n"
+              "for n in itertools.cycle(range(10)):\n"
+              "    swap_write(Path(sys.argv[1]), f'{n}:'.encode() + bytes([48 + n]) * (16 << 20))\n"
+              "    print(n, flush=True)\n")
+    for delay in (0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05):  # most kill it mid-write
+        child = subprocess.Popen([sys.executable, "-c", writer, str(path)], stdout=subprocess.PIPE)
+        assert child.stdout is not None
+        child.stdout.readline()  # one text written: the next is being written
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        assert path.read_bytes() in texts
