@@ -3,7 +3,8 @@
 A backup is a tar archive of ciphertext and the catalog, never keys:
 ``manifest.json`` (tenant, chain length and head, the newest signed checkpoint, each segment's
 digest), ``catalog.sqlite`` (a consistent SQLite snapshot), ``checkpoints.log`` and
-``segments/seg-*.cls``. The tenant's keys are backed up apart from it, on purpose
+``segments/seg-*.cls`` (checkpoints.log without the records of WAL files not yet sealed,
+which the archive does not hold: wal_ledger.py). The tenant's keys are backed up apart from it, on purpose
 (docs/keys.md): whoever holds an archive holds nothing readable, and destroying the tenant key
 makes every archive of it unreadable.
 
@@ -36,6 +37,7 @@ from collector.store.keys import TenantKeys
 from collector.store.names import TENANT_NAME
 from collector.store.tenant import TenantStore
 from collector.store.verify import VerifyReport, verify_tenant
+from collector.store.wal_ledger import strip_unsealed
 
 __all__ = ["RestoreError", "RestoreResult", "restore_backup", "write_backup"]
 
@@ -78,6 +80,7 @@ def write_backup(tenant: TenantStore, out: IO[bytes], by: str) -> dict[str, Any]
         with tenant.still():  # no seal, no expiry: catalog, files and checkpoints agree
             tenant.catalog.snapshot(snapshot)
             checkpoints = tenant.checkpoints.path.read_bytes() if tenant.checkpoints.path.exists() else b""
+            checkpoints = strip_unsealed(checkpoints, tenant.catalog.sealed_wal())
             rows = [r for r in tenant.catalog.segments() if r.state == "live"]
             number, head = tenant.catalog.last()
             records = [orjson.loads(line) for line in checkpoints.splitlines() if line.strip()]

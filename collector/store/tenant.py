@@ -51,6 +51,7 @@ from collector.store.sealing import InProcess, Prepared, SealJob, SealRunner
 from collector.store.segment import BuiltSegment, SegmentHead, file_digest, seal_blocks, segment_name
 from collector.store.seqset import HeldLines
 from collector.store.wal import (
+    WalHead,
     WalWriter,
     decode_record,
     encode_record,
@@ -60,6 +61,7 @@ from collector.store.wal import (
     read_head,
     read_wal,
 )
+from collector.store.wal_ledger import WalLedger, closed_record, dropped_record, expected, opened_record
 
 __all__ = ["SealSettings", "SegmentSource", "TenantReader", "TenantStore"]
 
@@ -120,6 +122,7 @@ class TenantStore:
         self.feed: Feed | None = None  # told of every new durable batch (followers)
         # The writer side, touched by one flush at a time.
         self._writer: WalWriter | None = None
+        self._writer_signed = False  # its wal_opened record is in checkpoints.log
         self._next_wal = 1
         self._pending: list[tuple[bytes, Batch, asyncio.Future[None]]] = []
         self._last: asyncio.Future[None] | None = None
@@ -129,6 +132,7 @@ class TenantStore:
         self._view = threading.Lock()
         self._closed: list[Path] = []  # WAL files waiting to be sealed, oldest first
         self._spans: dict[Path, WalSpan] = {}  # what each unsealed WAL file holds
+        self._signed: dict[Path, WalHead] = {}  # what each closed WAL file must hold at least
         self._readers = 0
         self._seal_lock = threading.Lock()
         self._highest_file = 0  # an unrecorded segment file: never overwritten
@@ -167,9 +171,11 @@ class TenantStore:
             elif rows[number].state == "expired" and number in signed_expired:
                 path.unlink()  # expired while a reader still had it open
         self._sign_last(list(rows.values()))
+        ledger = self._ledger()
         for _, path in wal_files:
-            self._recover_wal(path, sealed)
+            self._recover_wal(path, sealed, ledger)
         self._orphan_heads(sealed)
+        self._unaccounted(ledger, sealed, wal_ids)
         self._next_wal = wal_files[-1][0] + 1 if wal_files else 1
         fsync_dir(self.segment_dir)
         fsync_dir(self.wal_dir)
@@ -225,7 +231,16 @@ class TenantStore:
             self.checkpoints.append(signed(seal_record(self.name, row.number, row.link, row.digest,
                                                        row.records_root, row.sealed), self.signer))
 
-    def _recover_wal(self, path: Path, sealed: set[str]) -> None:
+    def _ledger(self) -> WalLedger:
+        """What this collector signed of its WAL files (wal_ledger.py); verify checks the
+        signatures, recovery only that the records are this collector's."""
+        ledger = WalLedger()
+        for record in self.checkpoints.read()[0]:
+            if record.get("signer") == self.signer.id:
+                ledger.add(record)
+        return ledger
+
+    def _recover_wal(self, path: Path, sealed: set[str], ledger: WalLedger) -> None:
         data = path.read_bytes()
         head = read_head(head_path(path))
         try:
@@ -241,6 +256,7 @@ class TenantStore:
         if header.get("file") in sealed:
             _remove_wal(path)  # sealed just before a crash kept it from being deleted
             return
+        head = expected(head, ledger, header.get("file"))
         try:
             contents = read_wal(data, self.keys)
         except Unreadable as e:
@@ -267,6 +283,8 @@ class TenantStore:
         if contents.records:
             self._closed.append(path)
             self._spans[path] = span
+            if head is not None:
+                self._signed[path] = head
         else:
             _remove_wal(path)
 
@@ -281,6 +299,30 @@ class TenantStore:
                 self._lost(path.with_suffix(".log").name, head.file,
                            f"the WAL file is gone with its {head.frames} acknowledged record(s)", "missing")
             path.unlink()
+
+    def _unaccounted(self, ledger: WalLedger, sealed: set[str], present: set[str]) -> None:
+        """WAL files signed for that are gone, head and all, neither sealed nor dropped. The
+        segments' own headers are asked too (only then: it reads every segment's head), so an
+        edit of the catalog's sealed_wal is named by verify as that, not recorded as a loss."""
+        lost = {str(r.get("file")) for r in self.checkpoints.read()[0] if r.get("kind") == "wal_loss"}
+        gone = ledger.unaccounted(sealed, lost, present)
+        if gone:
+            in_segments = self._wal_in_segments()
+            gone = [(name, head) for name, head in gone if head.file not in in_segments]
+        for name, head in gone:
+            self._lost(name, head.file, f"the WAL file and its head are gone with at least {head.frames} "
+                       "acknowledged record(s) signed for in checkpoints.log", "missing")
+
+    def _wal_in_segments(self) -> set[str]:
+        """The WAL files the segment files on disk say they replaced."""
+        found: set[str] = set()
+        for path in self.segment_dir.glob("seg-*.cls"):
+            try:
+                with open(path, "rb") as f:
+                    found.update(str(w) for w in SegmentHead.read(f).header.get("wal", []))
+            except (OSError, Unreadable):
+                continue  # verify names a damaged segment
+        return found
 
     def _lost(self, name: str, file_id: str, detail: str, finding: str = "truncated") -> None:
         """Acknowledged records of a WAL file are gone: say so now (an alert) and for good, in a
@@ -357,6 +399,21 @@ class TenantStore:
             for batch in batches:
                 span.add(batch)
         writer.append(records)
+        if not self._writer_signed:
+            self._writer_signed = self._sign_extent(opened_record, writer)
+
+    def _sign_extent(self, record: Any, writer: WalWriter) -> bool:
+        """Append ``record`` (wal_ledger.py) of what ``writer``'s file holds now, signed. A
+        failure only weakens what verify can tell of this file: the records are durable, so it
+        is said and counted, not refused (the next group commit tries the opened record again)."""
+        head = WalHead(str(writer.header["file"]), writer.frames, writer.size)
+        try:
+            self.checkpoints.append(signed(record(self.name, writer.path.name, head, now_us()), self.signer))
+        except OSError as e:
+            log.error("signing a WAL file's extent failed",
+                      extra={"tenant": self.name, "file": writer.path.name, "error": str(e)})
+            return False
+        return True
 
     def _next_writer(self) -> WalWriter:
         self._close_writer()
@@ -364,6 +421,7 @@ class TenantStore:
         self._next_wal += 1
         with self._view:
             self._writer = writer
+            self._writer_signed = False
         return writer
 
     def _close_writer(self) -> None:
@@ -371,6 +429,9 @@ class TenantStore:
         if writer is None:
             return
         writer.close()
+        if writer.frames:
+            self._sign_extent(closed_record, writer)
+            self._signed[writer.path] = WalHead(str(writer.header["file"]), writer.frames, writer.size)
         with self._view:
             self._writer = None
             if writer.frames:
@@ -433,6 +494,8 @@ class TenantStore:
         return groups
 
     def _seal_job(self, paths: list[Path]) -> SealJob:
+        for path in paths:
+            self._check_signed_extent(path)
         needed = {self._wal_key(p) for p in paths}
         return SealJob(self.name, [str(p) for p in paths], {k: self.keys.key(self.name, k) for k in needed},
                        self.settings.zstd_level, self.settings.block_bytes)
@@ -463,11 +526,15 @@ class TenantStore:
             self.events.segment_sealed(self.name, prepared.lines, built.header["raw"], len(built.data))
             made = 1
         else:
+            # The files' signed wal_opened records must not pass for a loss once they are gone.
+            dropped = dropped_record(self.name, prepared.file_ids, now_us())
+            self.checkpoints.append(signed(dropped, self.signer))
             with self._view:
                 self._closed = [p for p in self._closed if p not in paths]
                 for p in paths:
                     self._spans.pop(p, None)
         for path in paths:
+            self._signed.pop(path, None)
             _remove_wal(path)
         fsync_dir(self.wal_dir)
         return made
@@ -490,6 +557,17 @@ class TenantStore:
             final.unlink(missing_ok=True)
             fsync_dir(self.segment_dir)
             raise
+
+    def _check_signed_extent(self, path: Path) -> None:
+        """A closed file cut (head and all) while it waited to be sealed: sealing it would make
+        the loss look like a file that never held more, so it is recorded first."""
+        head = self._signed.get(path)
+        if head is None:
+            return
+        size = path.stat().st_size
+        if size < head.end:
+            self._lost(path.name, head.file, f"it ends at byte {size} but {head.end} bytes, {head.frames} "
+                       "records, were signed for when it was closed: acknowledged records are gone")
 
     @staticmethod
     def _wal_key(path: Path) -> str:

@@ -32,6 +32,7 @@ from collector.store.keys import TenantKeys
 from collector.store.segment import SegmentHead, records_root
 from collector.store.verify_index import check_index, orphan_rows
 from collector.store.wal import WalHead, frame_extent, head_path, lost_records, read_head, read_wal
+from collector.store.wal_ledger import WalLedger, expected
 
 __all__ = ["Finding", "VerifyReport", "check_exported", "verify_tenant"]
 
@@ -160,8 +161,12 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
         index = catalog.index_rows()
     finally:
         catalog.close()
-    seals, expired_signed, lost = _signed_records(directory, tenant, public_key, signer_id, report)
+    seals, expired_signed, lost, ledger = _signed_records(directory, tenant, public_key, signer_id, report)
     heads = _heads(directory / "segments", report)
+    # A WAL file is sealed if the catalog or a segment says so: an edit of sealed_wal is named
+    # by the index check, not taken for WAL files gone.
+    sealed_wal |= {str(w) for _, head in heads.values() if head is not None
+                   for w in head.header.get("wal", [])}
     prev, links = GENESIS, {0: GENESIS}
     expected = 1
     for row in rows:
@@ -204,20 +209,22 @@ def verify_tenant(directory: Path, tenant: str, keys: TenantKeys | None, public_
     if exported is not None:
         for kind, where, detail in check_exported(exported, tenant, links, public_key):
             report.add(kind, where, detail)
-    _check_wal(directory / "wal", keys, sealed_wal, lost, report)
+    _check_wal(directory / "wal", keys, sealed_wal, lost, ledger, report)
     return report
 
 
 def _signed_records(directory: Path, tenant: str, public_key: bytes, signer_id: str,
-                    report: VerifyReport) -> tuple[dict[int, dict[str, Any]], set[int], set[str]]:
-    """The signed seal records by number, the segments signed off as expired, and the WAL
-    files the collector found cut (each reported: the loss stays a finding for good)."""
+                    report: VerifyReport) -> tuple[dict[int, dict[str, Any]], set[int], set[str], WalLedger]:
+    """The signed seal records by number, the segments signed off as expired, the WAL files
+    the collector found cut (each reported: the loss stays a finding for good), and what was
+    signed of the WAL files."""
     records, bad = CheckpointLog(directory / "checkpoints.log").read()
     for what in bad:
         report.add("rewritten", "checkpoints.log", what)
     seals: dict[int, dict[str, Any]] = {}
     expired: set[int] = set()
     lost: set[str] = set()
+    ledger = WalLedger()
     for i, r in enumerate(records, 1):
         if r.get("signer") != signer_id or r.get("tenant") != tenant or not signature_ok(r, public_key):
             report.add("rewritten", "checkpoints.log", f"record {i} does not carry this collector's "
@@ -232,9 +239,11 @@ def _signed_records(directory: Path, tenant: str, public_key: bytes, signer_id: 
             when = _when(int(r.get("at", 0)))
             found = f"{r.get('detail')} (found when the collector opened the store, {when})"
             report.add(str(r.get("finding", "truncated")), str(r.get("name")), found)
+        else:
+            ledger.add(r)
     if seals:
         report.checkpoint = seals[max(seals)]
-    return seals, expired, lost
+    return seals, expired, lost, ledger
 
 
 def _against_checkpoints(seals: dict[int, dict[str, Any]], links: dict[int, bytes],
@@ -278,17 +287,16 @@ def check_exported(exported: dict[str, Any], tenant: str, links: dict[int, bytes
     return []
 
 
-def _check_wal(wal_dir: Path, keys: TenantKeys | None, sealed: set[str], lost: set[str],
+def _check_wal(wal_dir: Path, keys: TenantKeys | None, sealed: set[str], lost: set[str], ledger: WalLedger,
                report: VerifyReport) -> None:
-    """Each WAL file against its head (without keys: a cut shows without decrypting), every
-    record's tag (with keys), and heads whose file is gone."""
-    if not wal_dir.is_dir():
-        return
-    for path in sorted(wal_dir.glob("wal-*.log")):
+    """Each WAL file against its head and what was signed for it (without keys: a cut shows
+    without decrypting), every record's tag (with keys), and files gone with their records."""
+    present: set[str] = set()
+    for path in sorted(wal_dir.glob("wal-*.log")) if wal_dir.is_dir() else []:
         # The head first: on a live store the file only grows after it, never the reverse.
         head = read_head(head_path(path))
         data = path.read_bytes()
-        _check_wal_head(path.name, data, head, lost, report)
+        present.update(_check_wal_head(path.name, data, head, lost, ledger, report))
         if keys is None:
             continue
         try:
@@ -299,27 +307,32 @@ def _check_wal(wal_dir: Path, keys: TenantKeys | None, sealed: set[str], lost: s
         report.wal_records += len(contents.records)
         for what in contents.damaged:
             report.add("rewritten", path.name, what)
-    for path in sorted(wal_dir.glob("wal-*.head")):
+    gone = {head.file: (name, head.frames) for name, head in ledger.unaccounted(sealed, lost, present)}
+    for path in sorted(wal_dir.glob("wal-*.head")) if wal_dir.is_dir() else []:
         head = read_head(path)
         if path.with_suffix(".log").exists() or head is None or not head.frames:
             continue
         if head.file not in sealed and head.file not in lost:
-            report.add("missing", path.with_suffix(".log").name,
-                       f"the WAL file is gone with its {head.frames} acknowledged record(s)")
+            name, frames = gone.get(head.file, (path.with_suffix(".log").name, 0))
+            gone[head.file] = (name, max(frames, head.frames))
+    for name, frames in sorted(gone.values()):
+        report.add("missing", name, f"the WAL file is gone with its {frames} acknowledged record(s)")
 
 
-def _check_wal_head(name: str, data: bytes, head: WalHead | None, lost: set[str],
-                    report: VerifyReport) -> None:
+def _check_wal_head(name: str, data: bytes, head: WalHead | None, lost: set[str], ledger: WalLedger,
+                    report: VerifyReport) -> set[str]:
+    """Report a cut of one WAL file; returns its id (none when its header is gone)."""
     try:
         header, frames, end = frame_extent(data)
     except Unreadable:
         if head is not None and head.file not in lost:
             report.add("truncated", name,
                        f"its header is gone, and {head.frames} acknowledged record(s) with it")
-        return
+        return {head.file} if head is not None else set()
     file_id = header.get("file")
     if file_id in lost:
-        return  # the collector found it at open and signed what it found: reported from that record
-    found = lost_records(file_id, frames, end, head)
+        return {str(file_id)}  # found at open and signed: reported from that record
+    found = lost_records(file_id, frames, end, expected(head, ledger, file_id))
     if found is not None:
         report.add("truncated", name, found)
+    return {str(file_id)}

@@ -181,3 +181,20 @@ async def test_a_wal_record_the_catalog_cannot_hold_stops_no_seal(tmp_path: Path
     assert lines(store, "city") == ["t 0", "t 1", "t 2"]
     assert store.verify("city").clean
     store.close()
+
+
+async def test_a_wal_file_with_no_storable_line_is_removed_and_accounted_for(tmp_path: Path) -> None:
+    """Its signed wal_opened record must not later pass for a WAL file gone: the seal that
+    removes it without a segment signs a wal_dropped record naming it."""
+    events = RecordedEvents()
+    store = make_store(tmp_path, events=events)
+    seq = 2**63 - 1
+    await store.append("city", batch("s", seq, 2, t0=1_000 - seq), 1)
+    assert await store.seal("city") == 0
+    assert list((tmp_path / "tenants" / "city" / "wal").iterdir()) == []
+    store.close()
+    events = RecordedEvents()
+    reopened = make_store(tmp_path, events=events)
+    assert events.damage == []
+    assert reopened.verify("city").clean, reopened.verify("city").findings
+    reopened.close()
