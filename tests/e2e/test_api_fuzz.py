@@ -44,10 +44,13 @@ EXAMPLES = int(os.environ.get("CHRONOLOG_FUZZ_EXAMPLES", "30"))
 # bytes; without a serializer it leaves out every case of such a body, and says so only in a warning.
 schemathesis.serializer.alias(["application/vnd.chronolog.batch", "application/x-protobuf"],
                               "application/octet-stream")
-# GET /v1/tail answers until the client goes away (a follow): it has no end to wait for.
+# GET /v1/tail answers until the client goes away (a follow): it has no end to wait for, so it
+# is fuzzed apart, up to its answer's head (test_the_follow_...).
 schema = schemathesis.openapi.from_path(OPENAPI).exclude(path="/v1/tail")
-schema.config.generation.update(max_examples=EXAMPLES,
-                                deterministic=os.environ.get("CHRONOLOG_FUZZ_RANDOM") != "1")
+follow = schemathesis.openapi.from_path(OPENAPI).include(path="/v1/tail")
+for _fuzzed in (schema, follow):
+    _fuzzed.config.generation.update(max_examples=EXAMPLES,
+                                     deterministic=os.environ.get("CHRONOLOG_FUZZ_RANDOM") != "1")
 
 
 @dataclass
@@ -118,6 +121,24 @@ def test_no_request_gets_a_server_error_or_a_cut_answer(case: Case, target: Targ
     if case.operation.path in ("/v1/query", "/v1/count") and response.status_code == 200:
         last = json.loads(response.text.splitlines()[-1])
         assert "summary" in last, f"the answer does not end with its summary: {last}"
+
+
+@follow.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_follow_answers_every_request_with_a_documented_head(case: Case, target: Target) -> None:
+    """The follow's status and content type are decided before its first line: no 5xx, and
+    only what the document lists; then the client goes away, as a follower does."""
+    headers, _ = _credentials(case, target)
+    kwargs = case.as_transport_kwargs(base_url=target.fleet.url, headers=headers)
+    with requests.request(**kwargs, stream=True, verify=str(target.fleet.ca.cert_file), timeout=60) as response:
+        if case.method != "GET":  # the fuzzer also tries the methods the document does not list
+            assert response.status_code == 405, response.text
+            return
+        documented = case.operation.definition.raw["responses"]
+        assert response.status_code < 500, response.text
+        assert str(response.status_code) in documented, (response.status_code, response.text)
+        want = "application/x-ndjson" if response.status_code == 200 else "application/json"
+        assert response.headers["Content-Type"].split(";")[0] == want
 
 
 def test_afterwards_nothing_outside_the_requests_changed(target: Target) -> None:
