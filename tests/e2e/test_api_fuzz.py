@@ -130,7 +130,8 @@ def test_the_follow_answers_every_request_with_a_documented_head(case: Case, tar
     only what the document lists; then the client goes away, as a follower does."""
     headers, _ = _credentials(case, target)
     kwargs = case.as_transport_kwargs(base_url=target.fleet.url, headers=headers)
-    with requests.request(**kwargs, stream=True, verify=str(target.fleet.ca.cert_file), timeout=60) as response:
+    kwargs.update(stream=True, verify=str(target.fleet.ca.cert_file), timeout=60)
+    with requests.request(**kwargs) as response:
         if case.method != "GET":  # the fuzzer also tries the methods the document does not list
             assert response.status_code == 405, response.text
             return
