@@ -220,11 +220,8 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         telemetry.registry.register(FleetMetrics(fleet))
         fleet_task = asyncio.create_task(fleet.run())
         stack.push_async_callback(_cancel, fleet_task)  # after the API stops: its last save
-        # Evidence export reads sealed blocks where the local store keeps them; the JetStream
-        # store does not offer it yet (docs/scale-out.md).
-        evidence = store if isinstance(store, LocalStore) else None
         app = build_app(config, store, credentials, telemetry, audit, admin=store, fleet=fleet,
-                        evidence=evidence, cross_check=FleetCrossCheck(fleet, asyncio.get_running_loop()))
+                        evidence=store, cross_check=FleetCrossCheck(fleet, asyncio.get_running_loop()))
         runner, api_url = await start_site(app, config.api.listen, server_tls(config),
                                            header_timeout=config.api.header_timeout)
         stack.push_async_callback(runner.cleanup)

@@ -29,7 +29,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,9 +39,17 @@ import orjson
 from chronolog.fsutil import fsync_dir, write_all
 from chronolog.timefmt import now_us
 from chronolog.wire import Batch
-from collector.store import AppendResult, DamagedPart, Part, StoreEvents, StoreUnavailable, StreamReport
+from collector.store import (
+    AppendResult,
+    DamagedPart,
+    Part,
+    StoreEvents,
+    StoreUnavailable,
+    StreamReport,
+    proofs,
+)
 from collector.store.catalog import Catalog, SegmentRow
-from collector.store.chain import GENESIS, CheckpointLog, chain_seal, seal_record, signature_ok, signed
+from collector.store.chain import CheckpointLog, chain_seal, seal_record, signature_ok, signed
 from collector.store.crypto import Sealer, Unreadable
 from collector.store.feed import Feed
 from collector.store.keys import Signer, TenantKeys
@@ -402,7 +410,8 @@ class TenantStore:
         if not self._writer_signed:
             self._writer_signed = self._sign_extent(opened_record, writer)
 
-    def _sign_extent(self, record: Any, writer: WalWriter) -> bool:
+    def _sign_extent(self, record: Callable[[str, str, WalHead, int], dict[str, Any]],
+                     writer: WalWriter) -> bool:
         """Append ``record`` (wal_ledger.py) of what ``writer``'s file holds now, signed. A
         failure only weakens what verify can tell of this file: the records are durable, so it
         is said and counted, not refused (the next group commit tries the opened record again)."""
@@ -636,42 +645,14 @@ class TenantStore:
     def segment_seals(self, numbers: list[int]) -> dict[int, SegmentSeal]:
         """The block roots and seal checkpoint of each live segment of ``numbers`` (one that
         is gone is left out)."""
-        wanted = set(numbers)
-        rows = [r for r in self.catalog.segments(min(wanted, default=0))
-                if r.number in wanted and r.state == "live"]
-        seals = self._seal_checkpoints()
-        found: dict[int, SegmentSeal] = {}
         with self.reading():
-            for row in rows:
-                try:
-                    with open(self.segment_dir / row.file, "rb") as f:
-                        index = SegmentHead.read(f).index
-                except (OSError, Unreadable):
-                    continue
-                blocks = None
-                if row.records_root is not None:
-                    blocks = [(int(b["lines"]), bytes.fromhex(b["root"])) for b in index]
-                found[row.number] = SegmentSeal(row.number, blocks, seals.get(row.number))
-        return found
+            return proofs.segment_seals(self.catalog, self.checkpoints,
+                                        lambda _, file: self.segment_dir / file, numbers)
 
     def chain_extract(self, first: int | None) -> ChainExtract:
         """The chain from segment ``first`` (None: the newest alone) to the newest, with the
         newest seal checkpoint."""
-        if first is None:
-            first = max(self.catalog.last()[0], 1)
-        rows = self.catalog.segments(first - 1)
-        prev = GENESIS
-        if rows and rows[0].number == first - 1:
-            prev = bytes.fromhex(rows.pop(0).link)
-        links = [(r.number, bytes.fromhex(r.digest),
-                  bytes.fromhex(r.records_root) if r.records_root is not None else None) for r in rows]
-        seals = self._seal_checkpoints()
-        return ChainExtract(first, prev, links, seals[max(seals)] if seals else None)
-
-    def _seal_checkpoints(self) -> dict[int, dict[str, Any]]:
-        """The seal checkpoints, by segment number (their signatures are the verifier's to check)."""
-        records, _ = self.checkpoints.read()
-        return {int(r["number"]): r for r in records if r.get("kind") == "seal" and "number" in r}
+        return proofs.chain_extract(self.catalog, self.checkpoints, first)
 
     def streams(self) -> list[StreamReport]:
         return self.held.reports()

@@ -281,3 +281,38 @@ def test_cluster_health_says_when_a_stream_has_no_quorum(own_cluster: NatsCluste
         wait_for(lambda: polled(lambda: all(value("chronolog_nats_streams_without_quorum", k) == 0
                                             for k in ("wal", "catalog", "leases"))),
                  "every stream to have quorum again", 60)
+
+
+async def test_an_evidence_export_through_either_collector_proves_every_line(cluster: NatsCluster,
+                                                                              tmp_path: Path) -> None:
+    """/v1/export on the cluster: the collector that did not seal fetches the segments it needs
+    into its mirror, and its bundle proves every line against the shared signed checkpoint."""
+    import io
+
+    from chronolog.evidence.bundle import write_bundle
+    from chronolog.evidence.verify import verify_bundle
+    from collector.auth.credentials import Principal
+    from collector.evidence.clock import NoCrossCheck
+    from collector.evidence.export import ExportRequest, build_export
+    from collector.query.spec import Page, QuerySpec
+
+    def bundle(store: JetStreamStore) -> bytes:
+        request = ExportRequest(Page(QuerySpec(0, 10**12, limit=10_000), None, 600.0, {}), 10**7, 60.0,
+                                Principal("cred-1", "city", "investigator", "ivan"))
+        built = build_export(store, "city", request, NoCrossCheck(), 1_795_000_000_000_000)
+        assert (built.matches, built.unproven) == (150, 0)
+        out = io.BytesIO()
+        write_bundle(out, built.manifest, built.statement, built.records, built.proofs)
+        return out.getvalue()
+
+    with stores(cluster, tmp_path) as [a, b]:
+        await a.append("city", batch("s", 0, 100, host="web-1"), 1)
+        await a.append("city", batch("s", 100, 50, host="web-2"), 1)
+        assert await a.seal("city") == 1
+        assert not list((tmp_path / "cache1").rglob("seg-*.cls"))  # b holds no segment yet
+        for store in (b, a):
+            report = verify_bundle(bundle(store), store.signer.public)
+            assert report.clean, report.findings
+            assert (report.matches, report.proven) == (150, 150)
+            assert report.head is not None and report.head["number"] == 1
+        assert a.identity() == b.identity()  # one signing key for the cluster

@@ -1,7 +1,8 @@
 """Issue 14's acceptance: 3 NATS servers and 2 collectors on loopback, real processes. Agents
 ship continuously; a NATS server is SIGKILLed and restarted, then a collector is SIGKILLed and
-restarted. At the end every line written is stored exactly once, verify is clean, and a query
-through either collector returns the same records."""
+restarted. At the end every line written is stored exactly once, verify is clean, a query
+through either collector returns the same records, and an evidence export through collector B
+proves every line against collector A's checkpoint."""
 
 from __future__ import annotations
 
@@ -111,6 +112,17 @@ def test_two_collectors_over_three_nats_servers_lose_and_double_nothing(
 
     wait_for(all_sealed, "every line to be sealed and verified clean", 120)
     assert query(fleet.url, fleet.investigator_token) == query(url_b, fleet.investigator_token)
+    # Evidence of every line through collector B, checked offline against A's checkpoint.
+    bundle, checkpoint = tmp_path / "all.evidence", tmp_path / "checkpoint.json"
+    exported = subprocess.run([BIN / "chronolog", "--url", url_b, "--token-file", fleet.investigator_token,
+                               "export", "--since", "2000-01-01T00:00:00Z", "--grep", "line",
+                               "--out", bundle], capture_output=True, text=True)
+    assert exported.returncode == 0, exported.stderr
+    assert f"# {len(want)} lines and " in exported.stderr
+    assert fleet.admin("checkpoint", "--tenant", "city", "-o", checkpoint).returncode == 0
+    checked = subprocess.run([BIN / "chronolog", "verify-export", bundle, "--key", checkpoint],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     # The collector reports its store and the cluster's health, all servers back.
     def metrics() -> str:
         with urllib.request.urlopen(fleet.collector.info["metrics"], timeout=10) as response:

@@ -63,6 +63,7 @@ from collector.store import (
     StoreReader,
     StoreUnavailable,
     StreamReport,
+    proofs,
 )
 from collector.store.catalog import Hold
 from collector.store.chain import chain_seal, signed
@@ -79,6 +80,7 @@ from collector.store.keys import KeyVersion, MasterKeys
 from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
 from collector.store.retention import summary
+from collector.store.sealed import ChainExtract, SegmentSeal
 from collector.store.sealing import InProcess, Prepared, SealJob, SealRunner, process_pool
 from collector.store.segment import SegmentHead, seal_blocks, segment_name
 from collector.store.seqset import HeldLines
@@ -726,6 +728,24 @@ class JetStreamStore:
 
     def checkpoint(self, tenant: str) -> dict[str, Any] | None:
         return self.mirror(tenant).checkpoints.export(self.public_key())
+
+    # ---- evidence (collector.evidence.source.EvidenceSource), from the tenant's mirror -------
+
+    def segment_seals(self, tenant: str, numbers: list[int]) -> dict[int, SegmentSeal]:
+        mirror = self.mirror(tenant)
+
+        def segment_file(number: int, file: str) -> Path:
+            self.fetch_segment(mirror, number)
+            return mirror.segment_dir / file
+
+        return proofs.segment_seals(mirror.catalog, mirror.checkpoints, segment_file, numbers)
+
+    def chain_extract(self, tenant: str, first: int | None) -> ChainExtract:
+        mirror = self.mirror(tenant)
+        return proofs.chain_extract(mirror.catalog, mirror.checkpoints, first)
+
+    def identity(self) -> dict[str, str]:
+        return {"signer": self.signer.id, "public_key": self.public_key(), "algorithm": "Ed25519"}
 
     def public_key(self) -> str:
         return base64.b64encode(self.signer.public).decode()
