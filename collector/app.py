@@ -208,6 +208,8 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         stack.push_async_callback(_cancel, maintenance)
         if config.store.backend == "jetstream":
             stack.push_async_callback(_cancel, asyncio.create_task(cluster_health(config, telemetry)))
+        if isinstance(store, LocalStore):  # the JetStream store's backlog is its stream's (health.py)
+            telemetry.watch_backlog(store.backlog)
         credentials = CredentialStore(credentials_path(config))
         cert = config.tls.cert_file
         telemetry.watch_certificates(certificate_expiry(cert) if cert is not None else None,

@@ -154,6 +154,21 @@ class Telemetry:
         for finding in findings:
             log.error("audit trail damaged", extra={"finding": finding})
 
+    def watch_backlog(self, backlog: Callable[[], tuple[int, int | None]]) -> None:
+        """How far sealing trails ingest (the local store): WAL bytes not sealed yet, and when
+        the oldest unsealed WAL file was opened. Sealers run niced, behind acknowledgements, so
+        a backlog is normal under load; one that only grows fills the disk and slows queries."""
+        Gauge("chronolog_collector_unsealed_bytes", "Bytes of WAL not sealed into segments yet, all tenants.",
+              registry=self.registry).set_function(lambda: backlog()[0])
+
+        def oldest() -> float:
+            found = backlog()[1]
+            return math.nan if found is None else found / 1e6
+
+        Gauge("chronolog_collector_unsealed_oldest_timestamp_seconds",
+              "When the oldest WAL file not sealed yet was opened (Unix time; NaN when none).",
+              registry=self.registry).set_function(oldest)
+
     def watch_certificates(self, server_expiry: float | None,
                            earliest_client: Callable[[], float | None]) -> None:
         """When the API's certificate and the earliest live client certificate issued by the

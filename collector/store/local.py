@@ -229,6 +229,13 @@ class LocalStore:
         with found.reader() as reader:
             yield reader
 
+    def backlog(self) -> tuple[int, int | None]:
+        """Over every tenant: WAL bytes not sealed yet, and when the oldest of those files was
+        opened (µs; None when none). Tenants are not named: metrics carry no tenant labels."""
+        found = [t.backlog() for t in list(self._tenants.values())]
+        return (sum(size for size, _ in found),
+                min((oldest for _, oldest in found if oldest is not None), default=None))
+
     def streams(self, tenant: str) -> list[StreamReport]:
         found = self._tenants.get(tenant)
         return found.streams() if found is not None else []

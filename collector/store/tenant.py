@@ -91,12 +91,14 @@ class SealSettings:
 
 @dataclass(slots=True)
 class WalSpan:
-    """What one WAL file holds, as a hint for readers: event-time range, hosts, streams."""
+    """What one WAL file holds, as a hint for readers: event-time range, hosts, streams; and
+    when the file was opened (its header's ``created``, µs), for the sealing backlog."""
 
     min_ts: int = 2**63
     max_ts: int = -1
     hosts: set[str] = field(default_factory=set)
     streams: set[str] = field(default_factory=set)
+    created: int = 0
 
     def add(self, batch: Batch) -> None:
         for chunk in batch.chunks:
@@ -106,7 +108,7 @@ class WalSpan:
         self.hosts.add(batch.host)
 
     def copy(self) -> WalSpan:
-        return WalSpan(self.min_ts, self.max_ts, set(self.hosts), set(self.streams))
+        return WalSpan(self.min_ts, self.max_ts, set(self.hosts), set(self.streams), self.created)
 
     def may_hold(self, since: int, until: int, hosts: frozenset[str], streams: frozenset[str]) -> bool:
         return (self.max_ts >= since and self.min_ts < until
@@ -282,7 +284,7 @@ class TenantStore:
             with open(path, "r+b") as f:
                 f.truncate(contents.valid_end)
                 os.fsync(f.fileno())
-        span = WalSpan()
+        span = WalSpan(created=int(header.get("created", 0)))
         for record in contents.records:
             _, batch = decode_record(record)
             span.add(batch)
@@ -403,7 +405,7 @@ class TenantStore:
         # The span grows before the file does: a reader's snapshot may see the span cover a
         # record not yet written (a hint too wide), never a record outside its span.
         with self._view:
-            span = self._spans.setdefault(writer.path, WalSpan())
+            span = self._spans.setdefault(writer.path, WalSpan(created=int(writer.header["created"])))
             for batch in batches:
                 span.add(batch)
         writer.append(records)
@@ -456,6 +458,17 @@ class TenantStore:
 
     def has_unsealed(self) -> bool:
         return bool(self._closed)
+
+    def backlog(self) -> tuple[int, int | None]:
+        """Bytes of WAL not sealed yet, and when the oldest of those files was opened (µs;
+        None when there is none): how far sealing trails ingest."""
+        with self._view:
+            spans = list(self._spans.items())
+        size = 0
+        for path, _ in spans:
+            with contextlib.suppress(FileNotFoundError):  # sealed since
+                size += path.stat().st_size
+        return size, min((span.created for _, span in spans if span.created), default=None)
 
     async def cut(self) -> None:
         """Close the current WAL file (if it holds anything) so that it can be sealed."""

@@ -198,3 +198,40 @@ async def test_a_wal_file_with_no_storable_line_is_removed_and_accounted_for(tmp
     assert events.damage == []
     assert reopened.verify("city").clean, reopened.verify("city").findings
     reopened.close()
+
+
+async def test_the_sealing_backlog_is_what_waits_unsealed_and_since_when(tmp_path: Path) -> None:
+    """What `chronolog_collector_unsealed_*` report: WAL bytes not sealed yet over every
+    tenant, and when the oldest of those files was opened, kept across a restart."""
+    import math
+
+    from chronolog.timefmt import now_us
+    from collector.telemetry import Telemetry
+
+    store = make_store(tmp_path)
+    assert store.backlog() == (0, None)
+    before = now_us()
+    await store.append("city", batch("s", 0, 100), 1)
+    await store.append("town", batch("s", 0, 50), 1)
+    after = now_us()
+    wal = sorted((tmp_path / "tenants").glob("*/wal/wal-*.log"))
+    size, oldest = store.backlog()
+    assert size == sum(p.stat().st_size for p in wal) and len(wal) == 2
+    assert oldest is not None and before <= oldest <= after
+    telemetry = Telemetry()
+    telemetry.watch_backlog(store.backlog)
+    assert telemetry.registry.get_sample_value("chronolog_collector_unsealed_bytes") == size
+    assert telemetry.registry.get_sample_value("chronolog_collector_unsealed_oldest_timestamp_seconds") == \
+        oldest / 1e6
+    store.close()
+    store = make_store(tmp_path)  # the files are recovered: still waiting, since when they were opened
+    assert store.backlog() == (size, oldest)
+    assert await store.seal("city") == 1
+    assert store.backlog()[0] == wal[1].stat().st_size  # town's alone
+    assert await store.seal("town") == 1
+    assert store.backlog() == (0, None)
+    telemetry = Telemetry()
+    telemetry.watch_backlog(store.backlog)
+    nothing = telemetry.registry.get_sample_value("chronolog_collector_unsealed_oldest_timestamp_seconds")
+    assert nothing is not None and math.isnan(nothing)
+    store.close()
