@@ -23,9 +23,15 @@ _TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.erro
               nats.errors.StaleConnectionError, nats.errors.ConnectionReconnectingError,
               nats.errors.UnexpectedEOF, nats.errors.FlushTimeoutError)
 _FINAL = (nats.js.errors.NotFoundError, nats.js.errors.BadRequestError, nats.js.errors.KeyValueError)
+# A refusal that a moment cures: "no suitable peers for placement" (10005) while a server of
+# the cluster is still joining it (a start, a restart), so that a stream or bucket of R replicas
+# cannot be placed yet.
+_TRANSIENT_CODES = {10005}
 
 
 def transient(e: BaseException) -> bool:
+    if isinstance(e, nats.js.errors.APIError) and e.err_code in _TRANSIENT_CODES:
+        return True
     return isinstance(e, _TRANSIENT) and not isinstance(e, _FINAL)
 
 
