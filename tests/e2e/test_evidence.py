@@ -45,16 +45,19 @@ def clock_records(fleet: Fleet, host: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def incident(tmp_path: Path, daemons: Callable[[str, Path, Path], Daemon], chronyd: int) -> Fleet:
-    """Two hosts with a few failed logins among other lines, and a clock sample from each."""
+    """Two hosts with a few failed logins among other lines, each host's clock audited before
+    them (as on a host that ran before the incident: a line older than its host's first audit
+    sample has a clock the evidence cannot vouch for, and a loaded machine can delay that first
+    sample past the lines)."""
     fleet = Fleet(tmp_path, daemons)
     web1 = fleet.agent("web-1", clock=clock_config(chronyd))
     web2 = fleet.agent("web-2", clock=clock_config(chronyd))
-    for n, agent in enumerate((web1, web2)):
-        agent.write(*(f"{to_rfc3339(now_us(), 'UTC')} {'login failed' if i % 3 == 0 else 'GET /'} "
-                      f"user={n}-{i}" for i in range(12)))
     for host in ("web-1", "web-2"):
         wait_for(lambda host=host: any(r["fields"].get("kind") == "sample"
                                        for r in clock_records(fleet, host)), f"a clock sample of {host}")
+    for n, agent in enumerate((web1, web2)):
+        agent.write(*(f"{to_rfc3339(now_us(), 'UTC')} {'login failed' if i % 3 == 0 else 'GET /'} "
+                      f"user={n}-{i}" for i in range(12)))
     wait_for(lambda: len(fleet.messages("--grep", "login failed")) == 8, "the failed logins")
     fleet.login()
     return fleet
