@@ -37,3 +37,8 @@ async def test_retrying_goes_on_through_a_placement_refusal_and_stops_at_the_dea
 
     with pytest.raises(StoreUnavailable, match="creating a bucket"):
         await retrying(never, "creating a bucket", 0.3)
+
+
+def test_errors_without_an_error_code_are_classified_by_kind() -> None:
+    assert not transient(nats.js.errors.KeyNotFoundError())  # raised bare by the client: no err_code
+    assert not transient(ValueError("not the cluster's"))

@@ -30,7 +30,7 @@ _TRANSIENT_CODES = {10005}
 
 
 def transient(e: BaseException) -> bool:
-    if isinstance(e, nats.js.errors.APIError) and e.err_code in _TRANSIENT_CODES:
+    if getattr(e, "err_code", None) in _TRANSIENT_CODES:  # KeyNotFoundError has no err_code
         return True
     return isinstance(e, _TRANSIENT) and not isinstance(e, _FINAL)
 
