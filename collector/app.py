@@ -211,6 +211,11 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         if isinstance(store, LocalStore):  # the JetStream store's backlog is its stream's (health.py)
             telemetry.watch_backlog(store.backlog)
         credentials = CredentialStore(credentials_path(config))
+        if not isinstance(store, LocalStore):  # JetStream: one set of credentials for its collectors
+            from collector.auth.shared import share_credentials
+
+            sharing = asyncio.create_task(share_credentials(credentials, store.text))
+            stack.push_async_callback(_cancel, sharing)
         cert = config.tls.cert_file
         telemetry.watch_certificates(certificate_expiry(cert) if cert is not None else None,
                                      credentials.earliest_certificate_expiry)

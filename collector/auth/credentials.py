@@ -173,6 +173,16 @@ class CredentialStore:
             self._save(entries)
         return revoked
 
+    def merge_in(self, entries: list[dict[str, str | None]]) -> list[dict[str, str | None]]:
+        """Take in the credentials of ``entries`` this store lacks, and their revocations;
+        returns every credential, digests included (for the collectors of one cluster, who
+        share them: collector/auth/shared.py)."""
+        mine = self._entries()
+        both = merged(mine, entries)
+        if both != mine:
+            self._save(both)
+        return both
+
     def entries(self) -> list[dict[str, str | None]]:
         """Every credential without its digest, for display."""
         return [{k: v for k, v in e.items() if k != "sha256"} for e in self._entries()]
@@ -181,3 +191,18 @@ class CredentialStore:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = orjson.dumps({"version": 1, "credentials": entries}, option=orjson.OPT_INDENT_2)
         atomic_write(self.path, data, mode=0o600)
+
+
+def merged(a: list[dict[str, str | None]], b: list[dict[str, str | None]]) -> list[dict[str, str | None]]:
+    """Two lists of credentials as one, losing nothing of either: every credential of both, and a
+    credential revoked in either is revoked (at the earlier time): a revocation is never undone.
+    In a fixed order, so that two collectors that merged the same lists hold equal ones."""
+    by_id: dict[str | None, dict[str, str | None]] = {}
+    for entry in [*a, *b]:
+        known = by_id.get(entry["id"])
+        if known is None:
+            by_id[entry["id"]] = dict(entry)
+        elif entry.get("revoked") and (known.get("revoked") is None
+                                       or str(entry["revoked"]) < str(known["revoked"])):
+            known["revoked"] = entry["revoked"]
+    return sorted(by_id.values(), key=lambda e: (str(e.get("created") or ""), str(e["id"])))

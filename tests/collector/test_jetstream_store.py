@@ -316,3 +316,32 @@ async def test_an_evidence_export_through_either_collector_proves_every_line(clu
             assert (report.matches, report.proven) == (150, 150)
             assert report.head is not None and report.head["number"] == 1
         assert a.identity() == b.identity()  # one signing key for the cluster
+
+
+async def test_a_credential_issued_or_revoked_on_one_collector_holds_on_every_one(cluster: NatsCluster,
+                                                                                   tmp_path: Path) -> None:
+    """Each collector keeps its own credentials.json; merged with the cluster's copy both ways, a
+    token issued on A works on B, and one revoked on B stops working on A, even when both changed
+    at the same time (collector/auth/shared.py)."""
+    from collector.auth.credentials import CredentialStore
+    from collector.auth.shared import sync_credentials
+
+    with stores(cluster, tmp_path) as [a, b]:
+        on_a, on_b = CredentialStore(tmp_path / "a.json"), CredentialStore(tmp_path / "b.json")
+
+        async def sync_all() -> None:
+            for credentials, store in ((on_a, a), (on_b, b), (on_a, a)):
+                assert await sync_credentials(credentials, store.text)
+
+        first_id, first = on_a.issue("city", "agent", "web-1")
+        await sync_all()
+        assert on_b.authenticate(first) is not None and on_b.authenticate(first).credential_id == first_id
+        # At once: A issues a second token while B revokes the first; neither change is lost.
+        _, second = on_a.issue("city", "investigator", "ivan")
+        on_b.revoke(first_id)
+        await sync_all()
+        for credentials in (on_a, on_b):
+            assert credentials.authenticate(first) is None  # revoked everywhere, never live again
+            assert credentials.authenticate(second) is not None
+        assert [e["id"] for e in on_a.entries()] == [e["id"] for e in on_b.entries()]
+        assert "sha256" not in str(on_a.entries())  # digests stay in the files and the bucket

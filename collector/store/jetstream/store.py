@@ -198,6 +198,7 @@ class JetStreamStore:
         self.nc: Any = None
         self.js: JetStreamContext
         self.catalog_kv: KeyValue
+        self.text: KvText  # JSON documents in the catalog bucket (keys, signer, credentials)
         self.leases_kv: KeyValue
         self.keys: KvTenantKeys
 
@@ -207,9 +208,9 @@ class JetStreamStore:
         """Connect, make the streams and buckets if absent, load the keys (blocking)."""
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.bridge.run(self._connect())
-        text = KvText(self.bridge, self.catalog_kv, self.config.write_deadline)
-        self.keys = KvTenantKeys(text, self.master)
-        self.signer = shared_signer(text, self.master)
+        self.text = KvText(self.bridge, self.catalog_kv, self.config.write_deadline)
+        self.keys = KvTenantKeys(self.text, self.master)
+        self.signer = shared_signer(self.text, self.master)
         if self._subprocess:
             self.runner, self._stop_runner = process_pool(self._sealers)
         return self

@@ -1,0 +1,47 @@
+"""Credentials shared by the collectors of one JetStream cluster (docs/scale-out.md).
+
+Each collector keeps its own ``credentials.json``, which its API and ``chronolog-collector
+credentials`` on its host change. Every few seconds it merges that file with the cluster's copy
+(a key of the catalog bucket, written by compare-and-set), both ways. The merge only adds: a
+credential issued on any collector becomes known to all, and a revocation on any collector wins
+on all (a revoked credential is never live again), so two collectors changing theirs at once
+lose nothing of each other's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from collector.auth.credentials import CredentialStore
+from collector.store import StoreUnavailable
+from collector.store.jetstream.kv import KvText
+
+__all__ = ["KEY", "share_credentials", "sync_credentials"]
+
+log = logging.getLogger("collector.auth")
+
+KEY = "auth.credentials"
+
+
+async def sync_credentials(credentials: CredentialStore, cluster: KvText) -> bool:
+    """One merge both ways; False when another collector wrote the cluster's copy meanwhile
+    (the next one takes it in)."""
+    doc, revision = await asyncio.to_thread(cluster.get, KEY)
+    theirs = list(doc["credentials"]) if doc else []
+    # In the loop's thread, as the API's own changes: none of them falls between read and write.
+    both = credentials.merge_in(theirs)
+    if both == theirs:
+        return True
+    return await asyncio.to_thread(cluster.put_if, KEY, {"version": 1, "credentials": both}, revision)
+
+
+async def share_credentials(credentials: CredentialStore, cluster: KvText, interval: float = 2.0) -> None:
+    """Merge every ``interval`` seconds until cancelled; a cluster that does not answer is said
+    and tried again (the collector's own file keeps working meanwhile)."""
+    while True:
+        try:
+            await sync_credentials(credentials, cluster)
+        except StoreUnavailable as e:
+            log.warning("sharing credentials with the cluster failed; will retry", extra={"error": str(e)})
+        await asyncio.sleep(interval)
