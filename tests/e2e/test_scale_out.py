@@ -62,6 +62,13 @@ def query(url: str, token: Path) -> list[str]:
     return [r["msg"] for r in records if "msg" in r]
 
 
+def answers(url: str, token: Path) -> str:
+    """How a one-line query through the collector at ``url`` ends: "ok", or why it failed."""
+    result = subprocess.run([BIN / "chronolog", "--url", url, "--token-file", token, "query", "--since", "1m",
+                             "--limit", "1"], capture_output=True, text=True)
+    return "ok" if result.returncode == 0 else result.stderr
+
+
 def written(agent: AgentHandle, host: str, start: int) -> list[str]:
     lines = [f"{host} line {i:05d}" for i in range(start, start + PER_ROUND)]
     agent.write(*lines)
@@ -123,6 +130,14 @@ def test_two_collectors_over_three_nats_servers_lose_and_double_nothing(
     checked = subprocess.run([BIN / "chronolog", "verify-export", bundle, "--key", checkpoint],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    # A token issued on A's host works through B; revoked there, B refuses it within seconds.
+    late = fleet.issue_token("late", role="investigator")
+    listing = fleet.local("credentials", "list").stdout
+    [cid] = [line.split("\t")[0] for line in listing.splitlines() if "\tlate\t" in line]
+    wait_for(lambda: answers(url_b, late) == "ok", "collector B to accept a token issued on A", 30)
+    revoked = fleet.local("credentials", "revoke", cid, "--confirm", cid)
+    assert revoked.returncode == 0, revoked.stderr
+    wait_for(lambda: "unauthenticated" in answers(url_b, late), "B to refuse a token revoked on A", 30)
     # The collector reports its store and the cluster's health, all servers back.
     def metrics() -> str:
         with urllib.request.urlopen(fleet.collector.info["metrics"], timeout=10) as response:
