@@ -53,7 +53,7 @@ from support.ntp import (  # noqa: E402 (after the loader)
     start_true_server,
     synchronised,
 )
-from support.processes import Daemon, free_udp_port, wait_for  # noqa: E402
+from support.processes import Daemon, daemon_factory, free_udp_port, wait_for  # noqa: E402
 
 CI = os.environ.get("CI") == "true"
 
@@ -147,17 +147,8 @@ def chronyd_ahead(tmp_path: Path, chronyd_binary: str) -> Iterator[Chronyd]:
 @pytest.fixture
 def daemons() -> Iterator[Callable[[str, Path, Path], Daemon]]:
     """Make real daemons (``program, config, workdir``); any still running are killed after."""
-    started: list[Daemon] = []
-
-    def make(program: str, config: Path, workdir: Path) -> Daemon:
-        daemon = Daemon(program, config, workdir)
-        started.append(daemon)
-        return daemon
-
-    yield make
-    for daemon in reversed(started):
-        if daemon.running:
-            daemon.kill()
+    with daemon_factory() as make:
+        yield make
 
 
 @pytest.fixture

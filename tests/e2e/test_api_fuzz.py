@@ -32,7 +32,7 @@ from schemathesis.checks import (
 )
 from schemathesis.generation.case import Case
 from support.fleet import Fleet
-from support.processes import BIN, Daemon
+from support.processes import BIN, daemon_factory
 from support.stores import batch
 
 from chronolog.wire import CONTENT_TYPE, compress, encode_batch
@@ -69,14 +69,8 @@ class Target:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    started: list[Daemon] = []
-
-    def daemons(program: str, config: Path, workdir: Path) -> Daemon:
-        started.append(Daemon(program, config, workdir))
-        return started[-1]
-
-    fleet = Fleet(tmp_path_factory.mktemp("fuzz"), daemons, tls=True)
-    try:
+    with daemon_factory() as daemons:
+        fleet = Fleet(tmp_path_factory.mktemp("fuzz"), daemons, tls=True)
         fleet.local("credentials", "issue", "--tenant", "fuzz", "--role", "agent", "--name", "a")
         tokens = {role: fleet.issue_token(f"fuzz-{role}", "fuzz", role).read_text().strip()
                   for role in ("agent", "investigator", "admin")}
@@ -93,10 +87,6 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         found.city_before = found.witness()
         assert len(found.city_before["lines"]) == 50
         yield found
-    finally:
-        for daemon in reversed(started):
-            if daemon.running:
-                daemon.kill()
 
 
 def _credentials(case: Case, target: Target) -> tuple[dict[str, str], dict[str, Any]]:

@@ -25,7 +25,7 @@ from support.admins import PASSWORD, Authenticator
 from support.browser import browser_errors, chromium, screenshot, sign_in, wait
 from support.console import ConsoleClient, add_investigator
 from support.fleet import AgentHandle, Fleet
-from support.processes import BIN, Daemon, wait_for
+from support.processes import BIN, daemon_factory, wait_for
 
 from collector.console.pages import PAGES
 
@@ -77,14 +77,7 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("console")
-    started: list[Daemon] = []
-
-    def make(program: str, config: Path, workdir: Path) -> Daemon:
-        daemon = Daemon(program, config, workdir)
-        started.append(daemon)
-        return daemon
-
-    try:
+    with daemon_factory() as make:
         # The collector's pages are small here, so the console must page with the cursor.
         fleet = Fleet(root, make, tls=True, max_results=PAGE)
         agent = fleet.agent("web-1")
@@ -93,10 +86,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         fleet.login()
         ivan = add_investigator(fleet.chronolog, fleet.session_file, "ivan", "city")
         yield Site(fleet, ivan, root, agent)
-    finally:
-        for daemon in reversed(started):
-            if daemon.running:
-                daemon.kill()
 
 
 # ---- in the browser ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from support.admins import PASSWORD, Authenticator, enrol
 from support.console import ConsoleClient
 from support.fleet import Fleet
-from support.processes import BIN, Daemon, wait_for
+from support.processes import BIN, Daemon, daemon_factory, wait_for
 from support.stores import make_store
 
 from chronolog.wire import CONTENT_TYPE, Batch, Chunk, ClockView, compress, encode_batch
@@ -146,16 +146,9 @@ def _routes(tmp: Path) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("isolation")
-    started: list[Daemon] = []
-
-    def make(program: str, config: Path, workdir: Path) -> Daemon:
-        daemon = Daemon(program, config, workdir)
-        started.append(daemon)
-        return daemon
-
-    fleet = Fleet(root, make)
-    world = World(fleet)
-    try:
+    with daemon_factory() as make:
+        fleet = Fleet(root, make)
+        world = World(fleet)
         for t in (CITY, OTHER):
             for role, who in (("agent", t.people[0]), ("investigator", t.people[1])):
                 path = fleet.issue_token(who, tenant=t.name, role=role)
@@ -179,10 +172,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             world.phones[t.people[3]] = Authenticator(json.loads(added.body)["secret"])
             t.console = world.console(t)
         yield world
-    finally:
-        for daemon in reversed(started):
-            if daemon.running:
-                daemon.kill()
 
 
 # ---- the requests ---------------------------------------------------------------------------

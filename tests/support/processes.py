@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,21 @@ class Daemon:
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+@contextlib.contextmanager
+def daemon_factory() -> Iterator[Callable[[str, Path, Path], Daemon]]:
+    """Make real daemons (``program, config, workdir``); any still running are killed on leaving
+    (for the ``daemons`` fixture and for module-scoped fixtures that start their own)."""
+    started: list[Daemon] = []
+
+    def make(program: str, config: Path, workdir: Path) -> Daemon:
+        started.append(Daemon(program, config, workdir))
+        return started[-1]
+
+    try:
+        yield make
+    finally:
+        for daemon in reversed(started):
+            if daemon.running:
+                daemon.kill()
