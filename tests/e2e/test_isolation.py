@@ -417,6 +417,12 @@ def test_nothing_is_readable_without_a_credential_and_metrics_name_no_tenant(wor
     with urllib.request.urlopen(world.fleet.collector.info["metrics"], timeout=10) as response:
         metrics = response.read().decode()
     assert "chronolog_collector_lines_total" in metrics
+    # The sealing backlog, over every tenant and naming none (its gauges carry no label).
+    backlog = {f.name: f.samples for f in text_string_to_metric_families(metrics)
+               if f.name.startswith("chronolog_collector_unsealed")}
+    assert set(backlog) == {"chronolog_collector_unsealed_bytes",
+                            "chronolog_collector_unsealed_oldest_timestamp_seconds"}
+    assert all(sample.labels == {} for samples in backlog.values() for sample in samples)
     ids = {t.name: json.loads(world.request("GET", "/v1/hosts", t.tokens["investigator"]).body)["tenant_id"]
            for t in (CITY, OTHER)}
     assert set(re.findall(r'tenant="([^"]*)"', metrics)) == set(ids.values())
