@@ -131,7 +131,9 @@ def open_store(config: CollectorConfig, telemetry: Telemetry | None = None) -> L
 
             return JetStreamStore(config.store.jetstream, master, config.data_dir / "cluster-cache",
                                   config.store.seal_settings(), config.store.sealers,
-                                  config.store.seal_in_subprocess, telemetry).open()
+                                  config.store.seal_in_subprocess, telemetry,
+                                  retention_days=config.store.retention_days,
+                                  retention_interval=config.store.retention_check_interval).open()
         return LocalStore(config.data_dir, master, config.store, telemetry).open()
     except (KeyringError, StoreLocked, StoreUnavailable) as e:
         raise Failure(str(e)) from None

@@ -4,22 +4,20 @@ loopback: two stores as two collectors would hold them, sharing everything throu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
+from support.jetstream import stores
 from support.nats import NatsCluster
 from support.processes import wait_for
-from support.stores import RecordedEvents, batch
+from support.stores import batch
 
 from collector.store import StoreUnavailable
-from collector.store.jetstream.config import JetStreamConfig, Location
 from collector.store.jetstream.health import ClusterHealth
 from collector.store.jetstream.mirror import decode_entry, entry_key
 from collector.store.jetstream.store import JetStreamStore
-from collector.store.keys import FileMasterKeys
 from collector.store.tenant import SealSettings
 
 
@@ -36,30 +34,6 @@ def own_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
     nats = NatsCluster(tmp_path / "nats").start()
     yield nats
     nats.stop()
-
-
-_PREFIXES = iter(range(1000))
-
-
-@contextlib.contextmanager
-def stores(cluster: NatsCluster, tmp_path: Path, count: int = 2, seal: SealSettings | None = None,
-           sealers: int = 0, **config: object) -> Iterator[list[JetStreamStore]]:
-    """``count`` stores on the cluster, each with its own cache, all with the same master key;
-    a prefix of their own, so that tests sharing the cluster never meet. Segments are prepared
-    in the test's process, or with ``sealers`` in that many sealer processes each."""
-    master = FileMasterKeys.create(tmp_path / "master.key")
-    settings = JetStreamConfig(servers=cluster.urls, location=Location(country="JP", region="Tokyo"),
-                               placement_tags=["country:jp"], prefix=f"t{next(_PREFIXES)}",
-                               lease_seconds=3, **config)  # type: ignore[arg-type]
-    seal = seal or SealSettings(segment_max_age=3600)
-    opened = [JetStreamStore(settings, master, tmp_path / f"cache{i}", seal, sealers=max(sealers, 1),
-                             seal_in_subprocess=sealers > 0, events=RecordedEvents()).open()
-              for i in range(count)]
-    try:
-        yield opened
-    finally:
-        for store in opened:
-            store.close()
 
 
 def lines(store: JetStreamStore, tenant: str) -> list[str]:

@@ -6,7 +6,9 @@ The truth is in the cluster: one entry per segment, ``seg.<tenant>.<number>`` in
 bucket (zstd JSON: the segment's header, block index, seq runs, object name, digest, link,
 the stream sequence it seals through, and its signed checkpoint), and the segment itself in
 the tenant's object bucket. The copy only ever adds entries in chain order; segment files are
-fetched when a query first needs them (ciphertext, like every cached byte).
+fetched when a query first needs them (ciphertext, like every cached byte). Retention's signed
+expiry records (policy.py) are applied in their order as the local store applies its own: the
+record into the checkpoint log, the rows marked expired, the cached files removed.
 """
 
 from __future__ import annotations
@@ -105,6 +107,30 @@ class Mirror:
         self.checkpoints.append(entry["checkpoint"])
         for agent, stream, start, end in runs:
             self._held.add(str(agent), str(stream), int(start), int(end))
+
+    def expiries(self) -> int:
+        """How many expiry records this copy has applied."""
+        return int(self.catalog.setting("expiries") or 0)
+
+    def expire(self, k: int, record: dict[str, Any]) -> bool:
+        """Apply the ``k``-th expiry record; False while it names a segment this copy does not
+        hold yet. Applied as it is: verify judges its signature, as on a local store."""
+        try:
+            numbers = sorted({int(n) for n in record.get("numbers", [])})
+        except (TypeError, ValueError):
+            numbers = []
+        with self._lock:
+            if k != self.expiries() + 1:
+                return k <= self.expiries()
+            if numbers and numbers[-1] > self.catalog.last()[0]:
+                return False
+            at = record.get("at")
+            self.checkpoints.append(record)
+            self.catalog.mark_expired(numbers, at if isinstance(at, int) else 0)
+            self.catalog.set_setting("expiries", str(k))
+            for n in numbers:
+                (self.segment_dir / segment_name(n)).unlink(missing_ok=True)
+            return True
 
     def close(self) -> None:
         self.catalog.close()

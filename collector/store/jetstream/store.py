@@ -14,6 +14,10 @@ In the cluster (names from ``prefix``, default ``chronolog``):
   the chain's next, so two collectors can never seal the same number or the same messages;
 - key-value bucket ``chronolog-leases`` (entries expire after ``lease_seconds``): which
   collector seals a tenant now. A lease only avoids wasted work; the entry's create decides.
+  The lease holder also applies the tenant's retention every ``retention_interval``;
+- the tenant's retention, legal holds and signed expiry records, in the catalog bucket
+  (policy.py): an expiry is recorded only if no hold or retention changed since it was
+  decided, then its segments' objects are removed.
 
 The NATS client runs on its own loop (bridge.py); this object's blocking methods may be called
 from any other thread.
@@ -43,6 +47,7 @@ from typing import IO, Any
 import nats
 import nats.errors
 import nats.js.errors
+import orjson
 from nats.js import JetStreamContext
 from nats.js.api import (
     KeyValueConfig,
@@ -67,19 +72,20 @@ from collector.store import (
 )
 from collector.store.catalog import Hold
 from collector.store.chain import chain_seal, signed
-from collector.store.crypto import Unreadable
+from collector.store.crypto import Unreadable, new_id
 from collector.store.erase import Sample, decrypt_attempts
 from collector.store.feed import Feed, Follower
 from collector.store.jetstream.bridge import Bridge
 from collector.store.jetstream.config import JetStreamConfig
 from collector.store.jetstream.kv import KvTenantKeys, KvText, shared_signer
 from collector.store.jetstream.mirror import Mirror, decode_entry, encode_entry, entry_key
+from collector.store.jetstream.policy import KvPolicy, expiry_key
 from collector.store.jetstream.reading import read_after
 from collector.store.jetstream.retry import retrying, transient
 from collector.store.keys import KeyVersion, MasterKeys
 from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
-from collector.store.retention import summary
+from collector.store.retention import expiring, summary
 from collector.store.sealed import ChainExtract, SegmentSeal
 from collector.store.sealing import InProcess, Prepared, SealJob, SealRunner, process_pool
 from collector.store.segment import SegmentHead, seal_blocks, segment_name
@@ -171,13 +177,14 @@ class JetStreamStore:
 
     def __init__(self, config: JetStreamConfig, master: MasterKeys, cache_dir: Path, seal: SealSettings,
                  sealers: int = 2, seal_in_subprocess: bool = True, events: StoreEvents | None = None,
-                 fsync: bool = True) -> None:
+                 fsync: bool = True, retention_days: int = 0, retention_interval: float = 3600.0) -> None:
         from collector.store.local import LogEvents
 
         self.config = config
         self.master = master
         self.cache_dir = Path(cache_dir)
         self.seal_settings = seal
+        self.retention_default, self.retention_interval = retention_days, retention_interval
         self.events: StoreEvents = events or LogEvents()
         self.feed = Feed()
         self.id = f"collector-{os.uname().nodename}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -195,12 +202,14 @@ class JetStreamStore:
         self._trims: list[tuple[float, str, int]] = []  # (when, subject, purge below this sequence)
         self._erasing: set[str] = set()
         self._sealing: concurrent.futures.Future[None] | None = None
+        self._retaining: concurrent.futures.Future[None] | None = None
         self.nc: Any = None
         self.js: JetStreamContext
         self.catalog_kv: KeyValue
         self.text: KvText  # JSON documents in the catalog bucket (keys, signer, credentials)
         self.leases_kv: KeyValue
         self.keys: KvTenantKeys
+        self.policy: KvPolicy
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -210,6 +219,7 @@ class JetStreamStore:
         self.bridge.run(self._connect())
         self.text = KvText(self.bridge, self.catalog_kv, self.config.write_deadline)
         self.keys = KvTenantKeys(self.text, self.master)
+        self.policy = KvPolicy(self.text)
         self.signer = shared_signer(self.text, self.master)
         if self._subprocess:
             self.runner, self._stop_runner = process_pool(self._sealers)
@@ -250,8 +260,9 @@ class JetStreamStore:
         return await retrying(make, what, self.config.write_deadline)
 
     def close(self) -> None:
-        if self._sealing is not None:
-            self._sealing.cancel()
+        for running in (self._sealing, self._retaining):
+            if running is not None:
+                running.cancel()
         self._stop_runner()
         with contextlib.suppress(Exception):
             self.bridge.run(self._release_all(), timeout=10)
@@ -369,10 +380,31 @@ class JetStreamStore:
                 entry = await self._retry(lambda n=number: self.catalog_kv.get(entry_key(mirror.name, n)),
                                           "reading the catalog")
             except nats.js.errors.KeyNotFoundError:
+                break
+            if not entry.value:
+                break
+            await asyncio.to_thread(mirror.add, decode_entry(entry.value))
+        await self._sync_expiries(mirror)
+
+    async def _sync_expiries(self, mirror: Mirror) -> None:
+        """Apply the expiry records the copy has not applied yet, in order."""
+        while True:
+            k = mirror.expiries() + 1
+            try:
+                entry = await self._retry(lambda k=k: self.catalog_kv.get(expiry_key(mirror.name, k)),
+                                          "reading the catalog")
+            except nats.js.errors.KeyNotFoundError:
                 return
             if not entry.value:
                 return
-            await asyncio.to_thread(mirror.add, decode_entry(entry.value))
+            try:
+                record = orjson.loads(entry.value)
+            except orjson.JSONDecodeError:
+                record = None
+            if not isinstance(record, dict):  # kept as it is: verify names the unsigned record
+                record = {"kind": "expire", "unreadable": entry.value.decode(errors="replace")}
+            if not await asyncio.to_thread(mirror.expire, k, record):
+                return  # names a segment this copy reads on its next sync
 
     def fetch_segment(self, mirror: Mirror, number: int) -> None:
         """Make sure segment ``number``'s file is in the mirror (blocking)."""
@@ -494,6 +526,7 @@ class JetStreamStore:
         (what its sealers prepared is sealed, not thrown away), then the leases go back."""
         stop = threading.Event()
         self._sealing = self.bridge.submit(self._seal_loop(tick, stop))
+        self._retaining = self.bridge.submit(self._retention_loop())
         try:
             await asyncio.shield(asyncio.wrap_future(self._sealing))
         except asyncio.CancelledError:
@@ -503,6 +536,7 @@ class JetStreamStore:
             raise
         finally:
             self._sealing.cancel()
+            self._retaining.cancel()
             with contextlib.suppress(Exception):
                 await self.bridge.call(self._release_all())
 
@@ -710,8 +744,9 @@ class JetStreamStore:
             try:
                 self.bridge.run(self._sync(fresh))
                 for row in fresh.catalog.segments():
-                    with contextlib.suppress(Exception):
-                        self.fetch_segment(fresh, row.number)
+                    if row.state == "live":  # an expired one's object is gone, signed off
+                        with contextlib.suppress(Exception):
+                            self.fetch_segment(fresh, row.number)
                 report = verify_tenant(fresh.directory, tenant, self.keys, self.signer.public, self.signer.id,
                                        exported)
             finally:
@@ -760,24 +795,102 @@ class JetStreamStore:
         raise NotSupported("backup archives are made by the local store only; back up a JetStream "
                            "cluster with its own stream and bucket backups (docs/scale-out.md)")
 
-    def retention(self, tenant: str, days: int | None = None) -> dict[str, Any]:
-        raise NotSupported("retention is not yet applied by the JetStream store (docs/scale-out.md)")
+    # ---- retention and legal holds (policy.py), as the local store's ---------------------------
+
+    def retention_days(self, tenant: str) -> int:
+        days = self.policy.retention_days(tenant)
+        return days if days is not None else self.retention_default
+
+    def retention(self, tenant: str, days: int | None = None, now: int | None = None) -> dict[str, Any]:
+        """The tenant's policy and what it (or ``days`` instead) would remove at ``now``."""
+        self._existing(tenant)
+        current = self.retention_days(tenant)
+        holds = self.policy.holds(tenant)
+        effective = current if days is None else days
+        rows = self.mirror(tenant).catalog.segments()
+        return {"tenant": tenant, "retention_days": current, "proposed_days": days,
+                "holds": [h.to_dict() for h in holds],
+                "would_expire": summary(expiring(rows, holds, effective, now or now_us()))}
 
     def set_retention(self, tenant: str, days: int) -> None:
-        self.retention(tenant, days)
+        self._existing(tenant)
+        self.policy.set_retention_days(tenant, days)
 
-    def apply_retention(self, tenant: str) -> dict[str, Any]:
-        return self.retention(tenant)
+    def apply_retention(self, tenant: str, now: int | None = None) -> dict[str, Any]:
+        """Remove the segments retention allows at ``now``; returns what went. Decided against
+        one revision of the tenant's policy fence and recorded only if it still stands, so two
+        collectors never record one expiry twice and a hold placed meanwhile is honoured."""
+        self._existing(tenant)
+        mirror, gone = self.mirror(tenant), []
+        for _ in range(20):
+            doc, revision = self.policy.policy(tenant)
+            days = int(doc.get("retention_days", self.retention_default))
+            holds = self.policy.holds(tenant)
+            mirror = self.mirror(tenant)
+            gone = expiring(mirror.catalog.segments(), holds, days, now or now_us())
+            if not gone:
+                break
+            if not self.policy.decided(tenant, doc, revision):
+                continue  # a hold, a retention or another collector's expiry came first
+            record = signed({"kind": "expire", "tenant": tenant, "numbers": [r.number for r in gone],
+                             "at": now_us(), "reason": f"retention of {days} days"}, self.signer)
+            if not self.policy.record_expiry(tenant, mirror.expiries() + 1, record):
+                continue  # another collector's expiry took that place in the order
+            self.mirror(tenant)  # applies it
+            self.events.segments_expired(tenant, len(gone))
+            break
+        else:
+            raise StoreUnavailable(f"tenant {tenant}'s policy kept changing while retention was applied")
+        self._remove_expired_objects(mirror)
+        return summary(gone)
+
+    def _remove_expired_objects(self, mirror: Mirror) -> None:
+        """Delete the objects of expired segments this collector has not seen removed (those
+        a collector that died after recording an expiry left too)."""
+        names = [(row.number, mirror.object_name(row.number)) for row in mirror.catalog.segments()
+                 if row.state == "expired" and mirror.catalog.setting(f"removed.{row.number}") is None]
+        if names:
+            self.bridge.run(self._remove_objects(mirror.name, [name for _, name in names if name]))
+        for number, _ in names:
+            mirror.catalog.set_setting(f"removed.{number}", "1")
+
+    async def _remove_objects(self, tenant: str, names: list[str]) -> None:
+        try:
+            bucket = await self._retry(lambda: self.js.object_store(self._bucket(tenant)), "opening a bucket")
+        except nats.js.errors.NotFoundError:
+            return
+        for name in names:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await self._retry(lambda name=name: bucket.delete(name), "removing an expired segment")
+
+    async def _retention_loop(self) -> None:
+        """Every ``retention_interval`` from the start: retention of each tenant whose sealing
+        lease this collector holds or can take (so one collector applies it at a time)."""
+        while True:
+            for tenant in await asyncio.to_thread(self.tenants):
+                # A lease gone stale since this collector's last round fails once, then is taken.
+                if tenant in self._erasing or not (await self._lease(tenant) or await self._lease(tenant)):
+                    continue
+                try:
+                    await asyncio.to_thread(self.apply_retention, tenant)
+                except Exception as e:  # the cluster unreachable, say: the next round tries again
+                    log.error("retention failed; will retry", extra={"tenant": tenant,
+                                                                     "error": f"{type(e).__name__}: {e}"})
+            await asyncio.sleep(self.retention_interval)
 
     def holds(self, tenant: str, active_only: bool = True) -> list[Hold]:
         self._existing(tenant)
-        return []
+        return self.policy.holds(tenant, active_only)
 
     def add_hold(self, tenant: str, since: int | None, until: int | None, reason: str, by: str) -> Hold:
-        raise NotSupported("legal holds are not yet kept by the JetStream store (docs/scale-out.md)")
+        self._existing(tenant)
+        hold = Hold(new_id("hold"), since, until, reason, now_us(), by, None, None)
+        self.policy.add_hold(tenant, hold)
+        return hold
 
     def release_hold(self, tenant: str, hold_id: str, by: str) -> bool:
-        return False
+        self._existing(tenant)
+        return self.policy.release_hold(tenant, hold_id, now_us(), by)
 
     # ---- keys --------------------------------------------------------------------------------
 
@@ -804,7 +917,8 @@ class JetStreamStore:
             "tenant": tenant, **summary(rows), "files": len(rows) + len(messages),
             "bytes_on_disk": sum(r.stored_bytes for r in rows) + sum(len(m.data) for m in messages),
             "wal_files": len(messages), "key_ids": [v.id for v in self.keys.versions(tenant)],
-            "backups": [], "holds": [], "location": self.location(),
+            "backups": [], "holds": [h.to_dict() for h in self.policy.holds(tenant)],
+            "location": self.location(),
         }
 
     def location(self) -> str | None:
@@ -828,7 +942,8 @@ class JetStreamStore:
         size = sum(r.stored_bytes for r in rows) + sum(len(m.data) for m in messages)
         destroyed = self.keys.destroy(tenant)
         keys_done = now_us()
-        self.bridge.run(self._delete_tenant(tenant, len(rows)))
+        self.bridge.run(self._delete_tenant(tenant, mirror.catalog.last()[0]))
+        self.policy.purge(tenant)
         self._drop(tenant)
         verification = (decrypt_attempts(sample, tenant, self.keys, self.master) if sample is not None
                         else {"sample": None, "attempts": ["the tenant held no data"], "decrypt_failed": True,
