@@ -13,6 +13,7 @@ import nats.js.errors
 import pytest
 from support.jetstream import stores
 from support.nats import NatsCluster
+from support.processes import wait_for
 from support.stores import batch, lines
 
 from collector.store.catalog import Hold
@@ -153,3 +154,31 @@ async def test_a_segment_removed_without_a_signed_expiry_is_reported(cluster: Na
         assert "its file is gone" in found[0][2]
         assert "without a signed expiry record" in found[1][2]
         assert report.expired == 3  # 1 and 2 signed off; 4 only claimed
+
+
+async def test_retention_is_applied_by_the_collector_that_takes_the_tenants_retention_lease(
+        cluster: NatsCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with stores(cluster, tmp_path) as [a, b]:
+        await four_segments(a)
+        rounds: list[int] = []
+        applied: list[str] = []
+        listed = b.tenants
+
+        def tenants_counted() -> list[str]:
+            rounds.append(1)
+            return listed()
+
+        monkeypatch.setattr(b, "tenants", tenants_counted)
+        monkeypatch.setattr(b, "apply_retention", lambda tenant, now=None: applied.append(tenant))
+        # A holds city's retention lease, as while it applies retention itself.
+        revision = a.bridge.run(a.leases_kv.create("retain.city", a.id.encode()))
+        b.retention_interval = 0.05
+        loop = b.bridge.submit(b._retention_loop())
+        try:
+            wait_for(lambda: len(rounds) >= 3, "three rounds of B's retention loop")
+            assert applied == []  # every round found the lease taken
+            a.bridge.run(a.leases_kv.delete("retain.city", last=revision))
+            wait_for(lambda: applied, "B applying city's retention once A's lease is gone")
+            assert set(applied) == {"city"}
+        finally:
+            loop.cancel()

@@ -14,7 +14,8 @@ In the cluster (names from ``prefix``, default ``chronolog``):
   the chain's next, so two collectors can never seal the same number or the same messages;
 - key-value bucket ``chronolog-leases`` (entries expire after ``lease_seconds``): which
   collector seals a tenant now. A lease only avoids wasted work; the entry's create decides.
-  The lease holder also applies the tenant's retention every ``retention_interval``;
+  A ``retain.<tenant>`` lease says who applies the tenant's retention, every
+  ``retention_interval``;
 - the tenant's retention, legal holds and signed expiry records, in the catalog bucket
   (policy.py): an expiry is recorded only if no hold or retention changed since it was
   decided, then its segments' objects are removed.
@@ -864,19 +865,36 @@ class JetStreamStore:
                 await self._retry(lambda name=name: bucket.delete(name), "removing an expired segment")
 
     async def _retention_loop(self) -> None:
-        """Every ``retention_interval`` from the start: retention of each tenant whose sealing
-        lease this collector holds or can take (so one collector applies it at a time)."""
+        """Every ``retention_interval`` from the start: retention of each tenant whose
+        retention lease (``retain.<tenant>`` in the lease bucket, created if absent, expiring
+        after ``lease_seconds``) this collector takes, so one collector at a time applies it.
+        Like the sealing lease, it only saves work: the policy fence decides."""
         while True:
-            for tenant in await asyncio.to_thread(self.tenants):
-                # A lease gone stale since this collector's last round fails once, then is taken.
-                if tenant in self._erasing or not (await self._lease(tenant) or await self._lease(tenant)):
-                    continue
+            try:
+                tenants = await asyncio.to_thread(self.tenants)
+            except Exception as e:  # the cluster unreachable, say: the next round tries again
+                log.error("retention failed; will retry", extra={"error": f"{type(e).__name__}: {e}"})
+                tenants = []
+            for tenant in tenants:
                 try:
-                    await asyncio.to_thread(self.apply_retention, tenant)
-                except Exception as e:  # the cluster unreachable, say: the next round tries again
+                    if tenant not in self._erasing:
+                        await self._retain_under_lease(tenant)
+                except Exception as e:
                     log.error("retention failed; will retry", extra={"tenant": tenant,
                                                                      "error": f"{type(e).__name__}: {e}"})
             await asyncio.sleep(self.retention_interval)
+
+    async def _retain_under_lease(self, tenant: str) -> None:
+        key = f"retain.{tenant}"
+        try:
+            revision = await self.leases_kv.create(key, self.id.encode())
+        except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.KeyNotFoundError):
+            return  # another collector applies it now
+        try:
+            await asyncio.to_thread(self.apply_retention, tenant)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.leases_kv.delete(key, last=revision)
 
     def holds(self, tenant: str, active_only: bool = True) -> list[Hold]:
         self._existing(tenant)
