@@ -73,7 +73,8 @@ def _sender(config: AgentConfig) -> HttpSender:
             raise Failure(f"cannot set up TLS to the collector: {e}") from None
     token_file = None if link.cert_file is not None else link.token_file
     try:
-        return HttpSender(link.url, token_file, link.timeout, link.compression, context)
+        return HttpSender(link.url, token_file, link.timeout, link.compression, context,
+                          connections=config.batch.in_flight)
     except (OSError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise Failure(f"cannot read the collector token {link.token_file}: {reason}. Issue one on the "
@@ -120,7 +121,8 @@ async def serve(config: AgentConfig, ready_file: Path | None = None) -> None:
         await stack.enter_async_context(watched())
         sender = await stack.enter_async_context(_sender(config))
         shipper = Shipper(identity, queue, sender, checkpoints, telemetry,
-                          config.collector.retry_initial, config.collector.retry_max, spool)
+                          config.collector.retry_initial, config.collector.retry_max, spool,
+                          in_flight=config.batch.in_flight)
         telemetry.watch_delivery(lambda: queue.queued_bytes, shipper.oldest_unacked)
         info: dict[str, Any] = {"agent": identity.agent}
         if config.metrics.enabled:

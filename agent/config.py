@@ -85,7 +85,14 @@ class BatchConfig(StrictModel):
     queue_bytes: int = Field(
         4 << 20, ge=1 << 16, le=1 << 30,
         description="Lines held in memory waiting for delivery; inputs pause when it is full. With "
-        "max_bytes it bounds the agent's memory (peak RSS about 47 MB + queue_bytes + 2 x max_bytes).",
+        "max_bytes and in_flight it bounds the agent's memory (peak RSS about 47 MB + queue_bytes + "
+        "(in_flight + 1) x max_bytes).",
+    )
+    in_flight: int = Field(
+        2, ge=1, le=8,
+        description="Batches sent to the collector before the first is answered, one connection each, "
+        "so the agent makes the next batch while the collector stores the last. Offsets are still "
+        "committed only on acknowledgement and in order.",
     )
 
 

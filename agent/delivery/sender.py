@@ -2,10 +2,14 @@
 
 Each answer names its exchange (``Chronolog-Exchange``); the next push reports when, by this
 host's clock, that answer arrived (``Chronolog-Answered``), which is what the collector needs
-to cross-check this host's clock against its own (docs/wire.md)."""
+to cross-check this host's clock against its own (docs/wire.md).
+
+A sender keeps ``connections`` keep-alive connections and sends each body on one that is free,
+so that several batches can be in flight at once (the shipper's ``in_flight``)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 import time
@@ -60,14 +64,18 @@ def read_token(path: Path) -> str:
 
 
 class HttpSender:
-    """Posts batches to the collector. Authenticates with the bearer token in ``token_file``,
-    or, when it is None, with the client certificate in ``ssl_context`` (mutual TLS)."""
+    """Posts batches to the collector, over up to ``connections`` connections at once.
+    Authenticates with the bearer token in ``token_file``, or, when it is None, with the client
+    certificate in ``ssl_context`` (mutual TLS)."""
 
     def __init__(self, url: str, token_file: Path | None, timeout: float, encoding: str,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, connections: int = 1) -> None:
         self._token_file = token_file
         self._token = read_token(token_file) if token_file is not None else None
-        self._connection = Connection(url, timeout, ssl_context)
+        self._connections = [Connection(url, timeout, ssl_context) for _ in range(connections)]
+        self._free: asyncio.Queue[Connection] = asyncio.Queue()
+        for connection in self._connections:
+            self._free.put_nowait(connection)
         self.encoding = encoding
         self._answered: str | None = None  # the last answer's exchange and arrival, to report
 
@@ -76,7 +84,8 @@ class HttpSender:
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
-        await self._connection.close()
+        for connection in self._connections:
+            await connection.close()
 
     async def send(self, body: bytes, encoding: str | None = None) -> Ack:
         """POST one body, compressed with ``encoding`` (default: this sender's; a spooled
@@ -86,10 +95,13 @@ class HttpSender:
             headers["Authorization"] = f"Bearer {self._token}"
         if self._answered is not None:
             headers[ANSWERED_HEADER] = self._answered
+        connection = await self._free.get()
         try:
-            answer = await self._connection.post("/v1/push", body, headers)
+            answer = await connection.post("/v1/push", body, headers)
         except ConnectionFailed as e:
             raise SendError("connection", True, str(e)) from None
+        finally:
+            self._free.put_nowait(connection)
         arrived = now_us()
         payload, status = answer.body, answer.status
         exchange = answer.headers.get(EXCHANGE_HEADER.lower())

@@ -1,5 +1,12 @@
 """The shipping loop: cut a batch, deliver it, then commit.
 
+Up to ``in_flight`` batches are sent before the first of them is answered, so the agent cuts,
+compresses and sends the next batch while the collector stores the one before. Everything
+after a batch's answer (counting it, spooling it, committing it) happens *in turn*: only once
+the batch sent before it is settled. So commits stay in the order the lines were read, and a
+later batch's acknowledgement never commits past an earlier batch that is unanswered, being
+retried, or failed (a crash then reads the later lines again; the collector drops repeats).
+
 A batch is *committed* (its marks written to the checkpoint file, so the inputs never read
 its lines again) once the collector acknowledged it, or once it is fsync'd in the spool:
 
@@ -24,6 +31,7 @@ not resent forever.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import random
 from collections.abc import Callable, Iterable
@@ -66,13 +74,14 @@ class Sender(Protocol):
 
 
 ChunkRef = tuple[str, int, int]  # stream, first seq, lines
+Outcome = Ack | str  # what settled a sent batch: the collector's answer, or why it is dropped
 
 
 class Shipper:
     def __init__(self, identity: Identity, queue: BatchQueue, sender: Sender,
                  checkpoints: Checkpoints, telemetry: Telemetry,
                  retry_initial: float, retry_max: float, spool: Spool | None = None,
-                 rng: Callable[[], random.Random] = random.Random) -> None:
+                 rng: Callable[[], random.Random] = random.Random, in_flight: int = 1) -> None:
         self.identity = identity
         self.queue = queue
         self.sender = sender
@@ -82,11 +91,11 @@ class Shipper:
         self.retry_max = retry_max
         self.spool = spool
         self._rng = rng()
-        # Taken from the queue, not yet committed: the batch being delivered (by `_inflight`),
-        # and the next one, made ready (numbers reserved, compressed) meanwhile.
-        self._current: list[Pending] | None = None
+        self.in_flight = in_flight
+        # Taken from the queue, not yet committed: the batches being delivered, oldest first,
+        # each with the task delivering it, and the next one, reserved meanwhile.
+        self._flying: collections.deque[tuple[list[Pending], asyncio.Task[None]]] = collections.deque()
         self._next: list[Pending] | None = None
-        self._inflight: asyncio.Task[None] | None = None
         self._spooled = asyncio.Event()
         self._save_lock = asyncio.Lock()
         self._last_save = 0.0
@@ -97,19 +106,20 @@ class Shipper:
     async def run(self) -> None:
         """Ship batches from the queue, and (with a spool) deliver the spool, until cancelled.
 
-        While one batch is being delivered (waiting for the collector's fsync and answer), the
-        next is cut and its numbers reserved (the checkpoint's fsync), so the two waits overlap;
-        it is made and sent only once the one before is settled, so commits stay in order.
+        While ``in_flight`` batches are being delivered (waiting for the collector's fsync and
+        answer), the next is cut and its numbers reserved (the checkpoint's fsync); it is made
+        and sent once the oldest of them is settled. Each batch commits in turn (`_deliver`).
         """
         sender = asyncio.create_task(self.send_spooled()) if self.spool is not None else None
         try:
             while True:
                 self._next = await self.queue.next_batch()
                 await self._reserve(self._next)
-                if self._inflight is not None:
-                    await asyncio.shield(self._inflight)  # cancelling run must not cut it short
-                self._current, self._next = self._next, None
-                self._inflight = asyncio.create_task(self._deliver_current())
+                while len(self._flying) >= self.in_flight:
+                    await asyncio.shield(self._flying[0][1])  # cancelling run must not cut it short
+                    self._flying.popleft()
+                self._launch(self._next)
+                self._next = None
         finally:
             if sender is not None:
                 sender.cancel()
@@ -119,29 +129,34 @@ class Shipper:
     def oldest_unacked(self) -> int | None:
         """When the oldest line read but not yet acknowledged was read (µs; None: there is
         none): in the batch being shipped, the one cut next, the queue, or the spool."""
-        times = [p.chunk.read for batch in (self._current, self._next) for p in batch or ()]
+        batches = [batch for batch, _ in self._flying] + [self._next or []]
+        times = [p.chunk.read for batch in batches for p in batch]
         times += [t for t in (self.queue.oldest_read(),) if t is not None]
         if self.spool is not None and (spooled := self.spool.report().oldest_created) is not None:
             times.append(spooled)
         return min(times, default=None)
 
-    async def _deliver_current(self) -> None:
-        assert self._current is not None
-        await self._deliver(self._current)
-        self._current = None
+    def _launch(self, items: list[Pending]) -> None:
+        """Start delivering a reserved batch; it commits after the batch launched before it."""
+        before = self._flying[-1][1] if self._flying else None
+        self._flying.append((items, asyncio.create_task(self._deliver(items, before))))
 
     async def drain(self) -> None:
-        """After `run` was cancelled and the inputs stopped: finish the batch being delivered,
-        ship the one made ready after it, then what is still queued, in order (commits must
+        """After `run` was cancelled and the inputs stopped: finish the batches being delivered,
+        ship the one made ready after them, then what is still queued, in order (commits must
         never overtake an unacked batch). With a spool, whatever the collector does not take
         at once is spooled."""
-        if self._inflight is not None:
-            await self._inflight
-            self._inflight = None
-        for taken in (self._current, self._next):
-            if taken:
-                await self.ship(taken)
-        self._current = self._next = None
+        try:
+            while self._flying:
+                await self._flying[0][1]
+                self._flying.popleft()
+        except asyncio.CancelledError:  # out of time: the later ones must not commit either
+            for _, task in self._flying:
+                task.cancel()
+            raise
+        if self._next:
+            await self.ship(self._next)
+        self._next = None
         while batch := self.queue.take_now():
             await self.ship(batch)
 
@@ -155,16 +170,20 @@ class Shipper:
         if self.checkpoints.reserve([p.mark for p in items]):
             await self._save()
 
-    async def _deliver(self, items: list[Pending]) -> None:
-        """Send a reserved batch (or spool it), then commit it."""
+    async def _deliver(self, items: list[Pending], before: asyncio.Task[None] | None = None) -> None:
+        """Send a reserved batch, then, in turn (once ``before``, the delivery of the batch
+        sent before it, is done), count it and commit it, or spool it."""
         if self.spool is None:
-            await self._deliver_in_memory(self._body(items), items)
+            outcome = await self._send_until_settled(self._body(items))
+            await _done(before)
+            self._settle(_refs(items), outcome)
         else:
             # Spooled first: a generated stream (nothing could read it again), and anything
             # while lines of an outage wait in the spool (order); else only when the collector
             # cannot take it.
             made = [p for p in items if p.generated]
             if made:
+                await _done(before)
                 self._generated.update(p.chunk.stream for p in made)
                 await self._to_spool(self._body(made), made, "generated")  # commits once fsync'd
                 items = [p for p in items if not p.generated]
@@ -172,9 +191,12 @@ class Shipper:
                     return
             body = self._body(items)
             behind = self.spool.holds_other_than(self._generated)
-            if behind or not await self._send_once(body, _refs(items)):
+            taken = None if behind else await self._attempt(body)
+            await _done(before)
+            if taken is None:
                 await self._to_spool(body, items, "behind_spool" if behind else "unreachable")
                 return
+            self._settle(_refs(items), taken)
         self.checkpoints.commit([p.mark for p in items])
         await self._save_soon()
 
@@ -185,35 +207,35 @@ class Shipper:
         # compression waits behind the inputs, holding the batch back (measured: 3 ms vs 11 ms).
         return compress(body, self.sender.encoding)
 
-    async def _send_once(self, body: bytes, refs: list[ChunkRef]) -> bool:
-        """One attempt; True if the batch is settled (taken, or refused for good)."""
+    async def _attempt(self, body: bytes) -> Outcome | None:
+        """One attempt; None if it failed for a reason that may pass (counted)."""
         try:
-            ack = await self.sender.send(body)
+            return await self.sender.send(body)
         except SendError as e:
             if e.retryable:
                 self.telemetry.send_failed(e.reason, e.detail, 0.0)
-                return False
-            self._drop(refs, e.reason)
-            return True
-        self._account(refs, ack)
-        return True
+                return None
+            return e.reason
 
-    async def _deliver_in_memory(self, body: bytes, items: list[Pending]) -> None:
+    async def _send_until_settled(self, body: bytes) -> Outcome:
+        """Send until the collector takes the batch or refuses it for good."""
         attempt = 0
         while True:
             try:
-                ack = await self.sender.send(body)
+                return await self.sender.send(body)
             except SendError as e:
                 if not e.retryable:
-                    self._drop(_refs(items), e.reason)
-                    return
+                    return e.reason
                 delay = retry_delay(attempt, self.retry_initial, self.retry_max, self._rng, e.retry_after)
                 self.telemetry.send_failed(e.reason, e.detail, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
-            else:
-                self._account(_refs(items), ack)
-                return
+
+    def _settle(self, refs: list[ChunkRef], outcome: Outcome) -> None:
+        if isinstance(outcome, Ack):
+            self._account(refs, outcome)
+        else:
+            self._drop(refs, outcome)
 
     async def _to_spool(self, body: bytes, items: list[Pending], why: SpoolReason) -> None:
         assert self.spool is not None
@@ -226,7 +248,8 @@ class Shipper:
                 break
             except (SpoolFull, OSError) as e:
                 # No room: perhaps the collector is back and takes it directly.
-                if await self._send_once(body, refs):
+                if (outcome := await self._attempt(body)) is not None:
+                    self._settle(refs, outcome)
                     self.checkpoints.commit([p.mark for p in items])
                     await self._save()
                     return
@@ -306,6 +329,13 @@ class Shipper:
             else:
                 self.telemetry.lines_acked(stream, n)
         self.telemetry.batch_acked(len(refs), ack.accepted, ack.duplicates)
+
+
+async def _done(before: asyncio.Task[None] | None) -> None:
+    """Wait for the delivery of the batch sent before (its failure is this batch's too: it
+    must not commit past it)."""
+    if before is not None:
+        await asyncio.shield(before)
 
 
 def _refs(items: list[Pending]) -> list[ChunkRef]:

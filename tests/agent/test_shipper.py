@@ -113,7 +113,7 @@ async def test_the_body_is_a_valid_compressed_batch(tmp_path: Path) -> None:
 
 async def test_drain_ships_the_interrupted_batch_before_later_ones(tmp_path: Path) -> None:
     shipper, sender, _ = make(tmp_path, [])
-    shipper._current = [pending(0)]
+    shipper._next = [pending(0)]  # reserved, not yet sent, as run leaves it when cancelled
     await shipper.queue.put(pending(2))
     await shipper.drain()
     seqs = [[c.seq for c in decode_batch(decompress(b, "zstd", 1 << 20)).batch.chunks] for b in sender.bodies]
