@@ -126,6 +126,7 @@ def ready_json(path: Path) -> dict[str, Any]:
 
 PROFILE: Path | None = None  # --profile: py-spy samples of the agent land here
 BATCH: tuple[int, int] | None = None  # --agent-batch: the agent's batch and queue bytes
+IN_FLIGHT: int | None = None  # --agent-in-flight: this checkout's agent's [agent.batch] in_flight
 PROFILE_COLLECTOR = False  # --profile-collector: and of the collector (all threads, sealers)
 SHIPPER_CPU: set[int] | None = None  # the core the shipper is pinned to (--pin)
 OTHER_CPUS: set[int] | None = None  # where the sinks and the collector run
@@ -186,15 +187,17 @@ def profile_top(files: list[Path], top: int = 20) -> str:
     return "\n".join(out)
 
 
-def agent_config(work: Path, url: str, token: Path, log: Path) -> Path:
+def agent_config(work: Path, url: str, token: Path, log: Path, in_flight: int | None = None) -> Path:
     config = work / "agent.toml"
+    batch = [f"max_bytes = {BATCH[0]}\nqueue_bytes = {BATCH[1]}\n"] if BATCH else []
+    batch += [f"in_flight = {in_flight}\n"] if in_flight is not None else []
     config.write_text(
         f'[agent]\nhost = "bench"\nstate_dir = "{work / "agent-state"}"\nlog_level = "warning"\n'
         f'[agent.collector]\nurl = "{url}"\ntoken_file = "{token}"\n'
         '[agent.metrics]\nlisten = "127.0.0.1:0"\n'
         '[agent.clock]\nservers = ["127.0.0.1:9"]\ntimeout = 0.2\ninterval = 3600\n'
         "[agent.journald]\nenabled = false\n"
-        + (f"[agent.batch]\nmax_bytes = {BATCH[0]}\nqueue_bytes = {BATCH[1]}\n" if BATCH else "")
+        + ("[agent.batch]\n" + "".join(batch) if batch else "")
         + f'[[agent.files]]\ninclude = ["{log}"]\nzone = "Asia/Tokyo"\n'
     )
     return config
@@ -243,7 +246,7 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
             wait(lambda: (work / "sink.ready").exists() and (work / "sink.ready").read_text() != "", 30,
                  "the sink")
             url = f"http://127.0.0.1:{(work / 'sink.ready').read_text()}"
-        config = agent_config(work, url, token, data)
+        config = agent_config(work, url, token, data, IN_FLIGHT if bin_dir == BIN else None)
         began = time.monotonic()
         agent = start([bin_dir / "chronolog-agent", "run", "-c", config, "--ready-file", work / "a.ready"],
                       work / "agent.log", SHIPPER_CPU)
@@ -477,13 +480,16 @@ def main() -> None:
                    help="with --profile, also sample the collector (every thread, and its sealers)")
     p.add_argument("--agent-batch", default=None, metavar="MAX_BYTES,QUEUE_BYTES",
                    help="the agent's [agent.batch] max_bytes and queue_bytes (default: the agent's defaults)")
+    p.add_argument("--agent-in-flight", type=int, default=None, metavar="N",
+                   help="this checkout's agent's [agent.batch] in_flight (default: the agent's default)")
     p.add_argument("--baseline", type=Path, default=None,
                    help="another checkout's .venv/bin: its agent runs beside this one (base, base->ack)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin the shipper to one core and the receivers to the others")
     args = p.parse_args()
-    global SHIPPER_CPU, OTHER_CPUS, PROFILE, PROFILE_COLLECTOR, SYSLOG_NG, BATCH
+    global SHIPPER_CPU, OTHER_CPUS, PROFILE, PROFILE_COLLECTOR, SYSLOG_NG, BATCH, IN_FLIGHT
     PROFILE_COLLECTOR = args.profile_collector
+    IN_FLIGHT = args.agent_in_flight
     if args.agent_batch:
         max_bytes, queue_bytes = (int(v) for v in args.agent_batch.split(","))
         BATCH = (max_bytes, queue_bytes)
