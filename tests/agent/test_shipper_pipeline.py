@@ -40,6 +40,14 @@ def pending(seq: int) -> Pending:
     return Pending(chunk, Mark("s", seq + 2, {"offset": seq + 2}), 1 << 20)  # one batch each
 
 
+async def until(condition: object) -> None:
+    for _ in range(6000):  # up to a minute: a loaded machine, not the code, is slow
+        if condition():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never happened")
+
+
 async def test_the_next_batch_is_reserved_while_one_waits_and_sent_after_it(tmp_path: Path) -> None:
     path = tmp_path / "cp.json"
     checkpoints = Checkpoints(path)
@@ -50,14 +58,6 @@ async def test_the_next_batch_is_reserved_while_one_waits_and_sent_after_it(tmp_
     for seq in (0, 2, 4):
         await queue.put(pending(seq))
     task = asyncio.create_task(shipper.run())
-
-    async def until(condition: object) -> None:
-        for _ in range(6000):  # up to a minute: a loaded machine, not the code, is slow
-            if condition():  # type: ignore[operator]
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("never happened")
-
     await until(lambda: len(sender.sent) == 1)
     # Batch 0 waits for its answer; batch 2's numbers are already on disk, and it is not sent.
     await until(lambda: Checkpoints(path).load().get("s").high_seq == 4)
@@ -121,14 +121,6 @@ class AnsweredBySeq:
 
     def answer(self, seq: int, outcome: Ack | SendError) -> None:
         self.waiting[seq].set_result(outcome)
-
-
-async def until(condition: object) -> None:
-    for _ in range(6000):  # up to a minute: a loaded machine, not the code, is slow
-        if condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("never happened")
 
 
 async def settle(rounds: int = 20) -> None:
