@@ -7,7 +7,6 @@ proves every line against collector A's checkpoint."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import urllib.request
 from collections import Counter
@@ -16,8 +15,9 @@ from pathlib import Path
 
 import pytest
 from support.fleet import AgentHandle, Fleet
+from support.jetstream import jetstream_tables, second_collector
 from support.nats import NatsCluster
-from support.processes import BIN, Daemon, free_port, wait_for
+from support.processes import BIN, Daemon, wait_for
 
 ROUNDS = 4  # of lines per agent: before the kills, with a server down, with a collector down, after
 PER_ROUND = 300
@@ -28,29 +28,6 @@ def nats(tmp_path: Path) -> NatsCluster:
     cluster = NatsCluster(tmp_path / "nats").start()
     yield cluster  # type: ignore[misc]
     cluster.stop()
-
-
-def jetstream_tables(nats: NatsCluster) -> str:
-    return ('[collector.store]\nbackend = "jetstream"\nsegment_max_age = 2.0\n'
-            f"[collector.store.jetstream]\nservers = {json.dumps(nats.urls)}\n"
-            f"monitor_urls = {json.dumps(nats.monitor_urls)}\n"
-            "lease_seconds = 3.0\nwrite_deadline = 20.0\nack_timeout = 2.0\n"
-            '[collector.store.jetstream.location]\ncountry = "JP"\nregion = "Tokyo"\n')
-
-
-def second_collector(fleet: Fleet, root: Path, daemons: Callable[[str, Path, Path], Daemon]) -> str:
-    """Collector B: A's configuration (same cluster, same master key) with its own data_dir and
-    port, and A's credentials (docs/scale-out.md: copied to every collector)."""
-    root.mkdir()
-    port = free_port()
-    text = fleet.config.read_text().replace(str(fleet.root / "store"), str(root / "store"))
-    text = text.replace(f'listen = "127.0.0.1:{fleet.url.rsplit(":", 1)[1]}"', f'listen = "127.0.0.1:{port}"')
-    config = root / "collector.toml"
-    config.write_text(text)
-    (root / "store").mkdir(mode=0o700)
-    shutil.copy2(fleet.root / "store" / "credentials.json", root / "store" / "credentials.json")
-    daemons("chronolog-collector", config, root).start()
-    return f"http://127.0.0.1:{port}"
 
 
 def query(url: str, token: Path) -> list[str]:

@@ -1,0 +1,87 @@
+"""Legal holds and retention through two real collectors over a real 3-node NATS cluster,
+with the documented commands (docs/scale-out.md, docs/admin.md): a hold placed through
+collector A is listed, shown and honoured by collector B, and released there for both. The
+expiry itself is checked with a given ``now`` in tests/collector/test_jetstream_retention.py
+(segments sealed in a test are never days old)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from support.admins import PASSWORD
+from support.fleet import Fleet
+from support.jetstream import jetstream_tables, second_collector
+from support.nats import NatsCluster
+from support.processes import BIN, Daemon, wait_for
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[NatsCluster]:
+    cluster = NatsCluster(tmp_path / "nats").start()
+    yield cluster
+    cluster.stop()
+
+
+def test_a_hold_placed_through_one_collector_is_honoured_by_the_other(
+        tmp_path: Path, nats: NatsCluster, daemons: Callable[[str, Path, Path], Daemon]) -> None:
+    (tmp_path / "a").mkdir()
+    fleet = Fleet(tmp_path / "a", daemons, extra_config=jetstream_tables(nats))
+    fleet.login()  # enrols root in A's admins.json, which B gets a copy of (docs/scale-out.md)
+    url_b = second_collector(fleet, tmp_path / "b", daemons, copied=("credentials.json", "admins.json"))
+    session_b = tmp_path / "b.session"
+
+    def through_b(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([BIN / "chronolog", "--url", url_b, "--session-file", session_b, *args],
+                              input=PASSWORD + "\n", capture_output=True, text=True)
+
+    def on_b(*args: str) -> subprocess.CompletedProcess[str]:
+        return through_b("admin", *args)
+
+    assert fleet.authenticator is not None
+    logged_in = on_b("login", "--user", "root", "--password-stdin", "--totp", fleet.authenticator.code())
+    assert logged_in.returncode == 0, logged_in.stderr
+
+    agent = fleet.agent("web-1")
+    agent.write(*[f"web-1 line {i}" for i in range(20)])
+
+    def sealed() -> bool:
+        report = json.loads(on_b("verify", "--json").stdout)["reports"][0]
+        return bool(report["clean"] and report["segments"] >= 1 and report["wal_records"] == 0)
+
+    wait_for(sealed, "the lines to be sealed and verified clean through B", 120)
+
+    placed = fleet.admin("hold", "add", "--tenant", "city", "--reason", "case 42")
+    assert placed.returncode == 0, placed.stderr
+    hold_id = placed.stdout.split(":", 1)[0].removeprefix("hold ")
+    listed = on_b("hold", "list", "--tenant", "city")
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [hold_id]
+    assert listed.stdout.rstrip().endswith("\tactive\tcase 42")
+    shown = on_b("retention", "show", "--tenant", "city")
+    assert f"  held: {hold_id} " in shown.stdout and "case 42" in shown.stdout
+    # B refuses to erase a tenant held through A: the dry run says so, and so does the erase.
+    plan = on_b("erase-tenant", "city")
+    assert f"refused while 1 legal hold(s) stand: {hold_id}" in plan.stdout
+    refused = on_b("erase-tenant", "city", "--confirm", "city")
+    assert refused.returncode != 0 and "legal hold" in refused.stderr
+
+    # A retention set through B is A's too.
+    assert on_b("retention", "set", "--tenant", "city", "30", "--confirm", "city").returncode == 0
+    assert "tenant city: retention 30 days" in fleet.admin("retention", "show", "--tenant", "city").stdout
+
+    released = on_b("hold", "release", "--tenant", "city", hold_id, "--confirm", "city")
+    assert released.returncode == 0, released.stderr
+    assert released.stdout.strip() == f"released hold {hold_id}"
+    assert fleet.admin("hold", "list", "--tenant", "city").stdout == ""
+    history = fleet.admin("hold", "list", "--tenant", "city", "--all").stdout
+    assert f"{hold_id}\t" in history and "by root" in history
+    # Each collector audited what it was asked.
+    audit_a = fleet.chronolog("--session-file", fleet.session_file, "audit", "--json")
+    audit_b = through_b("audit", "--json")
+    assert audit_a.returncode == 0 and audit_b.returncode == 0, audit_a.stderr + audit_b.stderr
+    assert '"hold.add"' in audit_a.stdout and '"hold.release"' not in audit_a.stdout
+    assert '"hold.release"' in audit_b.stdout and '"hold.add"' not in audit_b.stdout
