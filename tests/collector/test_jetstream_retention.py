@@ -16,6 +16,7 @@ from support.nats import NatsCluster
 from support.processes import wait_for
 from support.stores import batch, lines
 
+from collector.store import DamagedPart
 from collector.store.catalog import Hold
 from collector.store.jetstream.policy import expiry_key
 from collector.store.jetstream.store import JetStreamStore
@@ -182,3 +183,30 @@ async def test_retention_is_applied_by_the_collector_that_takes_the_tenants_rete
             assert set(applied) == {"city"}
         finally:
             loop.cancel()
+
+
+async def test_a_query_reading_while_retention_removes_its_segments_loses_only_those(
+        cluster: NatsCluster, tmp_path: Path) -> None:
+    with stores(cluster, tmp_path) as [a, b]:
+        await four_segments(a)
+        a.set_retention("city", 30)
+        a.add_hold("city", 3_000_000, None, "case 5", "alice")  # keeps segment 4
+        with b.reader("city") as reader:  # B's snapshot: all four segments, none fetched yet
+            parts = reader.parts(0, 2**62)
+            assert a.apply_retention("city", now=NOW)["segments"] == [1, 2, 3]
+            loaded = [part.load(None) for part in parts]
+        assert [len(block) if block is not None else None for block in loaded] == [None, None, None, 10]
+        # An object deleted without an expiry is damage, as a missing file on a local store.
+        await a.append("city", batch("s", 40, 5, t0=5_000_000), 1)
+        assert await a.seal("city") == 1
+        with b.reader("city") as reader:
+            [part] = reader.parts(5_000_000, 2**62)
+
+            name = a.mirror("city").object_name(5)
+
+            async def delete() -> Any:
+                return await (await a.js.object_store(a._bucket("city"))).delete(name)
+
+            a.bridge.run(delete())
+            with pytest.raises(DamagedPart, match="seg-00000005"):
+                part.load(None)

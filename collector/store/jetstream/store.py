@@ -169,8 +169,23 @@ class _Reader(TenantReader):
         return found
 
     def _segment(self, number: int) -> Any:
-        self._source.store.fetch_segment(self._source.mirror, number)
+        try:
+            self._source.store.fetch_segment(self._source.mirror, number)
+        except nats.js.errors.NotFoundError:
+            if self._source.store.expired(self._source.mirror, number):
+                raise _Expired from None
+            # Gone without an expiry: opening the missing file names it damaged.
         return super()._segment(number)
+
+    def _block(self, number: int, block: int, contains: str | None) -> LineBlock | None:
+        try:
+            return super()._block(number, block, contains)
+        except _Expired:
+            return None  # retention removed it while this snapshot was read: its lines were due to go
+
+
+class _Expired(Exception):
+    """A segment of a reader's snapshot that retention removed since."""
 
 
 class JetStreamStore:
@@ -406,6 +421,12 @@ class JetStreamStore:
                 record = {"kind": "expire", "unreadable": entry.value.decode(errors="replace")}
             if not await asyncio.to_thread(mirror.expire, k, record):
                 return  # names a segment this copy reads on its next sync
+
+    def expired(self, mirror: Mirror, number: int) -> bool:
+        """Whether segment ``number`` has expired, as the cluster says now (blocking)."""
+        self.bridge.run(self._sync(mirror))
+        rows = mirror.catalog.segments(number)
+        return bool(rows) and rows[0].number == number and rows[0].state == "expired"
 
     def fetch_segment(self, mirror: Mirror, number: int) -> None:
         """Make sure segment ``number``'s file is in the mirror (blocking)."""
