@@ -213,11 +213,15 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         if isinstance(store, LocalStore):  # the JetStream store's backlog is its stream's (health.py)
             telemetry.watch_backlog(store.backlog)
         credentials = CredentialStore(credentials_path(config))
-        if not isinstance(store, LocalStore):  # JetStream: one set of credentials for its collectors
-            from collector.auth.shared import share_credentials
+        if not isinstance(store, LocalStore):  # JetStream: one set of credentials and accounts
+            from collector.auth.shared import share_accounts, share_credentials
 
-            sharing = asyncio.create_task(share_credentials(credentials, store.text))
-            stack.push_async_callback(_cancel, sharing)
+            sharing = [share_credentials(credentials, store.text),
+                       share_accounts(AdminAccounts(admins_path(config), store.master), store.text),
+                       share_accounts(AdminAccounts(investigators_path(config.data_dir), store.master,
+                                                    "investigator"), store.text)]
+            for task in sharing:
+                stack.push_async_callback(_cancel, asyncio.create_task(task))
         cert = config.tls.cert_file
         telemetry.watch_certificates(certificate_expiry(cert) if cert is not None else None,
                                      credentials.earliest_certificate_expiry)

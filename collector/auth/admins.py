@@ -10,7 +10,9 @@ throttling (`collector.auth.totp`). Nothing here returns or logs a secret except
 hands the new TOTP secret to the person enrolling, once.
 
 The collector and ``chronolog-collector admins ...`` may both write a file; every
-read-modify-write holds its lock file (``admins.lock``, ``investigators.lock``).
+read-modify-write holds its lock file (``admins.lock``, ``investigators.lock``). On the
+JetStream store, the collectors of one cluster merge their files (`merged_accounts`,
+collector/auth/shared.py).
 (The class keeps its first name, `AdminAccounts`, though it holds investigators too.)
 """
 
@@ -38,7 +40,7 @@ from collector.store.keys import MasterKeys
 from collector.store.names import TENANT_NAME
 
 __all__ = ["ADMIN_NAME", "MIN_PASSWORD", "AccountError", "AccountRole", "AdminAccount", "AdminAccounts",
-           "Enrolment"]
+           "Enrolment", "merged_accounts"]
 
 ADMIN_NAME = re.compile(r"[a-z][a-z0-9._-]{0,31}")
 MIN_PASSWORD = 12
@@ -153,9 +155,11 @@ class AdminAccounts:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 docs = self._docs()
+                before = orjson.dumps(docs)
                 yield docs
-                atomic_write(self.path, orjson.dumps({"version": 1, "admins": docs},
-                                                     option=orjson.OPT_INDENT_2), mode=0o600)
+                if orjson.dumps(docs) != before:
+                    atomic_write(self.path, orjson.dumps({"version": 1, "admins": docs},
+                                                         option=orjson.OPT_INDENT_2), mode=0o600)
             finally:
                 os.close(fd)
 
@@ -203,6 +207,12 @@ class AdminAccounts:
                 d["totp"] = {"master": master_id, "wrapped": base64.b64encode(wrapped).decode()}
             return len(docs)
 
+    def merge_in(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Take in another collector's accounts (`merged_accounts`); returns every account."""
+        with self._editing() as mine:
+            mine[:] = merged_accounts(mine, docs, self._master.current())
+            return [dict(d) for d in mine]
+
     def save_state(self, name: str, state: TotpState) -> None:
         """Persist an account's TOTP state (durably: a crash must not forget a used code)."""
         with self._editing() as docs:
@@ -210,3 +220,40 @@ class AdminAccounts:
                 if d["name"] == name:
                     d["state"] = {"last_step": state.last_step, "failures": state.failures,
                                   "last_failure": state.last_failure}
+
+
+def merged_accounts(mine: list[dict[str, Any]], theirs: list[dict[str, Any]],
+                    master: str) -> list[dict[str, Any]]:
+    """This collector's accounts with another's, losing nothing that protects: every account of
+    both; a disable in either wins (at the earlier time, never undone); the newest accepted TOTP
+    step of either, so that a code used on one collector is refused on the others. Failures
+    (throttling) stay this collector's own. A name enrolled on two collectors at once (two
+    password hashes) keeps the earlier enrolment, the same everywhere; a secret re-wrapped under
+    ``master`` (the current master key version) is taken in that wrapping. By name, in order."""
+    by_name = {str(d["name"]): dict(d) for d in mine}
+    for other in theirs:
+        name = str(other["name"])
+        known = by_name.get(name)
+        replaced = known is not None and known["password"] != other["password"]
+        if known is None or (replaced and _enrolment(other) < _enrolment(known)):
+            by_name[name] = {**other, "state": {**_state(other), "failures": 0, "last_failure": 0.0}}
+            continue
+        if replaced:
+            continue  # a later enrolment of the same name: this one stands
+        if other["totp"] != known["totp"] and other["totp"]["master"] == master:
+            known["totp"] = other["totp"]
+        disabled = [d for d in (known.get("disabled"), other.get("disabled")) if d is not None]
+        known["disabled"] = min(disabled) if disabled else None
+        last_step = max(_state(known)["last_step"], _state(other)["last_step"])
+        known["state"] = {**_state(known), "last_step": last_step}
+    return [by_name[name] for name in sorted(by_name)]
+
+
+def _enrolment(doc: dict[str, Any]) -> tuple[str, str]:
+    return str(doc["created"]), str(doc["password"])
+
+
+def _state(doc: dict[str, Any]) -> dict[str, Any]:
+    state = doc.get("state") or {}
+    return {"last_step": int(state.get("last_step", -1)), "failures": int(state.get("failures", 0)),
+            "last_failure": float(state.get("last_failure", 0.0))}

@@ -1,4 +1,4 @@
-"""Credentials shared by the collectors of one JetStream cluster (docs/scale-out.md).
+"""Credentials and accounts shared by the collectors of one JetStream cluster (docs/scale-out.md).
 
 Each collector keeps its own ``credentials.json``, which its API and ``chronolog-collector
 credentials`` on its host change. Every few seconds it merges that file with the cluster's copy
@@ -6,6 +6,14 @@ credentials`` on its host change. Every few seconds it merges that file with the
 credential issued on any collector becomes known to all, and a revocation on any collector wins
 on all (a revoked credential is never live again), so two collectors changing theirs at once
 lose nothing of each other's.
+
+Administrator and investigator accounts (``admins.json``, ``investigators.json``) are merged
+the same way (`collector.auth.admins.merged_accounts`), under ``auth.admins`` and
+``auth.investigators``: an account enrolled on any collector signs in on all, one disabled on
+any is disabled on all, and a TOTP code accepted by one is refused by the others once merged.
+What goes to the cluster is what the files hold, password hashes and TOTP secrets wrapped by
+the master key (as the tenant keys beside them), without the failure counts (throttling stays
+each collector's). Nothing of an account is logged but its name.
 """
 
 from __future__ import annotations
@@ -13,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from collector.auth.admins import AdminAccounts
 from collector.auth.credentials import CredentialStore
 from collector.store import StoreUnavailable
 from collector.store.jetstream.kv import KvText
 
-__all__ = ["KEY", "share_credentials", "sync_credentials"]
+__all__ = ["KEY", "share_accounts", "share_credentials", "sync_accounts", "sync_credentials"]
 
 log = logging.getLogger("collector.auth")
 
@@ -44,4 +53,28 @@ async def share_credentials(credentials: CredentialStore, cluster: KvText, inter
             await sync_credentials(credentials, cluster)
         except StoreUnavailable as e:
             log.warning("sharing credentials with the cluster failed; will retry", extra={"error": str(e)})
+        await asyncio.sleep(interval)
+
+
+async def sync_accounts(accounts: AdminAccounts, cluster: KvText) -> bool:
+    """One merge of an account file both ways; False when another collector wrote the
+    cluster's copy meanwhile (the next one takes it in)."""
+    key = f"auth.{accounts.role}s"
+    doc, revision = await asyncio.to_thread(cluster.get, key)
+    theirs = list(doc["accounts"]) if doc else []
+    both = await asyncio.to_thread(accounts.merge_in, theirs)
+    shared = [{**d, "state": {**(d.get("state") or {}), "failures": 0, "last_failure": 0.0}} for d in both]
+    if shared == theirs:
+        return True
+    return await asyncio.to_thread(cluster.put_if, key, {"version": 1, "accounts": shared}, revision)
+
+
+async def share_accounts(accounts: AdminAccounts, cluster: KvText, interval: float = 2.0) -> None:
+    """Merge every ``interval`` seconds until cancelled, as `share_credentials`."""
+    while True:
+        try:
+            await sync_accounts(accounts, cluster)
+        except StoreUnavailable as e:
+            log.warning("sharing accounts with the cluster failed; will retry",
+                        extra={"accounts": accounts.role, "error": str(e)})
         await asyncio.sleep(interval)

@@ -1,0 +1,79 @@
+"""Administrator and investigator accounts shared by the collectors of one JetStream cluster
+(collector/auth/shared.py), against a real 3-node NATS cluster on loopback: each collector keeps
+its own file, merged with the cluster's copy both ways."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from support.jetstream import stores
+from support.nats import NatsCluster
+
+from collector.auth.admins import AdminAccounts
+from collector.auth.shared import sync_accounts
+from collector.auth.totp import TotpState
+from collector.store.jetstream.store import JetStreamStore
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    nats_cluster = NatsCluster(tmp_path_factory.mktemp("nats")).start()
+    yield nats_cluster
+    nats_cluster.stop()
+
+
+async def sync_all(pairs: list[tuple[AdminAccounts, JetStreamStore]]) -> None:
+    for accounts, store in [*pairs, pairs[0]]:
+        assert await sync_accounts(accounts, store.text)
+
+
+async def test_an_account_enrolled_or_disabled_on_one_collector_holds_on_every_one(cluster: NatsCluster,
+                                                                                   tmp_path: Path) -> None:
+    with stores(cluster, tmp_path) as [a, b]:
+        on_a = AdminAccounts(tmp_path / "a" / "admins.json", a.master)
+        on_b = AdminAccounts(tmp_path / "b" / "admins.json", b.master)
+        pairs = [(on_a, a), (on_b, b)]
+        root = on_a.add("root", "*", PASSWORD)
+        await sync_all(pairs)
+        found = on_b.get("root")
+        assert found is not None and on_b.secret(found) == root.secret  # signs in on B too
+        # A code accepted by A is refused by B once merged; B's failures stay B's.
+        on_a.save_state("root", TotpState(1000, 0, 0.0))
+        on_b.save_state("root", TotpState(990, 3, 5.0))
+        await sync_all(pairs)
+        b_root, a_root = on_b.get("root"), on_a.get("root")
+        assert b_root is not None and a_root is not None
+        assert (b_root.state.last_step, b_root.state.failures) == (1000, 3)
+        assert (a_root.state.last_step, a_root.state.failures) == (1000, 0)
+        # Disabled on B at the same time as another is enrolled on A: both changes hold on both.
+        on_b.disable("root")
+        ivan = on_a.add("ivan", "city", PASSWORD)
+        await sync_all(pairs)
+        for accounts in (on_a, on_b):
+            assert accounts.get("root") is None  # never enabled again by a merge
+            found = accounts.get("ivan")
+            assert found is not None and accounts.secret(found) == ivan.secret
+        # The cluster's copy: no failure counts, no secret but wrapped by the master key.
+        shared = orjson.dumps(a.text.get("auth.admins")[0])
+        assert b'"failures":3' not in shared
+        for secret in (root.secret, ivan.secret):
+            assert base64.b64encode(secret) not in shared and root.base32.encode() not in shared
+
+
+async def test_a_name_enrolled_on_two_collectors_at_once_keeps_one_enrolment_everywhere(
+        cluster: NatsCluster, tmp_path: Path) -> None:
+    with stores(cluster, tmp_path) as [a, b]:
+        on_a = AdminAccounts(tmp_path / "a" / "investigators.json", a.master, "investigator")
+        on_b = AdminAccounts(tmp_path / "b" / "investigators.json", b.master, "investigator")
+        first, second = on_a.add("ivan", "city", PASSWORD), on_b.add("ivan", "city", PASSWORD)
+        await sync_all([(on_a, a), (on_b, b)])
+        kept_a, kept_b = on_a.get("ivan"), on_b.get("ivan")
+        assert kept_a is not None and kept_b is not None
+        assert kept_a == kept_b and on_a.secret(kept_a) in (first.secret, second.secret)
+        assert a.text.get("auth.investigators")[0] is not None and a.text.get("auth.admins")[0] is None
