@@ -234,17 +234,18 @@ def merged_accounts(mine: list[dict[str, Any]], theirs: list[dict[str, Any]],
     for other in theirs:
         name = str(other["name"])
         known = by_name.get(name)
-        replaced = known is not None and known["password"] != other["password"]
-        if known is None or (replaced and _enrolment(other) < _enrolment(known)):
-            by_name[name] = {**other, "state": {**_state(other), "failures": 0, "last_failure": 0.0}}
+        fresh = {**other, "state": {**_state(other), "failures": 0, "last_failure": 0.0}}
+        if known is None:
+            by_name[name] = fresh
             continue
-        if replaced:
-            continue  # a later enrolment of the same name: this one stands
-        if other["totp"] != known["totp"] and other["totp"]["master"] == master:
-            known["totp"] = other["totp"]
         disabled = [d for d in (known.get("disabled"), other.get("disabled")) if d is not None]
-        known["disabled"] = min(disabled) if disabled else None
         last_step = max(_state(known)["last_step"], _state(other)["last_step"])
+        if known["password"] != other["password"]:  # the name enrolled twice: the earlier stands
+            if _enrolment(other) < _enrolment(known):
+                known = by_name[name] = fresh
+        elif other["totp"] != known["totp"] and other["totp"]["master"] == master:
+            known["totp"] = other["totp"]
+        known["disabled"] = min(disabled) if disabled else None  # whichever enrolment stands
         known["state"] = {**_state(known), "last_step": last_step}
     return [by_name[name] for name in sorted(by_name)]
 

@@ -77,3 +77,9 @@ async def test_a_name_enrolled_on_two_collectors_at_once_keeps_one_enrolment_eve
         assert kept_a is not None and kept_b is not None
         assert kept_a == kept_b and on_a.secret(kept_a) in (first.secret, second.secret)
         assert a.text.get("auth.investigators")[0] is not None and a.text.get("auth.admins")[0] is None
+        # Enrolled twice again, and disabled on B: disabled everywhere, whichever enrolment stands.
+        on_a.add("eve", "city", PASSWORD)
+        on_b.add("eve", "city", PASSWORD)
+        on_b.disable("eve")
+        await sync_all([(on_a, a), (on_b, b)])
+        assert on_a.get("eve") is None and on_b.get("eve") is None
