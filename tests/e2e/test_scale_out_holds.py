@@ -44,12 +44,21 @@ def test_a_hold_placed_through_one_collector_is_honoured_by_the_other(
 
     authenticator = fleet.authenticator
     assert authenticator is not None
-    wait_for(lambda: on_b("login", "--user", "root", "--password-stdin", "--totp",
-                          authenticator.code()).returncode == 0, "root to sign in on B", 30)
-    # The code A accepted last was merged into B's copy: B refuses it (a replay).
-    replayed = on_b("login", "--user", "root", "--password-stdin", "--totp",
-                    authenticator.code_at(authenticator.used))
+    used_on_a = authenticator.used
+
+    def b_knows_roots_last_code() -> bool:
+        try:
+            docs = json.loads((tmp_path / "b" / "store" / "admins.json").read_text())["admins"]
+        except FileNotFoundError:
+            return False
+        return any(d["name"] == "root" and d["state"]["last_step"] >= used_on_a for d in docs)
+
+    wait_for(b_knows_roots_last_code, "B to take in root's account and the code A accepted", 30)
+    # The code A accepted is a replay on B; a new one signs in.
+    replayed = on_b("login", "--user", "root", "--password-stdin", "--totp", authenticator.code_at(used_on_a))
     assert replayed.returncode != 0
+    logged_in = on_b("login", "--user", "root", "--password-stdin", "--totp", authenticator.code())
+    assert logged_in.returncode == 0, logged_in.stderr
 
     agent = fleet.agent("web-1")
     agent.write(*[f"web-1 line {i}" for i in range(20)])
