@@ -175,7 +175,9 @@ class LineBlock:
             joined = "\n".join(msg)
             self._text = joined.encode()
             sizes = map(len, msg) if len(self._text) == len(joined) else (len(m.encode()) for m in msg)
-            self._ends = array.array("q", (e - 1 for e in itertools.accumulate(n + 1 for n in sizes)))
+            # end i = sum of sizes 0..i + i newlines: in C, not a generator per line (sealing).
+            ends = array.array("q", itertools.accumulate(sizes))
+            self._ends = array.array("q", map(operator.add, ends, range(len(ends))))
         assert self._ends is not None
         return self._text, self._ends
 

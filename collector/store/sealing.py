@@ -33,7 +33,7 @@ from typing import IO, Protocol
 from chronolog.wire import Batch, Chunk, beyond_limits
 from collector.store.crypto import Unreadable
 from collector.store.lines import LineBlock, seq_runs
-from collector.store.segment import PreparedBlocks, prepare_blocks
+from collector.store.segment import ZSTD_LEVEL, PreparedBlocks, prepare_blocks
 from collector.store.seqset import HeldLines
 from collector.store.wal import decode_record, read_wal
 
@@ -48,7 +48,7 @@ class SealJob:
     tenant: str
     wal_paths: list[str]
     keys: dict[str, bytes]  # the tenant key versions the WAL files name, by id
-    zstd_level: int = 3
+    zstd_level: int = ZSTD_LEVEL
     block_bytes: int = 1 << 20
     # WAL records kept elsewhere than in files (stream messages), as (name, one-record WAL file).
     wal_messages: list[tuple[str, bytes]] = field(default_factory=list)

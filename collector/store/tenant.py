@@ -56,7 +56,7 @@ from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.sealed import BlockAt, ChainExtract, SegmentSeal
 from collector.store.sealing import InProcess, Prepared, SealJob, SealRunner
-from collector.store.segment import BuiltSegment, SegmentHead, file_digest, seal_blocks, segment_name
+from collector.store.segment import ZSTD_LEVEL, BuiltSegment, SegmentHead, file_digest, seal_blocks, segment_name
 from collector.store.seqset import HeldLines
 from collector.store.wal import (
     WalHead,
@@ -85,7 +85,7 @@ class SealSettings:
     segment_max_bytes: int = 64 << 20
     segment_max_age: float = 300.0
     block_bytes: int = 1 << 20
-    zstd_level: int = 3
+    zstd_level: int = ZSTD_LEVEL
     wal_max_bytes: int = 64 << 20  # a WAL file this large is closed (several make a segment)
 
 
