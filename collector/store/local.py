@@ -44,8 +44,8 @@ from collector.store.lines import LineBlock
 from collector.store.names import TENANT_NAME
 from collector.store.retention import expiring, summary
 from collector.store.sealed import ChainExtract, SegmentSeal
-from collector.store.segment import ZSTD_LEVEL
 from collector.store.sealing import InProcess, SealRunner, process_pool
+from collector.store.segment import ZSTD_LEVEL
 from collector.store.tenant import SealSettings, TenantStore
 from collector.store.verify import VerifyReport, verify_tenant
 
@@ -78,7 +78,10 @@ class StoreConfig(StrictModel):
         1 << 20, ge=1 << 12, le=64 << 20,
         description="Raw bytes of lines per compressed, encrypted segment block.",
     )
-    zstd_level: int = Field(ZSTD_LEVEL, ge=1, le=19, description="zstd level for segment blocks (higher: smaller segments, slower sealing).")
+    zstd_level: int = Field(
+        ZSTD_LEVEL, ge=1, le=19,
+        description="zstd level for segment blocks (higher: smaller segments, slower sealing).",
+    )
     retention_days: int = Field(
         0, ge=0, description="Default retention in days for tenants without their own "
         "(`chronolog admin retention set`); 0 keeps everything.",

@@ -45,8 +45,8 @@ from collector.store.crypto import Sealer, Unreadable, new_key, new_nonce_prefix
 from collector.store.leaves import RECORD_FORMAT, record_bytes
 from collector.store.lines import LineBlock
 
-__all__ = ["BLOCK_FORMAT", "MAGIC", "ZSTD_LEVEL", "BuiltSegment", "PreparedBlocks", "SegmentHead", "build_segment",
-           "prepare_blocks", "records_root", "seal_blocks", "segment_name"]
+__all__ = ["BLOCK_FORMAT", "MAGIC", "ZSTD_LEVEL", "BuiltSegment", "PreparedBlocks", "SegmentHead",
+           "build_segment", "prepare_blocks", "records_root", "seal_blocks", "segment_name"]
 
 MAGIC = b"CLS1"
 BLOCK_FORMAT = 2  # how blocks are encoded (lines.py); a header without it means 1

@@ -21,6 +21,7 @@ files not yet sealed), so that a seal running at the same time neither hides nor
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import functools
@@ -56,7 +57,14 @@ from collector.store.keys import Signer, TenantKeys
 from collector.store.lines import LineBlock
 from collector.store.sealed import BlockAt, ChainExtract, SegmentSeal
 from collector.store.sealing import InProcess, Prepared, SealJob, SealRunner
-from collector.store.segment import ZSTD_LEVEL, BuiltSegment, SegmentHead, file_digest, seal_blocks, segment_name
+from collector.store.segment import (
+    ZSTD_LEVEL,
+    BuiltSegment,
+    SegmentHead,
+    file_digest,
+    seal_blocks,
+    segment_name,
+)
 from collector.store.seqset import HeldLines
 from collector.store.wal import (
     WalHead,
@@ -480,27 +488,44 @@ class TenantStore:
 
     def seal_pending(self) -> int:
         """Seal every closed WAL file into segments (blocking); returns how many segments.
-        Up to ``runner.width`` groups of files are prepared at once; each is then sealed as
-        the chain's next segment, in WAL order."""
+        Groups of files are prepared ``runner.width`` at a time; each is then sealed as the
+        chain's next segment, in WAL order. A sealer that finishes takes the next group at
+        once, while the oldest is still prepared or committed: rounds that waited for their
+        slowest prepare left a core idle (issue 14)."""
         made = 0
+        window: collections.deque[tuple[list[Path], concurrent.futures.Future[Prepared]]]
+        window = collections.deque()
         with self._seal_lock:
-            while groups := self._seal_groups(self.runner.width):
-                futures = [self.runner.prepare(self._seal_job(paths)) for paths in groups]
-                try:
-                    for paths, future in zip(groups, futures, strict=True):
-                        made += self._seal(paths, future.result())
-                finally:
-                    for future in futures:
-                        future.cancel()  # a group after one that failed: prepared again next time
-                        concurrent.futures.wait([future])
-        return made
+            try:
+                while True:
+                    running = sum(not f.done() for _, f in window)
+                    # Finished but not yet committed segments wait in memory: at most `width`.
+                    free = min(self.runner.width - running, 2 * self.runner.width - len(window))
+                    taken = {p for paths, _ in window for p in paths}
+                    for paths in self._seal_groups(free, taken):
+                        window.append((paths, self.runner.prepare(self._seal_job(paths))))
+                    if not window:
+                        return made
+                    paths, oldest = window[0]
+                    if not oldest.done():
+                        busy = [f for _, f in window if not f.done()]
+                        concurrent.futures.wait(busy, return_when=concurrent.futures.FIRST_COMPLETED)
+                        continue
+                    window.popleft()
+                    made += self._seal(paths, oldest.result())
+            finally:
+                for _, future in window:
+                    future.cancel()  # groups after one that failed: prepared again next time
+                concurrent.futures.wait([f for _, f in window])
 
-    def _seal_groups(self, most: int) -> list[list[Path]]:
-        """Up to ``most`` groups of closed WAL files, oldest first, each about one segment; one
-        file per group when there are no more files than ``most`` (so that every sealer takes
-        part in a short backlog, at the cost of smaller segments)."""
+    def _seal_groups(self, most: int, taken: set[Path]) -> list[list[Path]]:
+        """Up to ``most`` groups of closed WAL files not in ``taken``, oldest first, each about
+        one segment; one file per group when there are no more files than ``most`` (so that
+        every sealer takes part in a short backlog, at the cost of smaller segments)."""
+        if most <= 0:
+            return []
         with self._view:
-            closed = list(self._closed)
+            closed = [p for p in self._closed if p not in taken]
         if len(closed) <= most:
             return [[path] for path in closed]
         groups: list[list[Path]] = [[]]

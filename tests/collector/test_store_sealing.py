@@ -3,13 +3,15 @@ replaced without losing or doubling a line."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
+import threading
 from pathlib import Path
 
 from support.stores import batch, lines, make_store
 
-from collector.store.sealing import SEALER_NICENESS
+from collector.store.sealing import SEALER_NICENESS, Prepared, SealJob, prepare_from_wal
 
 
 def sealer_children() -> list[int]:
@@ -80,3 +82,67 @@ async def test_a_backlog_is_prepared_by_several_sealers_and_chained_in_order(tmp
         assert store.verify(tenant).clean
     store.close()
     assert sealer_children() == []
+
+
+class HeldRunner:
+    """A `SealRunner` of width 2 that prepares for real (in this process) but hands each result
+    over only when the test releases that job: the order in which sealers finish, chosen."""
+
+    width = 2
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[SealJob, concurrent.futures.Future[Prepared]]] = []
+        self.submitted = threading.Condition()
+
+    def prepare(self, job: SealJob) -> concurrent.futures.Future[Prepared]:
+        future: concurrent.futures.Future[Prepared] = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()
+        with self.submitted:
+            self.jobs.append((job, future))
+            self.submitted.notify_all()
+        return future
+
+    def wait_for(self, count: int) -> None:
+        with self.submitted:
+            assert self.submitted.wait_for(lambda: len(self.jobs) >= count, timeout=60), \
+                f"{len(self.jobs)} jobs handed to the sealers, expected {count}"
+
+    def release(self, k: int) -> None:
+        job, future = self.jobs[k]
+        future.set_result(prepare_from_wal(job))
+
+    def release_all(self) -> None:
+        """So that a failing test leaves no sealing thread waiting."""
+        for k, (_, future) in enumerate(self.jobs):
+            if not future.done():
+                self.release(k)
+
+
+async def test_a_sealer_that_finishes_first_takes_the_next_file_and_segments_still_chain_in_order(
+        tmp_path: Path) -> None:
+    # Three WAL files, two sealers. The second file's sealer finishes first: it must take the
+    # third file at once rather than idle until the first is done (a round that waited for its
+    # slowest prepare left a core idle), and the segments must still chain in WAL order.
+    store = make_store(tmp_path, segment_max_bytes=1 << 16)
+    for k in range(3):  # each file over segment_max_bytes: a segment of its own
+        await store.append("city", batch("s", k * 400, 400, text="x" * 200), 1)
+        await store._tenants["city"].cut()
+    tenant = store._tenants["city"]
+    runner = tenant.runner = HeldRunner()
+    sealing = concurrent.futures.ThreadPoolExecutor(1).submit(tenant.seal_pending)
+    try:
+        runner.wait_for(2)
+        runner.release(1)
+        runner.wait_for(3)  # the freed sealer took the third file; the first is still being prepared
+        assert tenant.catalog.segments() == []  # nothing is chained before the oldest file
+        runner.release(0)
+        runner.release(2)
+        assert sealing.result(timeout=60) == 3
+    finally:
+        runner.release_all()
+    segments = tenant.catalog.segments()
+    assert [s.number for s in segments] == [1, 2, 3]
+    assert [(s.min_ts, s.max_ts) for s in segments] == [(1_000 + k * 400, 1_399 + k * 400) for k in range(3)]
+    assert lines(store, "city") == sorted(f"{'x' * 200} {i}" for i in range(1200))
+    assert store.verify("city").clean
+    store.close()
