@@ -110,6 +110,17 @@ def _record(config: CollectorConfig, action: str, tenant: str | None, outcome: s
     trail.append(local_principal(), action, tenant, outcome, details)
 
 
+def _keys_in_data_dir(config: CollectorConfig, command: str) -> None:
+    """Refuse a key command that works on data_dir/keys when the keys are elsewhere."""
+    if config.store.backend == "jetstream":
+        # A cluster's tenant keys and signing key are in its catalog bucket, wrapped by the
+        # master key: a rotation here would retire what wraps them (unreadable to this collector
+        # and to every collector the file is copied to); a backup or restore would miss them.
+        raise Failure(f"keys {command} works on the keys in data_dir; with store.backend = \"jetstream\" "
+                      "the tenant keys and the signing key are in the cluster's catalog bucket, wrapped "
+                      "by the master key: not supported on this backend yet (docs/scale-out.md)")
+
+
 @dataclass(frozen=True, slots=True)
 class RotationPlan:
     current: str
@@ -140,6 +151,7 @@ Rotated = tuple[str, list[str], int]  # new master version, retired versions, ke
 
 def rotate_master_key(config: CollectorConfig, confirm: str | None) -> tuple[RotationPlan, Rotated | None]:
     """The plan, and unless ``confirm`` names the current master key version, nothing else."""
+    _keys_in_data_dir(config, "rotate-master")
     fd = _locked(config)
     try:
         plan = rotation_plan(config)
@@ -239,6 +251,7 @@ def backup_keys(config: CollectorConfig, out: Path) -> int:
     """Write the key directory (tenant key versions and the signing key, all wrapped by the
     master key) to ``out``, mode 0600. Returns how many files. The master key is not included:
     keep its own copy elsewhere."""
+    _keys_in_data_dir(config, "backup")
     if out.exists():
         raise Failure(f"{out} already exists; not overwriting a key backup")
     keys_dir = config.data_dir / "keys"
@@ -252,6 +265,7 @@ def backup_keys(config: CollectorConfig, out: Path) -> int:
 
 def restore_keys(config: CollectorConfig, source: Path) -> list[str]:
     """Put back the key files of a key backup that are absent; never replaces one."""
+    _keys_in_data_dir(config, "restore")
     fd = _locked(config)
     try:
         doc = orjson.loads(source.read_bytes())

@@ -31,7 +31,8 @@ def disposal_report(*, report_id: str, plan: dict[str, Any], erased: dict[str, A
     v = erased["verification"]
     key_ids = ", ".join(erased["destroyed_key_ids"]) or "none"
     backups = plan.get("backups", [])
-    # A remote store names itself and where it is (data residency); the local one is data_dir.
+    # A remote store names itself, where it is (data residency) and where copies of the tenant
+    # keys may outlive the erase (``key_copies``); the local one is data_dir.
     store = erased.get("store") or {"model": "chronolog-collector local store",
                                      "serial_number": f"{data_dir}/tenants/{tenant}", "location": None}
     return {
@@ -78,10 +79,11 @@ def disposal_report(*, report_id: str, plan: dict[str, Any], erased: dict[str, A
                 **v,
             },
             "post_sanitization_classification": "Unclassified",
-            "notes": ("Tenant key versions exist only wrapped by the master key "
-                      f"{erased['master_key']}; a key backup taken before this erase still holds "
-                      "them: destroy such backups, or rotate the master key "
-                      "(`chronolog-collector keys rotate-master`), which makes them useless."),
+            "notes": store.get("key_copies") or (
+                "Tenant key versions exist only wrapped by the master key "
+                f"{erased['master_key']}; a key backup taken before this erase still holds "
+                "them: destroy such backups, or rotate the master key "
+                "(`chronolog-collector keys rotate-master`), which makes them useless."),
         },
         "media_destination": "Internal reuse (the collector's storage stays in service)",
         "scope": {

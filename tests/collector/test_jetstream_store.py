@@ -14,6 +14,7 @@ from support.nats import NatsCluster
 from support.processes import wait_for
 from support.stores import batch
 
+from collector.admin.disposal import disposal_report
 from collector.store import StoreUnavailable
 from collector.store.jetstream.health import ClusterHealth
 from collector.store.jetstream.mirror import decode_entry, entry_key
@@ -172,6 +173,11 @@ async def test_erasing_a_tenant_on_the_cluster_leaves_nothing_of_it_readable(clu
         # seal) and the unsealed one.
         assert report["segments"] == 1 and report["files_deleted"] == 3 and report["lines"] == 100
         assert report["store"]["location"] == "JP/Tokyo"
+        # A backup of the catalog bucket is a key backup: the report's notes say so (a master
+        # key rotation, the local store's remedy, does not reach the cluster's keys).
+        notes = disposal_report(report_id="r", plan=plan, erased=report, credentials=[], person={},
+                                data_dir="unused")["sanitization"]["notes"]
+        assert f"catalog bucket ({a.config.prefix}-catalog)" in notes and "rotate-master" not in notes
         b.forget_erased()  # what b's sealing loop does every tick
         assert lines(a, "gone") == lines(b, "gone") == []
         assert "gone" not in a.tenants() and "gone" not in b.tenants()

@@ -997,7 +997,14 @@ class JetStreamStore:
                       "serial_number": f"NATS JetStream {', '.join(self.config.servers)}: stream "
                                        f"{self.wal_stream} subject {self._subject(tenant)}, bucket "
                                        f"{self._bucket(tenant)}, catalog entries seg.{tenant}.*",
-                      "location": self.location()},
+                      "location": self.location(),
+                      "key_copies": (
+                          "Tenant key versions existed only wrapped by the master key "
+                          f"{self.master.current()}, in the cluster's catalog bucket "
+                          f"({self.config.prefix}-catalog), from which they were purged; a backup "
+                          "of that bucket made before this "
+                          "erase still holds them: destroy such backups (a master key rotation "
+                          "does not reach them on this backend).")},
         }
 
     def _sample(self, mirror: Mirror, rows: list[Any], messages: list[_Message]) -> Sample | None:
