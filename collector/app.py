@@ -212,6 +212,7 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
             stack.push_async_callback(_cancel, asyncio.create_task(cluster_health(config, telemetry)))
         if isinstance(store, LocalStore):  # the JetStream store's backlog is its stream's (health.py)
             telemetry.watch_backlog(store.backlog)
+            telemetry.watch_space(store.space.free_bytes, store.space.min_free_bytes)
         credentials = CredentialStore(credentials_path(config))
         if not isinstance(store, LocalStore):  # JetStream: one set of credentials and accounts
             from collector.auth.shared import share_accounts, share_credentials

@@ -169,6 +169,15 @@ class Telemetry:
               "When the oldest WAL file not sealed yet was opened (Unix time; NaN when none).",
               registry=self.registry).set_function(oldest)
 
+    def watch_space(self, free_bytes: Callable[[], int], min_free_bytes: int) -> None:
+        """The local store's filesystem: bytes free, and the minimum below which appends wait
+        for space (`collector.store.space`; agents are answered 503 and keep their lines)."""
+        Gauge("chronolog_collector_store_free_bytes", "Bytes free on the filesystem of the store's data_dir.",
+              registry=self.registry).set_function(free_bytes)
+        Gauge("chronolog_collector_store_min_free_bytes",
+              "store.min_free_bytes: with less free space than this, appends are refused (0: never).",
+              registry=self.registry).set(min_free_bytes)
+
     def watch_certificates(self, server_expiry: float | None,
                            earliest_client: Callable[[], float | None]) -> None:
         """When the API's certificate and the earliest live client certificate issued by the

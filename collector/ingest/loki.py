@@ -35,7 +35,7 @@ from chronolog.wire import (
 from collector.admission import ADMISSION, INGEST_AMPLIFICATION
 from collector.http import MAX_BODY, TELEMETRY, ApiError, receive_body, require
 from collector.ingest.loki_format import LokiError, LokiStream, decode_json, decode_protobuf, unsnappy
-from collector.ingest.push import STORE
+from collector.ingest.push import STORE, STORE_RETRY_AFTER
 from collector.store import Store, StoreUnavailable
 
 __all__ = ["LOKI_NUMBERS", "LokiNumbers", "handle_loki_push", "to_batches"]
@@ -162,6 +162,6 @@ async def _store(request: web.Request, tenant: str, body: bytes, received: int) 
         try:
             result = await request.app[STORE].append(tenant, batch, received)
         except StoreUnavailable as e:
-            raise ApiError(503, "store_unavailable", str(e)) from None
+            raise ApiError(503, "store_unavailable", str(e), {"Retry-After": STORE_RETRY_AFTER}) from None
         telemetry.batch_stored(result.accepted, result.duplicates)
     return web.Response(status=204)

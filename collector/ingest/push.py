@@ -29,9 +29,12 @@ from collector.http import MAX_BODY, TELEMETRY, ApiError, json_response, receive
 from collector.store import Store, StoreUnavailable
 from collector.telemetry import Telemetry
 
-__all__ = ["STORE", "handle_push"]
+__all__ = ["STORE", "STORE_RETRY_AFTER", "handle_push"]
 
 STORE = web.AppKey("store", Store)
+# Seconds an agent waits after a 503 of the store (filesystem short of space, an erase under
+# way, the cluster unreachable): none of these passes within a second.
+STORE_RETRY_AFTER = "5"
 
 _STATUS = {"too_large": 413, "bad_encoding": 415}
 
@@ -77,7 +80,7 @@ async def _store(request: web.Request, tenant: str, decoded: DecodedBatch, arriv
         try:
             result = await request.app[STORE].append(tenant, decoded.batch, received)
         except StoreUnavailable as e:
-            raise ApiError(503, "store_unavailable", str(e)) from None
+            raise ApiError(503, "store_unavailable", str(e), {"Retry-After": STORE_RETRY_AFTER}) from None
         accepted, duplicates = result.accepted, result.duplicates
         request.app[TELEMETRY].batch_stored(accepted, duplicates)
     answer = json_response({

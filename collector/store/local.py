@@ -46,6 +46,7 @@ from collector.store.retention import expiring, summary
 from collector.store.sealed import ChainExtract, SegmentSeal
 from collector.store.sealing import InProcess, SealRunner, process_pool
 from collector.store.segment import ZSTD_LEVEL
+from collector.store.space import FreeSpace
 from collector.store.tenant import SealSettings, TenantStore
 from collector.store.verify import VerifyReport, verify_tenant
 
@@ -81,6 +82,12 @@ class StoreConfig(StrictModel):
     zstd_level: int = Field(
         ZSTD_LEVEL, ge=1, le=19,
         description="zstd level for segment blocks (higher: smaller segments, slower sealing).",
+    )
+    min_free_bytes: int = Field(
+        512 << 20, ge=0,
+        description="Appends are refused (503; agents keep the lines and retry) while the "
+        "filesystem of data_dir has less free than this, so that sealing, retention and erasure "
+        "can still write; they resume by themselves. 0: never refused.",
     )
     retention_days: int = Field(
         0, ge=0, description="Default retention in days for tenants without their own "
@@ -134,6 +141,7 @@ class LocalStore:
         self.events: StoreEvents = events or LogEvents()
         self._tenants: dict[str, TenantStore] = {}
         self.feed = Feed()
+        self.space = FreeSpace(self.root, self.config.min_free_bytes)
         self._erasing: set[str] = set()
         self._lock_fd: int | None = None
         # One thread per tenant being sealed (each waits on its sealer processes), and for
@@ -212,6 +220,7 @@ class LocalStore:
     # ---- Store -----------------------------------------------------------------------------
 
     async def append(self, tenant: str, batch: Batch, received: int) -> AppendResult:
+        self.space.check()
         found = self._tenant(tenant, create=True)
         assert found is not None
         return await found.append(batch, received)

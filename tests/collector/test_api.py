@@ -100,6 +100,23 @@ async def test_push_then_query_gives_one_timeline_across_hosts(api: Api) -> None
     assert summary["zone"] == "Asia/Tokyo" and summary["damaged"] == []
 
 
+async def test_a_store_short_of_space_answers_503_with_retry_after_and_takes_the_lines_later(
+        api: Api) -> None:
+    api.store.space.min_free_bytes = 1 << 60  # more than any disk has free
+    pushed = batch("web-1", chunk("file:/a", 0, [1, 2]))
+    headers = {"Authorization": f"Bearer {api.tokens['agent']}", "Content-Type": CONTENT_TYPE,
+               "Content-Encoding": "zstd"}
+    body = compress(encode_batch(pushed), "zstd")
+    response = await api.client.post("/v1/push", data=body, headers=headers)
+    answer = await response.json()
+    assert (response.status, answer["error"]) == (503, "store_unavailable")
+    assert response.headers["Retry-After"] == "5"  # agents come back in seconds, not at once
+    assert "below store.min_free_bytes" in answer["detail"]
+    assert (await api.query())[1][-1]["summary"]["count"] == 0  # nothing was stored
+    api.store.space.min_free_bytes = 0
+    assert await api.push(pushed) == (200, {"accepted": 2, "duplicates": 0, "rejected": []})
+
+
 async def test_query_filters_by_host_text_range_and_renders_in_the_asked_zone(api: Api) -> None:
     await api.push(batch("web-1", chunk("s", 0, [1, 2, 3], text="GET"), chunk("t", 0, [4], text="POST")))
     await api.push(batch("db-2", chunk("s", 0, [2]), agent="a2"))

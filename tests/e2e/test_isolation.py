@@ -423,6 +423,11 @@ def test_nothing_is_readable_without_a_credential_and_metrics_name_no_tenant(wor
     assert set(backlog) == {"chronolog_collector_unsealed_bytes",
                             "chronolog_collector_unsealed_oldest_timestamp_seconds"}
     assert all(sample.labels == {} for samples in backlog.values() for sample in samples)
+    # The store's disk, against the minimum below which appends wait (the default 512 MiB).
+    disk = {f.name: f.samples[0].value for f in text_string_to_metric_families(metrics)
+            if f.name.startswith("chronolog_collector_store_") and f.name.endswith("free_bytes")}
+    assert disk["chronolog_collector_store_min_free_bytes"] == 512 << 20
+    assert disk["chronolog_collector_store_free_bytes"] > 512 << 20
     ids = {t.name: json.loads(world.request("GET", "/v1/hosts", t.tokens["investigator"]).body)["tenant_id"]
            for t in (CITY, OTHER)}
     assert set(re.findall(r'tenant="([^"]*)"', metrics)) == set(ids.values())
