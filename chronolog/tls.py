@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from chronolog.cert_expiry import not_after
 from chronolog.cliutil import Failure
 from chronolog.systemd import handed_over
 
@@ -224,9 +225,4 @@ def client_context(level: Level, ca_file: Path | None = None, cert_file: Path | 
 def certificate_expiry(cert_file: Path) -> float:
     """When the (first) certificate in a PEM file stops being valid, as Unix time: what the
     daemons export so that an expiry alerts before it breaks TLS."""
-    # Imported here, not with the module: cryptography's bindings are about 9 MB of an agent's
-    # 60 MB budget, and only an agent with a client certificate reads one (issue 13).
-    from cryptography import x509
-
-    cert = x509.load_pem_x509_certificate(handed_over(cert_file).read_bytes())
-    return cert.not_valid_after_utc.timestamp()
+    return not_after(handed_over(cert_file).read_bytes())
