@@ -91,17 +91,31 @@ def wait() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A real 256 KiB file system, to run a disk full for real (needs root, as in CI)."""
+def mount_tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mounts real small file systems (tmpfs of a given ``size=``), to run a disk full for real
+    (needs root, as in CI); unmounted after the test."""
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a small tmpfs (make test runs as root in CI)")
-    mount_point = tmp_path / "tmpfs"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount_point], check=True)
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        mount_point = tmp_path / f"tmpfs{len(mounted) or ''}"
+        mount_point.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", mount_point], check=True)
+        mounted.append(mount_point)
+        return mount_point
+
     try:
-        yield mount_point
+        yield mount
     finally:
-        subprocess.run(["umount", "-l", mount_point], check=False)
+        for mount_point in mounted:
+            subprocess.run(["umount", "-l", mount_point], check=False)
+
+
+@pytest.fixture
+def small_tmpfs(mount_tmpfs: Callable[[str], Path]) -> Path:
+    """A real 256 KiB file system."""
+    return mount_tmpfs("256k")
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ themselves once space is back; nothing acknowledged is lost."""
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,8 @@ from collector.store import StoreUnavailable
 
 
 @pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "fs"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", mount], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", mount], check=True)
+def small_fs(mount_tmpfs: Callable[[str], Path]) -> Path:
+    return mount_tmpfs("64m")
 
 
 def fill(path: Path, leave: int) -> None:
