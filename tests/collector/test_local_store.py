@@ -103,7 +103,7 @@ async def test_concurrent_appends_all_become_durable(tmp_path: Path) -> None:
 
 
 async def test_a_full_disk_is_not_acknowledged_and_the_retry_succeeds(small_tmpfs: Path) -> None:
-    store = make_store(small_tmpfs / "store")
+    store = make_store(small_tmpfs / "store", min_free_bytes=0)  # the file system itself refuses
     await store.append("city", batch("s", 0, 1), 1)
     filler = small_tmpfs / "filler"
     with filler.open("wb") as f, contextlib.suppress(OSError):
@@ -114,7 +114,7 @@ async def test_a_full_disk_is_not_acknowledged_and_the_retry_succeeds(small_tmpf
     retried = await store.append("city", batch("s", 1, 200), 3)
     assert retried.accepted == 200  # the failed lines were never marked as held
     store.close()
-    reopened = make_store(small_tmpfs / "store")
+    reopened = make_store(small_tmpfs / "store", min_free_bytes=0)
     assert len(lines(reopened, "city")) == 201
     assert reopened.verify("city").clean
 

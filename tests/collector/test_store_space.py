@@ -41,9 +41,3 @@ async def test_appends_wait_for_space_while_sealing_goes_on_and_resume_by_themse
     assert store.verify("city").clean
     store.close()
 
-
-async def test_no_minimum_writes_until_the_filesystem_itself_refuses(small_fs: Path) -> None:
-    store = make_store(small_fs / "store", min_free_bytes=0)
-    fill(small_fs / "other-program.dat", leave=16 << 20)
-    assert (await store.append("city", batch("s", 0, 100), 1)).accepted == 100
-    store.close()
