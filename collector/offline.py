@@ -113,12 +113,14 @@ def _record(config: CollectorConfig, action: str, tenant: str | None, outcome: s
 def _keys_in_data_dir(config: CollectorConfig, command: str) -> None:
     """Refuse a key command that works on data_dir/keys when the keys are elsewhere."""
     if config.store.backend == "jetstream":
-        # A cluster's tenant keys and signing key are in its catalog bucket, wrapped by the
-        # master key: a rotation here would retire what wraps them (unreadable to this collector
-        # and to every collector the file is copied to); a backup or restore would miss them.
+        # A cluster's tenant keys, signing key and shared accounts are in its catalog bucket,
+        # wrapped by the master key: a rotation here would retire what wraps them (unreadable
+        # to this collector and to every collector the file is copied to); a backup or restore
+        # would miss them.
         raise Failure(f"keys {command} works on the keys in data_dir; with store.backend = \"jetstream\" "
-                      "the tenant keys and the signing key are in the cluster's catalog bucket, wrapped "
-                      "by the master key: not supported on this backend yet (docs/scale-out.md)")
+                      "the tenant keys, the signing key and the shared accounts' TOTP secrets are in "
+                      "the cluster's catalog bucket, wrapped by the master key: not supported on this "
+                      "backend yet (docs/scale-out.md)")
 
 
 @dataclass(frozen=True, slots=True)

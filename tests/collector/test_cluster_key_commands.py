@@ -40,7 +40,7 @@ def test_key_commands_on_a_cluster_collector_refuse_and_change_nothing(
     done = subprocess.run([BIN / "chronolog-collector", "keys", "-c", config, *argv],
                           capture_output=True, text=True)
     assert done.returncode == 1, done.stderr
-    assert f"keys {args[0]} works on the keys in data_dir" in done.stderr
+    assert f"keys {args[0]} works on the keys in data_dir" in done.stderr and "TOTP secrets" in done.stderr
     assert 'store.backend = "jetstream"' in done.stderr and "Traceback" not in done.stderr
     assert master.read_bytes() == before  # no version added, none retired
     assert not (tmp_path / "OUT").exists()
