@@ -215,14 +215,11 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
             telemetry.watch_space(store.space.free_bytes, store.space.min_free_bytes)
         credentials = CredentialStore(credentials_path(config))
         if not isinstance(store, LocalStore):  # JetStream: one set of credentials and accounts
-            from collector.auth.shared import share_accounts, share_credentials
+            from collector.auth.shared import share
 
-            sharing = [share_credentials(credentials, store.text),
-                       share_accounts(AdminAccounts(admins_path(config), store.master), store.text),
-                       share_accounts(AdminAccounts(investigators_path(config.data_dir), store.master,
-                                                    "investigator"), store.text)]
-            for task in sharing:
-                stack.push_async_callback(_cancel, asyncio.create_task(task))
+            accounts = [AdminAccounts(admins_path(config), store.master),
+                        AdminAccounts(investigators_path(config.data_dir), store.master, "investigator")]
+            stack.push_async_callback(_cancel, asyncio.create_task(share(credentials, accounts, store.text)))
         cert = config.tls.cert_file
         telemetry.watch_certificates(certificate_expiry(cert) if cert is not None else None,
                                      credentials.earliest_certificate_expiry)

@@ -19,14 +19,16 @@ each collector's). Nothing of an account is logged but its name.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 
 from collector.auth.admins import AdminAccounts
 from collector.auth.credentials import CredentialStore
 from collector.store import StoreUnavailable
 from collector.store.jetstream.kv import KvText
 
-__all__ = ["KEY", "share_accounts", "share_credentials", "sync_accounts", "sync_credentials"]
+__all__ = ["KEY", "share", "sync_accounts", "sync_credentials"]
 
 log = logging.getLogger("collector.auth")
 
@@ -45,17 +47,6 @@ async def sync_credentials(credentials: CredentialStore, cluster: KvText) -> boo
     return await asyncio.to_thread(cluster.put_if, KEY, {"version": 1, "credentials": both}, revision)
 
 
-async def share_credentials(credentials: CredentialStore, cluster: KvText, interval: float = 2.0) -> None:
-    """Merge every ``interval`` seconds until cancelled; a cluster that does not answer is said
-    and tried again (the collector's own file keeps working meanwhile)."""
-    while True:
-        try:
-            await sync_credentials(credentials, cluster)
-        except StoreUnavailable as e:
-            log.warning("sharing credentials with the cluster failed; will retry", extra={"error": str(e)})
-        await asyncio.sleep(interval)
-
-
 async def sync_accounts(accounts: AdminAccounts, cluster: KvText) -> bool:
     """One merge of an account file both ways; False when another collector wrote the
     cluster's copy meanwhile (the next one takes it in)."""
@@ -69,12 +60,19 @@ async def sync_accounts(accounts: AdminAccounts, cluster: KvText) -> bool:
     return await asyncio.to_thread(cluster.put_if, key, {"version": 1, "accounts": shared}, revision)
 
 
-async def share_accounts(accounts: AdminAccounts, cluster: KvText, interval: float = 2.0) -> None:
-    """Merge every ``interval`` seconds until cancelled, as `share_credentials`."""
+async def share(credentials: CredentialStore, accounts: list[AdminAccounts], cluster: KvText,
+                interval: float = 2.0) -> None:
+    """Merge the credentials and every account file every ``interval`` seconds until
+    cancelled; a cluster that does not answer is said and tried again (the collector's own
+    files keep working meanwhile)."""
+    merges: list[tuple[str, Callable[[], Awaitable[bool]]]] = [
+        ("credentials", functools.partial(sync_credentials, credentials, cluster)),
+        *((f"{a.role}s", functools.partial(sync_accounts, a, cluster)) for a in accounts)]
     while True:
-        try:
-            await sync_accounts(accounts, cluster)
-        except StoreUnavailable as e:
-            log.warning("sharing accounts with the cluster failed; will retry",
-                        extra={"accounts": accounts.role, "error": str(e)})
+        for what, merge in merges:
+            try:
+                await merge()
+            except StoreUnavailable as e:
+                log.warning("sharing with the cluster failed; will retry",
+                            extra={"what": what, "error": str(e)})
         await asyncio.sleep(interval)
