@@ -389,36 +389,32 @@ class JetStreamStore:
         self.bridge.run(self._sync(found))
         return found
 
+    async def _catalog_value(self, key: str) -> bytes | None:
+        """A catalog entry's value; None when it is absent (or purged)."""
+        try:
+            entry = await self._retry(lambda: self.catalog_kv.get(key), "reading the catalog")
+        except nats.js.errors.KeyNotFoundError:
+            return None
+        return entry.value or None
+
     async def _sync(self, mirror: Mirror) -> None:
-        while True:
-            number = mirror.head()[0] + 1
-            try:
-                entry = await self._retry(lambda n=number: self.catalog_kv.get(entry_key(mirror.name, n)),
-                                          "reading the catalog")
-            except nats.js.errors.KeyNotFoundError:
-                break
-            if not entry.value:
-                break
-            await asyncio.to_thread(mirror.add, decode_entry(entry.value))
+        while (value := await self._catalog_value(entry_key(mirror.name, mirror.head()[0] + 1))) is not None:
+            await asyncio.to_thread(mirror.add, decode_entry(value))
         await self._sync_expiries(mirror)
 
     async def _sync_expiries(self, mirror: Mirror) -> None:
         """Apply the expiry records the copy has not applied yet, in order."""
         while True:
             k = mirror.expiries() + 1
-            try:
-                entry = await self._retry(lambda k=k: self.catalog_kv.get(expiry_key(mirror.name, k)),
-                                          "reading the catalog")
-            except nats.js.errors.KeyNotFoundError:
-                return
-            if not entry.value:
+            value = await self._catalog_value(expiry_key(mirror.name, k))
+            if value is None:
                 return
             try:
-                record = orjson.loads(entry.value)
+                record = orjson.loads(value)
             except orjson.JSONDecodeError:
                 record = None
             if not isinstance(record, dict):  # kept as it is: verify names the unsigned record
-                record = {"kind": "expire", "unreadable": entry.value.decode(errors="replace")}
+                record = {"kind": "expire", "unreadable": value.decode(errors="replace")}
             if not await asyncio.to_thread(mirror.expire, k, record):
                 return  # names a segment this copy reads on its next sync
 
