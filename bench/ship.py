@@ -11,6 +11,9 @@ Side by side, in one run, alternating (the same file, read from its start by eac
   to a sink counting lines (``bench/sinks.py tcp``); done when the sink has every line;
 - ``syslog-ng``: a private syslog-ng, file() -> network() over TCP (flow control on) to the
   same counting sink;
+- ``chronolog+tls`` (only when named in ``--only``): the same as ``chronolog`` over TLS, set
+  up as docs/tls.md says (the collector's own CA, the agent pinning it; token auth): what
+  encryption in transit costs the agent;
 - with ``--baseline BIN``, ``base`` and ``base->ack``: the same two agent runs with the
   ``chronolog-agent`` and ``chronolog-collector`` of another checkout's venv (``BIN`` is its
   ``.venv/bin``), an earlier commit measured beside this one.
@@ -187,13 +190,28 @@ def profile_top(files: list[Path], top: int = 20) -> str:
     return "\n".join(out)
 
 
-def agent_config(work: Path, url: str, token: Path, log: Path, in_flight: int | None = None) -> Path:
+def collector_tls(bin_dir: Path, cconf: Path, out: Path) -> Path:
+    """TLS on the collector's API the way docs/tls.md sets it up (its own CA, a certificate
+    for 127.0.0.1); returns the CA certificate for the agent to pin."""
+    collector = bin_dir / "chronolog-collector"
+    subprocess.run([collector, "ca", "-c", cconf, "init"], check=True, capture_output=True)
+    subprocess.run([collector, "ca", "-c", cconf, "server-cert", "--name", "127.0.0.1", "--out", out],
+                   check=True, capture_output=True)
+    with cconf.open("a") as f:
+        f.write(f'[collector.tls]\ncert_file = "{out / "collector.crt"}"\n'
+                f'key_file = "{out / "collector.key"}"\n')
+    return cconf.parent / "store" / "ca" / "ca.crt"
+
+
+def agent_config(work: Path, url: str, token: Path, log: Path, in_flight: int | None = None,
+                 ca_file: Path | None = None) -> Path:
     config = work / "agent.toml"
     batch = [f"max_bytes = {BATCH[0]}\nqueue_bytes = {BATCH[1]}\n"] if BATCH else []
     batch += [f"in_flight = {in_flight}\n"] if in_flight is not None else []
+    pinned = f'ca_file = "{ca_file}"\n' if ca_file is not None else ""
     config.write_text(
         f'[agent]\nhost = "bench"\nstate_dir = "{work / "agent-state"}"\nlog_level = "warning"\n'
-        f'[agent.collector]\nurl = "{url}"\ntoken_file = "{token}"\n'
+        f'[agent.collector]\nurl = "{url}"\ntoken_file = "{token}"\n{pinned}'
         '[agent.metrics]\nlisten = "127.0.0.1:0"\n'
         '[agent.clock]\nservers = ["127.0.0.1:9"]\ntimeout = 0.2\ninterval = 3600\n'
         "[agent.journald]\nenabled = false\n"
@@ -222,9 +240,10 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
     extra: list[subprocess.Popen[bytes]] = []
     token = work / "agent.token"
     collector: int | None = None
+    ca_file: Path | None = None
     spies: list[subprocess.Popen[bytes]] = []
     try:
-        if sink == "collector":
+        if sink in ("collector", "collector-tls"):
             cconf = work / "collector.toml"
             cconf.write_text(f'[collector]\ndata_dir = "{work / "store"}"\nlog_level = "warning"\n'
                              '[collector.api]\nlisten = "127.0.0.1:0"\n'
@@ -232,6 +251,8 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
                              f'[collector.keys]\nmaster_key_file = "{work / "master.key"}"\n')
             subprocess.run([bin_dir / "chronolog-collector", "keys", "-c", cconf, "init"],
                            check=True, capture_output=True)
+            if sink == "collector-tls":
+                ca_file = collector_tls(bin_dir, cconf, work / "tls")
             subprocess.run([bin_dir / "chronolog-collector", "credentials", "-c", cconf, "issue", "--tenant",
                             "bench", "--role", "agent", "--name", "a", "--token-file", token],
                            check=True, capture_output=True)
@@ -246,7 +267,7 @@ def run_agent(work: Path, data: Path, n: int, sink: str, bin_dir: Path = BIN) ->
             wait(lambda: (work / "sink.ready").exists() and (work / "sink.ready").read_text() != "", 30,
                  "the sink")
             url = f"http://127.0.0.1:{(work / 'sink.ready').read_text()}"
-        config = agent_config(work, url, token, data, IN_FLIGHT if bin_dir == BIN else None)
+        config = agent_config(work, url, token, data, IN_FLIGHT if bin_dir == BIN else None, ca_file)
         began = time.monotonic()
         agent = start([bin_dir / "chronolog-agent", "run", "-c", config, "--ready-file", work / "a.ready"],
                       work / "agent.log", SHIPPER_CPU)
@@ -429,6 +450,7 @@ def run_idle(work: Path, seconds: float) -> dict[str, float]:
 
 
 PEERS = ("rsyslog", "syslog-ng")
+SINKS = {"chronolog": "collector", "chronolog+tls": "collector-tls", "base": "collector"}  # others: ack
 
 
 def show(name: str, n: int, r: dict[str, float]) -> str:
@@ -451,7 +473,8 @@ def ratios(results: dict[str, list[dict[str, float]]]) -> list[str]:
     the sink: the median of the runs' ratios (run i of one beside run i of the other)."""
     pairs = [(name, peer) for name in results for peer in PEERS if peer in results and name not in PEERS]
     for name, other in (("chronolog", "agent->ack"), ("base", "base->ack"), ("agent->ack", "base->ack"),
-                        ("chronolog", "base")):
+                        ("chronolog", "base"), ("chronolog+tls", "chronolog"),
+                        ("chronolog+tls", "agent->ack")):
         if name in results and other in results:
             pairs.append((name, other))
     out = []
@@ -525,7 +548,7 @@ def main() -> None:
             if name in PEERS:
                 r = run_peer(work, data, args.lines, name)
             else:
-                sink = "collector" if name in ("chronolog", "base") else "ack"
+                sink = SINKS.get(name, "ack")
                 r = run_agent(work, data, args.lines, sink, args.baseline if name.startswith("base") else BIN)
             results[name].append(r)
             print(f"run {run + 1}: " + show(name, args.lines, r), flush=True)
@@ -537,7 +560,7 @@ def main() -> None:
         print(line)
     if PROFILE is not None:
         for prefix in ("", "base-"):
-            for sink in ("ack", "collector"):
+            for sink in ("ack", *sorted(set(SINKS.values()))):
                 files = sorted(PROFILE.glob(f"{prefix}{sink}-*.raw"))
                 if files:
                     print(f"# profile of the {prefix}agent into {sink}: " + profile_top(files))
