@@ -109,13 +109,17 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=400_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sealers", type=int, default=2,
                         help="sealer processes of the local store and of each collector")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     batches = make_batches(args.lines, BATCH_LINES)
     local: list[dict[str, Any]] = []
     cluster: list[dict[str, Any]] = []

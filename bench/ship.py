@@ -490,12 +490,25 @@ def ratios(results: dict[str, list[dict[str, float]]]) -> list[str]:
     return out
 
 
-def main() -> None:
+SHIPPERS = ("chronolog", "chronolog+tls", "agent->ack", *PEERS)  # base, base->ack: --baseline
+
+
+def shippers(value: str) -> list[str]:
+    names = value.split(",")
+    unknown = [name for name in names if name not in SHIPPERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown shipper {unknown[0]!r}; expected some of "
+                                         + ", ".join(SHIPPERS))
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--lines", type=int, default=1_000_000)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--idle", type=float, default=20.0, help="seconds of idle measurement (0: skip)")
-    p.add_argument("--only", default="chronolog,agent->ack,rsyslog,syslog-ng")
+    p.add_argument("--only", type=shippers, default="chronolog,agent->ack,rsyslog,syslog-ng",
+                   help=f"which to run, comma-separated, of: {', '.join(SHIPPERS)}")
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "chronolog-bench-ship")
     p.add_argument("--profile", type=Path, default=None,
                    help="directory for py-spy samples of the agent; prints the top functions")
@@ -509,7 +522,11 @@ def main() -> None:
                    help="another checkout's .venv/bin: its agent runs beside this one (base, base->ack)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin the shipper to one core and the receivers to the others")
-    args = p.parse_args()
+    return p
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     global SHIPPER_CPU, OTHER_CPUS, PROFILE, PROFILE_COLLECTOR, SYSLOG_NG, BATCH, IN_FLIGHT
     PROFILE_COLLECTOR = args.profile_collector
     IN_FLIGHT = args.agent_in_flight
@@ -527,7 +544,7 @@ def main() -> None:
     data = args.dir / f"lines-{args.lines}.log"
     generate(data, args.lines)
     subprocess.run(["cat", str(data)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
-    wanted = args.only.split(",")
+    wanted = args.only
     if args.baseline is not None:
         wanted += [name for name in ("base", "base->ack") if name not in wanted]
     if "rsyslog" in wanted and shutil.which("rsyslogd") is None:

@@ -201,7 +201,7 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs if r.get(key) is not None)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=3)
@@ -214,7 +214,11 @@ def main() -> None:
                         help="the compared store's zstd level (default: --zstd-level)")
     parser.add_argument("--dir", type=Path, default=None,
                         help="where to write (default: the system temp directory)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     batches = make_batches(args.lines, BATCH_LINES)
     print(f"# {args.lines} lines of {LINE_BYTES} bytes, {len(batches)} batches of {BATCH_LINES}, "
           f"{WRITERS} concurrent writers, fsync on; {os.cpu_count()} CPUs", flush=True)

@@ -118,14 +118,18 @@ def peer_grep(zst: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, out.stdout.count(b"\n")
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--store", type=Path, default=None,
                         help="build the data set here once and reuse it (default: a temporary directory)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     temporary = args.store is None
     root = Path(tempfile.mkdtemp(prefix="bench-scan-")) if temporary else args.store
     try:

@@ -9,9 +9,11 @@ How to write a document so that this test can read it: tests/support/docs.py.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from support.docs import (
@@ -46,10 +48,46 @@ def make_targets() -> set[str]:
     return {t for line in re.findall(r"^([\w./ -]+?)\s*:(?!=)", text, re.M) for t in line.split()}
 
 
+def bench_parser(script: str) -> argparse.ArgumentParser | None:
+    """The argument parser of a benchmark in bench/ (its ``build_parser()``), refusing with
+    `UsageError` instead of exiting; None if it has none."""
+    spec = importlib.util.spec_from_file_location(f"bench_{Path(script).stem}", ROOT / script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    build = getattr(module, "build_parser", None)
+    if build is None:
+        return None
+    parser: argparse.ArgumentParser = build()
+
+    def refuse(message: str) -> NoReturn:
+        raise UsageError(f"{script}: {message}")
+
+    parser.error = refuse  # type: ignore[method-assign]
+    return parser
+
+
+def check_bench(script: str, argv: list[str]) -> str | None:
+    if not (ROOT / script).is_file():
+        return f"no benchmark {script}"
+    parser = bench_parser(script)
+    if parser is None:
+        return f"{script} has no build_parser() for this test to check its arguments with"
+    try:
+        parser.parse_args(argv)
+    except UsageError as e:
+        return str(e)
+    except SystemExit:  # --help
+        pass
+    return None
+
+
 def check(words: list[str], partial: bool = False) -> str | None:
     """Why ``words`` (one simple command) is refused, or None when it is accepted or is not
     one of ours. ``partial``: arguments may be missing (a synopsis)."""
     program = Path(words[0]).name
+    if program.startswith("python") and len(words) > 1 and words[1].startswith("bench/"):
+        return check_bench(words[1], words[2:])
     if program == "make":
         targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w and w != "..."]
         unknown = [t for t in targets if t not in make_targets()]
@@ -143,6 +181,22 @@ def test_the_checker_refuses_what_drifted(tmp_path: Path) -> None:
     spans = [(s.text, [check(w, partial=True) for w in variants(s.text)]) for s in synopses(doc, tmp_path)]
     assert spans[0][0] == "chronolog-agent status [--jsn]" and spans[0][1][0] is not None
     assert spans[1][1] == [None]  # DAYS left out of a synopsis is fine
+
+
+def test_benchmark_commands_are_checked_against_their_own_parsers() -> None:
+    python = ".venv/bin/python"
+    shippers = "chronolog,chronolog+tls,agent->ack"
+    assert check([python, "bench/ship.py", "--idle", "0", "--only", shippers]) is None
+    assert check([python, "bench/store_scan.py", "--lines", "2000000"]) is None
+    refused = {
+        "unknown shipper 'chronolog+ssl'": [python, "bench/ship.py", "--only", "chronolog+ssl"],
+        "unrecognized arguments: --bogus": [python, "bench/store_ingest.py", "--bogus"],
+        "invalid int value: 'many'": [python, "bench/cluster_ingest.py", "--runs", "many"],
+        "no benchmark bench/nothing.py": [python, "bench/nothing.py"],
+        "bench/sinks.py has no build_parser()": [python, "bench/sinks.py", "ack"],
+    }
+    for said, words in refused.items():
+        assert said in str(check(words)), words
 
 
 def test_global_options_are_accepted_after_the_subcommand() -> None:
