@@ -22,6 +22,7 @@ from chronolog.daemon import announce_ready, announce_stopping, metrics_app, sta
 from chronolog.tls import certificate_expiry, server_context
 from collector.admin import config_audit
 from collector.admin.audit import AUDIT, AuditTrail, Signs
+from collector.admin.audit_cluster import AUDIT_CLUSTER, ClusterTrails
 from collector.admin.audit_http import add_audit_routes
 from collector.admin.audit_verify import verify_trail
 from collector.admin.endpoint import GUARDED
@@ -227,12 +228,17 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         await asyncio.to_thread(check_audit, audit, store.public_key(), telemetry)
         await asyncio.to_thread(config_audit.record_start, audit, config,
                                 AdminAccounts(admins_path(config), store.master))
+        cluster_audit = None
+        if not isinstance(store, LocalStore):  # JetStream: every collector's trail, read as one
+            cluster_audit = await share_audit(config, store, audit, telemetry, stack)
         fleet = await asyncio.to_thread(Fleet(config.fleet, store, fleet_path(config)).load)
         telemetry.registry.register(FleetMetrics(fleet))
         fleet_task = asyncio.create_task(fleet.run())
         stack.push_async_callback(_cancel, fleet_task)  # after the API stops: its last save
         app = build_app(config, store, credentials, telemetry, audit, admin=store, fleet=fleet,
                         evidence=store, cross_check=FleetCrossCheck(fleet, asyncio.get_running_loop()))
+        if cluster_audit is not None:
+            app[AUDIT_CLUSTER] = cluster_audit
         runner, api_url = await start_site(app, config.api.listen, server_tls(config),
                                            header_timeout=config.api.header_timeout)
         stack.push_async_callback(runner.cleanup)
@@ -252,6 +258,21 @@ async def serve(config: CollectorConfig, ready_file: Path | None = None) -> None
         await stop.wait()
         log.info("collector stopping")
         announce_stopping()
+
+
+async def share_audit(config: CollectorConfig, store: JetStreamStore, audit: AuditTrail, telemetry: Telemetry,
+                      stack: contextlib.AsyncExitStack) -> ClusterTrails:
+    """This collector's trail copied into the cluster until the collector stops, and every
+    collector's trail read from there (docs/scale-out.md)."""
+    from collector.admin.audit_copy import AuditCopier, collector_name
+
+    try:
+        name = await asyncio.to_thread(collector_name, config.data_dir)
+    except (OSError, ValueError) as e:
+        raise Failure(str(e)) from None
+    copier = AuditCopier(store, audit.path, name, telemetry.registry)
+    stack.push_async_callback(_cancel, asyncio.create_task(copier.run()))
+    return ClusterTrails(store, name, audit)
 
 
 async def cluster_health(config: CollectorConfig, telemetry: Telemetry) -> None:

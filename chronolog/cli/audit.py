@@ -42,7 +42,9 @@ def render_entry(entry: dict[str, Any], zone: str) -> str:
         at = str(entry.get("at"))
     who = f"{entry.get('name') or '-'} ({entry.get('role') or 'unauthenticated'})"
     details = json.dumps(entry.get("details") or {}, ensure_ascii=False, separators=(",", ":"))
-    return (f"{at} {who} {entry.get('action')} tenant={entry.get('tenant') or '-'} "
+    # On a cluster of collectors, each entry says which collector wrote it.
+    via = f"collector={entry['collector']} " if entry.get("collector") else ""
+    return (f"{at} {via}{who} {entry.get('action')} tenant={entry.get('tenant') or '-'} "
             f"{entry.get('outcome')} {details}")
 
 
@@ -73,6 +75,9 @@ def run_audit(api: ApiClient, args: argparse.Namespace) -> int:
         head = verify.get("head")
         tail = f"; head: entry {head['n']}, sha256 {head['sha256']}" if head else ""
         print(f"audit trail intact: every entry chained and signed{tail}")
+        for h in verify.get("heads", []):  # a cluster: each collector's trail
+            print(f"  collector {h['collector']}: {h['entries']} entries; head: entry {h['n']}, "
+                  f"sha256 {h['sha256']}")
         return 0
     print("audit trail ALTERED:")
     for f in verify["findings"]:

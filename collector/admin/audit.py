@@ -41,7 +41,7 @@ from chronolog.timefmt import now_us, to_rfc3339
 from collector.auth.credentials import Principal
 from collector.store.chain import signed
 
-__all__ = ["AUDIT", "GENESIS_HEX", "AuditTrail", "Signs", "entry_digest"]
+__all__ = ["AUDIT", "GENESIS_HEX", "AuditTrail", "Signs", "entry_digest", "parsed"]
 
 GENESIS_HEX = "0" * 64
 _TAIL_READ = 1 << 16
@@ -120,13 +120,7 @@ class AuditTrail:
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """The entries that parse, in file order (verification is `audit_verify.verify_trail`)."""
-        for line in self.lines():
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(entry, dict):
-                yield entry
+        yield from parsed(self.lines())
 
     @property
     def head(self) -> tuple[int, str]:
@@ -178,6 +172,17 @@ class AuditTrail:
         self._head = (max(n, self._head[0]), entry_digest(line))
         if self._on_entry is not None:
             self._on_entry(entry)
+
+
+def parsed(lines: list[bytes]) -> Iterator[dict[str, Any]]:
+    """The entries among a trail's lines that parse, in order."""
+    for line in lines:
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
 
 
 AUDIT = web.AppKey("audit", AuditTrail)

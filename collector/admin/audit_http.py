@@ -7,6 +7,11 @@
   viewer of one tenant learns whether the trail is intact, and what happened to its own
   entries; of anything else only that an entry it cannot see was touched.
 - Reading the trail is itself an audit entry.
+- On the JetStream store (several collectors, docs/scale-out.md), every collector's trail:
+  this one's from its file, the others' from their copies in the cluster (audit_cluster.py),
+  merged by time, each entry tagged with its ``collector``; ``verify=1`` checks each trail on
+  its own (this collector's file and every copy in the cluster, its own included) and each
+  finding names the trail.
 
 Parameters: ``since``, ``until`` (RFC 3339, on the entry time ``at``), ``tenant``, ``verify``.
 """
@@ -14,19 +19,22 @@ Parameters: ``since``, ``until`` (RFC 3339, on the entry time ``at``), ``tenant`
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
 from chronolog.timefmt import BadTime, parse_rfc3339
-from collector.admin.audit import AUDIT, AuditTrail
-from collector.admin.audit_verify import TrailFinding, verify_trail
+from collector.admin.audit import AUDIT, parsed
+from collector.admin.audit_cluster import AUDIT_CLUSTER, CollectorTrail
+from collector.admin.audit_verify import TrailFinding, TrailReport, verify_trail
 from collector.admin.endpoint import admin_scope, single_tenant
 from collector.admin.http import ADMIN_STORE
 from collector.auth.access import require_admin
 from collector.auth.credentials import ALL_TENANTS, Principal
 from collector.auth.sessions import SESSION_PREFIX
 from collector.http import CREDENTIALS, ApiError, bearer_token, json_response, peer_certificate, require
+from collector.store import StoreUnavailable
 
 __all__ = ["add_audit_routes"]
 
@@ -57,20 +65,33 @@ def _bound(value: str | None, name: str) -> int | None:
         raise ApiError(400, "bad_query", f"{name}: {e}") from None
 
 
-def _select(trail: AuditTrail, scope: str, full: bool, since: int | None,
+def _at(entry: dict[str, Any]) -> int | None:
+    try:
+        return parse_rfc3339(str(entry.get("at")))
+    except BadTime:
+        return None
+
+
+def _select(entries: Iterable[dict[str, Any]], scope: str, full: bool, since: int | None,
             until: int | None) -> list[dict[str, Any]]:
     out = []
-    for entry in trail.entries():
+    for entry in entries:
         if scope != ALL_TENANTS and entry.get("tenant") != scope:
             continue
-        try:
-            at = parse_rfc3339(str(entry.get("at")))
-        except BadTime:
-            at = None
+        at = _at(entry)
         if at is not None and ((since is not None and at < since) or (until is not None and at >= until)):
             continue
         out.append(entry if full else {k: v for k, v in entry.items() if k not in CHAIN_FIELDS})
     return out
+
+
+def _merged(trails: list[CollectorTrail]) -> list[dict[str, Any]]:
+    """Every collector's entries, tagged with it, by time (this collector's from its file:
+    ``trails[0]``, not from its copy)."""
+    own = trails[0].collector
+    tagged = [{**entry, "collector": t.collector} for t in trails if not (t.copy and t.collector == own)
+              for entry in parsed(t.lines)]
+    return sorted(tagged, key=lambda e: _at(e) or 0)
 
 
 def _scoped(finding: TrailFinding, scope: str, full: bool) -> dict[str, Any]:
@@ -80,6 +101,15 @@ def _scoped(finding: TrailFinding, scope: str, full: bool) -> dict[str, Any]:
         return {"kind": finding.kind, "where": f"an entry of tenant {scope}",
                 "detail": _WHAT.get(finding.kind, "it was altered")}
     return {"kind": finding.kind, "where": "an entry outside your scope", "detail": "not shown"}
+
+
+def _named(finding: dict[str, Any], trail: CollectorTrail) -> dict[str, Any]:
+    return {**finding, "collector": trail.collector, "where": f"collector {trail.label}: {finding['where']}"}
+
+
+def _head(trail: CollectorTrail, report: TrailReport) -> dict[str, Any]:
+    return {"collector": trail.label, "entries": report.entries, "n": report.head[0],
+            "sha256": report.head[1]}
 
 
 async def handle_audit(request: web.Request) -> web.Response:
@@ -98,15 +128,29 @@ async def handle_audit(request: web.Request) -> web.Response:
     since, until = _bound(q.get("since"), "since"), _bound(q.get("until"), "until")
     trail = request.app[AUDIT]
     full = principal.tenant == ALL_TENANTS
-    entries = await asyncio.to_thread(_select, trail, scope, full, since, until)
+    cluster = request.app.get(AUDIT_CLUSTER)
+    try:
+        trails = None if cluster is None else await asyncio.to_thread(cluster.read)
+    except StoreUnavailable as e:
+        raise ApiError(503, "store_unavailable", f"the other collectors' audit trails: {e}") from None
+    entries = await asyncio.to_thread(lambda: _select(trail.entries() if trails is None else _merged(trails),
+                                                      scope, full, since, until))
     answer: dict[str, Any] = {"scope": scope, "entries": entries}
     if q.get("verify") not in (None, "", "0"):
-        report = await asyncio.to_thread(verify_trail, trail.lines(), request.app[ADMIN_STORE].public_key())
-        findings = [_scoped(f, scope, full) for f in report.findings]
-        answer["verify"] = {"clean": report.clean, "findings": findings}
+        key = request.app[ADMIN_STORE].public_key()
+        if trails is None:
+            report = await asyncio.to_thread(verify_trail, trail.lines(), key)
+            findings = [_scoped(f, scope, full) for f in report.findings]
+        else:
+            reports = await asyncio.to_thread(lambda: [(t, verify_trail(t.lines, key)) for t in trails])
+            report = reports[0][1]
+            findings = [_named(_scoped(f, scope, full), t) for t, r in reports for f in r.findings]
+        answer["verify"] = {"clean": not findings, "findings": findings}
         if full:
             answer["verify"].update(entries=report.entries,
                                     head={"n": report.head[0], "sha256": report.head[1]})
+            if trails is not None:
+                answer["verify"]["heads"] = [_head(t, r) for t, r in reports]
     await trail.record(principal, "audit.read", None if scope == ALL_TENANTS else scope, "done",
                        {"since": q.get("since"), "until": q.get("until"), "verify": "verify" in answer,
                         "entries": len(entries)})

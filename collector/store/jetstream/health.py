@@ -6,7 +6,7 @@ its replicas (the leader included) are current. The leader's view decides: anoth
 still name a leader that died. A stream seen before that no answering server leads (its
 servers are all down, say) counts as without quorum too.
 
-Streams are reported by kind (``wal``, ``catalog``, ``leases``, ``segments``), never by
+Streams are reported by kind (``wal``, ``catalog``, ``leases``, ``segments``, ``audit``), never by
 tenant: a tenant's name stays out of the metrics.
 """
 
@@ -25,7 +25,7 @@ __all__ = ["ClusterHealth", "StreamView", "streams_in", "watch"]
 
 log = logging.getLogger("collector.store")
 
-KINDS = ("wal", "catalog", "leases", "segments")
+KINDS = ("wal", "catalog", "leases", "segments", "audit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,8 @@ def streams_in(server: str, jsz: dict[str, Any]) -> tuple[list[StreamView], set[
 
 def kind_of(stream: str, prefix: str) -> str | None:
     """Which of this deployment's streams ``stream`` is; None for another deployment's."""
-    names = {f"{prefix}-wal": "wal", f"KV_{prefix}-catalog": "catalog", f"KV_{prefix}-leases": "leases"}
+    names = {f"{prefix}-wal": "wal", f"KV_{prefix}-catalog": "catalog", f"KV_{prefix}-leases": "leases",
+             f"{prefix}-audit": "audit"}
     if stream in names:
         return names[stream]
     if stream.startswith(f"OBJ_{prefix}-seg-"):
@@ -88,7 +89,7 @@ class ClusterHealth:
         self.healthy = Gauge("chronolog_nats_server_healthy", "1 if the NATS server's /healthz says ok, "
                              "by monitoring URL.", ["server"], registry=r)
         self.streams = Gauge("chronolog_nats_streams", "This deployment's JetStream streams, by kind "
-                             "(wal, catalog, leases, segments).", ["kind"], registry=r)
+                             "(wal, catalog, leases, segments, audit).", ["kind"], registry=r)
         self.no_quorum = Gauge("chronolog_nats_streams_without_quorum", "Streams no answering server "
                                "leads with a majority of current replicas, by kind.", ["kind"], registry=r)
         self.lagging = Gauge("chronolog_nats_stream_replicas_behind", "Replicas not current with their "

@@ -18,9 +18,11 @@ _BATCH = 16  # messages per pull request, each up to max_payload
 
 
 async def read_after(js: JetStreamContext, stream: str, subject: str, after: int, timeout: float,
-                     keep: Callable[[int, bytes], None], enough: Callable[[], bool]) -> None:
+                     keep: Callable[[int, bytes], None], enough: Callable[[], bool],
+                     batch: int = _BATCH) -> None:
     """Hand ``keep(sequence, data)`` the messages of ``subject`` after sequence ``after``, in
-    order, until ``enough()`` or the last one there was when this started."""
+    order, until ``enough()`` or the last one there was when this started; ``batch`` messages
+    per request (more for small ones)."""
     name = f"read-{secrets.token_hex(8)}"
     info = await js.add_consumer(stream, ConsumerConfig(
         name=name, filter_subject=subject, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
@@ -33,7 +35,7 @@ async def read_after(js: JetStreamContext, stream: str, subject: str, after: int
         sub = await js.pull_subscribe_bind(consumer=name, stream=stream)
         try:
             while left > 0 and not enough():
-                for msg in await sub.fetch(min(_BATCH, left), timeout=timeout):
+                for msg in await sub.fetch(min(batch, left), timeout=timeout):
                     meta = msg.metadata
                     keep(meta.sequence.stream, msg.data)
                     # A message purged meanwhile is never delivered: the server's count says so.

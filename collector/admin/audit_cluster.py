@@ -1,0 +1,80 @@
+"""On the JetStream store: the audit trails of every collector of the cluster, read as one
+(``GET /v1/audit``, docs/scale-out.md).
+
+This collector's own entries are read from its ``audit.log`` (the source of truth, complete
+at once); every other collector's from its copy in the stream ``<prefix>-audit``
+(audit_copy.py), as far as it was copied: within about a second of being written while the
+cluster answers, after it is back otherwise. Every read fetches the copies afresh, so that
+what is verified is what the cluster holds now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from collector.admin.audit import AuditTrail
+
+if TYPE_CHECKING:
+    from collector.store.jetstream.store import JetStreamStore
+
+__all__ = ["AUDIT_CLUSTER", "ClusterTrails", "CollectorTrail"]
+
+_BATCH = 512  # messages per pull request: an entry is well under 1 KiB
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorTrail:
+    collector: str
+    lines: list[bytes]
+    copy: bool  # the cluster's copy, not the file
+
+    @property
+    def label(self) -> str:
+        return f"{self.collector} (cluster copy)" if self.copy else self.collector
+
+
+class ClusterTrails:
+    def __init__(self, store: JetStreamStore, name: str, local: AuditTrail) -> None:
+        self.store, self.name, self.local = store, name, local
+
+    def read(self) -> list[CollectorTrail]:
+        """This collector's file, then every collector's copy in the cluster (this one's
+        included), by name (blocking). `StoreUnavailable` when the cluster does not answer
+        within ``write_deadline``."""
+        # Imported here: audit_http.py imports this module, and a collector on the local
+        # store never loads the NATS client.
+        from collector.store.jetstream.retry import retrying
+
+        copies = self.store.bridge.run(retrying(self._copies, "reading the audit trails",
+                                                self.store.config.write_deadline))
+        return [CollectorTrail(self.name, self.local.lines(), False),
+                *(CollectorTrail(name, lines, True) for name, lines in sorted(copies.items()))]
+
+    async def _copies(self) -> dict[str, list[bytes]]:
+        import nats.js.errors
+
+        from collector.admin.audit_copy import audit_stream
+        from collector.store.jetstream.reading import read_after
+
+        js, prefix = self.store.js, self.store.config.prefix
+        stream, subjects = audit_stream(prefix), f"{prefix}.audit."
+        try:
+            info = await js.stream_info(stream, subjects_filter=f"{subjects}*")
+        except nats.js.errors.NotFoundError:
+            return {}  # no collector has copied anything yet
+        found: dict[str, list[bytes]] = {}
+        for subject in sorted(info.state.subjects or {}):
+            lines = found.setdefault(subject.removeprefix(subjects), [])
+
+            def keep(_seq: int, data: bytes, into: list[bytes] = lines) -> None:
+                into.append(data)
+
+            await read_after(js, stream, subject, 0, self.store.config.ack_timeout, keep, lambda: False,
+                             _BATCH)
+        return found
+
+
+AUDIT_CLUSTER = web.AppKey("audit_cluster", ClusterTrails)
