@@ -1,0 +1,133 @@
+"""The audit trail on a cluster of collectors (collector/admin/audit_copy.py, audit_cluster.py),
+against a real 3-node NATS cluster on loopback: each collector copies its ``audit.log`` into the
+cluster line by line, and any collector reads every collector's copy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from support.jetstream import stores
+from support.nats import NatsCluster
+
+from collector.admin.audit import AuditTrail
+from collector.admin.audit_cluster import ClusterTrails
+from collector.admin.audit_copy import AuditCopier, collector_name
+from collector.admin.audit_verify import verify_trail
+from collector.auth.credentials import Principal
+from collector.store.jetstream.store import JetStreamStore
+
+ROOT = Principal("c-root", "*", "admin", "root")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    nats = NatsCluster(tmp_path_factory.mktemp("nats")).start()
+    yield nats
+    nats.stop()
+
+
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """A cluster of the test's own, for a test that stops its servers."""
+    nats = NatsCluster(tmp_path / "nats").start()
+    yield nats
+    nats.stop()
+
+
+def trail_of(store: JetStreamStore, directory: Path) -> AuditTrail:
+    return AuditTrail(directory / "audit.log", store.signer).open()
+
+
+def copies(store: JetStreamStore, name: str, trail: AuditTrail) -> dict[str, list[bytes]]:
+    """Every collector's copy in the cluster, read through ``store``'s collector."""
+    return {t.collector: t.lines for t in ClusterTrails(store, name, trail).read() if t.copy}
+
+
+def test_a_collector_name_is_made_once_and_kept(tmp_path: Path) -> None:
+    first = collector_name(tmp_path)
+    assert collector_name(tmp_path) == first
+    (tmp_path / "other").mkdir()
+    assert collector_name(tmp_path / "other") != first  # two collectors on one host
+    (tmp_path / "collector-name").write_text("no.dots allowed\n")
+    with pytest.raises(ValueError, match="is not a collector name"):
+        collector_name(tmp_path)
+
+
+async def test_a_trail_copied_by_one_collector_reads_byte_for_byte_through_another(
+        cluster: NatsCluster, tmp_path: Path) -> None:
+    with stores(cluster, tmp_path) as [a, b]:
+        trail_a, trail_b = trail_of(a, tmp_path / "a"), trail_of(b, tmp_path / "b")
+        trail_a.append(ROOT, "erase", "city", "dry_run", {"segments": 2})
+        trail_a.append(ROOT, "retention.set", "city", "done", {"days": 30})
+        trail_b.append(ROOT, "hold.add", "city", "done")
+        assert await AuditCopier(a, trail_a.path, "alpha").step()
+        assert await AuditCopier(b, trail_b.path, "bravo").step()
+        assert copies(b, "bravo", trail_b) == {"alpha": trail_a.lines(), "bravo": trail_b.lines()}
+        # A copier started again (a restart) goes on after what the stream holds, once each.
+        trail_a.append(ROOT, "hold.release", "city", "done")
+        assert await AuditCopier(a, trail_a.path, "alpha").step()
+        copied = copies(b, "bravo", trail_b)["alpha"]
+        assert copied == trail_a.lines() and len(copied) == 3
+        assert verify_trail(copied, b.public_key()).clean
+
+
+async def test_an_entry_altered_in_the_cluster_is_named_with_its_collector(
+        cluster: NatsCluster, tmp_path: Path) -> None:
+    with stores(cluster, tmp_path) as [a, b]:
+        trail_a, trail_b = trail_of(a, tmp_path / "a"), trail_of(b, tmp_path / "b")
+        for days in (30, 60, 90):
+            trail_a.append(ROOT, "retention.set", "city", "done", {"days": days})
+        assert await AuditCopier(a, trail_a.path, "alpha").step()
+        # Someone with access to the cluster rewrites the second entry of alpha's copy.
+        stream, subject = f"{a.config.prefix}-audit", f"{a.config.prefix}.audit.alpha"
+        lines = copies(b, "bravo", trail_b)["alpha"]
+        lines[1] = lines[1].replace(b'"days":60', b'"days":6')
+
+        async def rewrite() -> None:
+            await a.js.purge_stream(stream, subject=subject)
+            for line in lines:
+                await a.js.publish(subject, line, stream=stream)
+        a.bridge.run(rewrite())
+
+        trails = ClusterTrails(b, "bravo", trail_b).read()
+        [alpha] = [t for t in trails if t.collector == "alpha"]
+        assert alpha.label == "alpha (cluster copy)" and alpha.lines == lines
+        [finding] = verify_trail(alpha.lines, b.public_key()).findings
+        assert (finding.kind, finding.where) == ("rewritten", "entry 2 (line 2)")
+        assert verify_trail(trail_a.lines(), a.public_key()).clean  # the file itself is intact
+
+
+async def test_entries_written_while_the_cluster_is_down_arrive_once_after_it_is_back(
+        own_cluster: NatsCluster, tmp_path: Path) -> None:
+    with stores(own_cluster, tmp_path, ack_timeout=1.0) as [a, b]:
+        trail_a, trail_b = trail_of(a, tmp_path / "a"), trail_of(b, tmp_path / "b")
+        registry = CollectorRegistry()
+        copier = AuditCopier(a, trail_a.path, "alpha", registry)
+        trail_a.append(ROOT, "retention.set", "city", "done", {"days": 30})
+        assert await copier.step()
+
+        own_cluster.stop()
+        for n in range(3):  # the requests audited meanwhile do not wait for the cluster
+            trail_a.append(ROOT, "erase", "city", "dry_run", {"try": n})
+        assert not await copier.step()
+        assert registry.get_sample_value("chronolog_collector_audit_copy_failures_total") == 1
+        assert registry.get_sample_value("chronolog_collector_audit_copy_pending") == 3
+
+        for node in own_cluster.nodes:
+            own_cluster.start_node(node, wait=False)
+        for node in own_cluster.nodes:
+            own_cluster.wait_healthy(node)
+
+        async def copied() -> None:
+            while not await copier.step():
+                await asyncio.sleep(0.2)
+        await asyncio.wait_for(copied(), 120)
+        assert registry.get_sample_value("chronolog_collector_audit_copy_pending") == 0
+        # Each entry once, in order, as its line: a publish the client held through the outage
+        # and sent on reconnecting is stored once beside its retry (same message id).
+        assert copies(b, "bravo", trail_b) == {"alpha": trail_a.lines()}
+        assert len(trail_a.lines()) == 4
