@@ -270,7 +270,7 @@ async def share_audit(config: CollectorConfig, store: JetStreamStore, audit: Aud
         name = await asyncio.to_thread(collector_name, config.data_dir)
     except (OSError, ValueError) as e:
         raise Failure(str(e)) from None
-    copier = AuditCopier(store, audit.path, name, telemetry.registry)
+    copier = AuditCopier(store, audit.path, name, config.data_dir / "keys", telemetry.registry)
     stack.push_async_callback(_cancel, asyncio.create_task(copier.run()))
     return ClusterTrails(store, name, audit)
 

@@ -10,12 +10,14 @@ what is verified is what the cluster holds now.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from collector.admin.audit import AuditTrail
+from collector.store.chain import signature_ok
 
 if TYPE_CHECKING:
     from collector.store.jetstream.store import JetStreamStore
@@ -30,6 +32,7 @@ class CollectorTrail:
     collector: str
     lines: list[bytes]
     copy: bool  # the cluster's copy, not the file
+    signers: dict[str, bytes]  # the collector's local signing keys by id (audit_copy.py)
 
     @property
     def label(self) -> str:
@@ -50,8 +53,28 @@ class ClusterTrails:
 
         copies = self.store.bridge.run(retrying(self._copies, "reading the audit trails",
                                                 self.store.config.write_deadline))
-        return [CollectorTrail(self.name, self.local.lines(), False),
-                *(CollectorTrail(name, lines, True) for name, lines in sorted(copies.items()))]
+        signers = self._signers()
+        return [CollectorTrail(self.name, self.local.lines(), False, signers.get(self.name, {})),
+                *(CollectorTrail(name, lines, True, signers.get(name, {}))
+                  for name, lines in sorted(copies.items()))]
+
+    def _signers(self) -> dict[str, dict[str, bytes]]:
+        """Each collector's local signing keys, as shared signed with the cluster's key (a
+        document not so signed is ignored: its entries then fail to verify)."""
+        from collector.admin.audit_copy import SIGNERS
+
+        found: dict[str, dict[str, bytes]] = {}
+        for key in self.store.text.keys(SIGNERS):
+            doc = self.store.text.get(key)[0]
+            name = key.removeprefix(SIGNERS)
+            if doc is None or doc.get("collector") != name or not signature_ok(doc, self.store.signer.public):
+                continue
+            try:
+                public = base64.b64decode(str(doc["public"]), validate=True)
+            except (KeyError, ValueError):
+                continue
+            found.setdefault(name, {})[str(doc["id"])] = public
+        return found
 
     async def _copies(self) -> dict[str, list[bytes]]:
         import nats.js.errors

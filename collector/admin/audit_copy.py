@@ -10,6 +10,11 @@ once. At start the task resumes after the line number of the last message the st
 for this collector. A cluster that does not answer is counted and said, and the lines wait in
 the file: the request being audited never waits for the cluster.
 
+Entries that ``chronolog-collector`` commands write are signed with the collector's own key
+(``data_dir/keys/signing.json``), the service's with the cluster's: the task also puts that
+key's public half, signed with the cluster's key, in the catalog bucket
+(``audit.signer.<collector>``), so that every collector can verify those entries.
+
 The collector's name is made once, ``<host>-<6 hex digits>``, and kept in
 ``data_dir/collector-name``: stable across restarts and host renames, distinct for two
 collectors on one host.
@@ -26,20 +31,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import nats.js.errors
+import orjson
 from nats.js.api import Placement, StorageType, StreamConfig
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from chronolog.fsutil import atomic_write
+from collector.store.chain import signed
 
 if TYPE_CHECKING:
     from collector.store.jetstream.store import JetStreamStore
 
-__all__ = ["LINE_HEADER", "AuditCopier", "audit_stream", "audit_subject", "collector_name",
+__all__ = ["LINE_HEADER", "SIGNERS", "AuditCopier", "audit_stream", "audit_subject", "collector_name",
            "ensure_audit_stream"]
 
 log = logging.getLogger("collector.audit")
 
 NAME_FILE = "collector-name"
+SIGNERS = "audit.signer."  # + collector name: its local signing key (catalog bucket)
 LINE_HEADER = "Chronolog-Audit-Line"  # the line's number in its collector's audit.log
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # one NATS subject token
 
@@ -85,9 +93,11 @@ async def ensure_audit_stream(store: JetStreamStore) -> None:
 class AuditCopier:
     """Copies ``trail_path``'s complete lines not yet in the stream, in order."""
 
-    def __init__(self, store: JetStreamStore, trail_path: Path, name: str,
+    def __init__(self, store: JetStreamStore, trail_path: Path, name: str, keys_dir: Path | None = None,
                  registry: CollectorRegistry | None = None, interval: float = 1.0) -> None:
         self.store, self.path, self.name, self.interval = store, trail_path, name, interval
+        self.keys_dir = keys_dir
+        self._signer_shared = keys_dir is None
         self.subject = audit_subject(store.config.prefix, name)
         self.copied: int | None = None  # lines in the stream; None until read from it
         self._offset = 0  # bytes of the file those lines take
@@ -125,6 +135,8 @@ class AuditCopier:
         if self.copied is None:
             self.copied = await self.store.bridge.call(self._resume())
             self._offset = await asyncio.to_thread(_offset_of, self.path, self.copied)
+        if not self._signer_shared:
+            self._signer_shared = await asyncio.to_thread(self._share_signer)
         lines = await asyncio.to_thread(self._new_lines)
         self.pending.set(len(lines))
         for line in lines:
@@ -146,6 +158,22 @@ class AuditCopier:
                                     stream=audit_stream(self.store.config.prefix),
                                     headers={"Nats-Msg-Id": f"{self.name}-{number}",
                                              LINE_HEADER: str(number)})
+
+    def _share_signer(self) -> bool:
+        """Put the local signing key's public half in the cluster, signed with the cluster's
+        key; False while there is none (blocking)."""
+        assert self.keys_dir is not None
+        try:
+            doc = orjson.loads((self.keys_dir / "signing.json").read_bytes())
+            shared = {"collector": self.name, "id": str(doc["id"]), "public": str(doc["public"])}
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError, KeyError, TypeError) as e:  # verify will name what it signed
+            log.warning("the local signing key cannot be read; not shared",
+                        extra={"collector": self.name, "error": type(e).__name__})
+            return True
+        self.store.text.put(f"{SIGNERS}{self.name}", signed(shared, self.store.signer))
+        return True
 
     def _new_lines(self) -> list[bytes]:
         """The complete lines after those copied (blocking)."""

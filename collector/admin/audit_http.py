@@ -142,7 +142,8 @@ async def handle_audit(request: web.Request) -> web.Response:
             report = await asyncio.to_thread(verify_trail, trail.lines(), key)
             findings = [_scoped(f, scope, full) for f in report.findings]
         else:
-            reports = await asyncio.to_thread(lambda: [(t, verify_trail(t.lines, key)) for t in trails])
+            reports = await asyncio.to_thread(
+                lambda: [(t, verify_trail(t.lines, key, others=t.signers)) for t in trails])
             report = reports[0][1]
             findings = [_named(_scoped(f, scope, full), t) for t, r in reports for f in r.findings]
         answer["verify"] = {"clean": not findings, "findings": findings}

@@ -18,6 +18,7 @@ is checked (cheap enough for every start-up; a signature costs ~0.1 ms).
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,7 +61,7 @@ class _Line:
     signed_ok: bool
 
 
-def _read(index: int, raw: bytes, public_key: bytes, signatures: bool) -> _Line:
+def _read(index: int, raw: bytes, public_key: bytes, signatures: bool, others: Mapping[str, bytes]) -> _Line:
     try:
         entry = orjson.loads(raw)
         if not isinstance(entry, dict):
@@ -70,7 +71,7 @@ def _read(index: int, raw: bytes, public_key: bytes, signatures: bool) -> _Line:
             raise ValueError
     except (orjson.JSONDecodeError, KeyError, ValueError):
         return _Line(index, raw, None, None, False)
-    ok = signature_ok(entry, public_key) if signatures else True
+    ok = signature_ok(entry, others.get(str(entry.get("signer")), public_key)) if signatures else True
     return _Line(index, raw, entry, n, ok)
 
 
@@ -89,9 +90,12 @@ def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def verify_trail(lines: list[bytes], public_key: bytes | str, signatures: bool = True) -> TrailReport:
+def verify_trail(lines: list[bytes], public_key: bytes | str, signatures: bool = True,
+                 others: Mapping[str, bytes] | None = None) -> TrailReport:
+    """``others``: public keys by signer id, for entries signed by another key than
+    ``public_key`` (on a cluster, those a collector's local commands signed: audit_copy.py)."""
     key = base64.b64decode(public_key) if isinstance(public_key, str) else public_key
-    read = [_read(i, raw, key, signatures) for i, raw in enumerate(lines)]
+    read = [_read(i, raw, key, signatures, others or {}) for i, raw in enumerate(lines)]
     report = TrailReport(entries=len(read))
     found = report.findings
     if read:

@@ -19,6 +19,7 @@ from collector.admin.audit_copy import AuditCopier, collector_name
 from collector.admin.audit_verify import verify_trail
 from collector.auth.credentials import Principal
 from collector.store.jetstream.store import JetStreamStore
+from collector.store.keys import Signer
 
 ROOT = Principal("c-root", "*", "admin", "root")
 
@@ -67,12 +68,15 @@ async def test_a_trail_copied_by_one_collector_reads_byte_for_byte_through_anoth
         assert await AuditCopier(a, trail_a.path, "alpha").step()
         assert await AuditCopier(b, trail_b.path, "bravo").step()
         assert copies(b, "bravo", trail_b) == {"alpha": trail_a.lines(), "bravo": trail_b.lines()}
-        # A copier started again (a restart) goes on after what the stream holds, once each.
-        trail_a.append(ROOT, "hold.release", "city", "done")
-        assert await AuditCopier(a, trail_a.path, "alpha").step()
-        copied = copies(b, "bravo", trail_b)["alpha"]
-        assert copied == trail_a.lines() and len(copied) == 3
-        assert verify_trail(copied, b.public_key()).clean
+        # A copier started again (a restart) goes on after what the stream holds, once each;
+        # an entry a local command signed with alpha's own key verifies through bravo.
+        local = AuditTrail(trail_a.path, Signer.load_or_create(tmp_path / "a" / "keys", a.master))
+        local.append(Principal("local", "*", "admin", "root@vm (local)"), "credentials.issue", "city", "done")
+        assert await AuditCopier(a, trail_a.path, "alpha", tmp_path / "a" / "keys").step()
+        [alpha] = [t for t in ClusterTrails(b, "bravo", trail_b).read() if t.collector == "alpha"]
+        assert alpha.lines == trail_a.lines() and len(alpha.lines) == 3
+        assert verify_trail(alpha.lines, b.public_key(), others=alpha.signers).clean
+        assert not verify_trail(alpha.lines, b.public_key()).clean  # the cluster's key alone
 
 
 async def test_an_entry_altered_in_the_cluster_is_named_with_its_collector(
@@ -106,7 +110,7 @@ async def test_entries_written_while_the_cluster_is_down_arrive_once_after_it_is
     with stores(own_cluster, tmp_path, ack_timeout=1.0) as [a, b]:
         trail_a, trail_b = trail_of(a, tmp_path / "a"), trail_of(b, tmp_path / "b")
         registry = CollectorRegistry()
-        copier = AuditCopier(a, trail_a.path, "alpha", registry)
+        copier = AuditCopier(a, trail_a.path, "alpha", registry=registry)
         trail_a.append(ROOT, "retention.set", "city", "done", {"days": 30})
         assert await copier.step()
 
