@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from collector.admin.audit import AuditTrail
+from collector.admin.audit import AuditTrail, parsed
+from collector.admin.audit_verify import TrailFinding
 from collector.store.chain import signature_ok
 
 if TYPE_CHECKING:
     from collector.store.jetstream.store import JetStreamStore
 
-__all__ = ["AUDIT_CLUSTER", "ClusterTrails", "CollectorTrail"]
+__all__ = ["AUDIT_CLUSTER", "ClusterTrails", "CollectorTrail", "diverged"]
 
 _BATCH = 512  # messages per pull request: an entry is well under 1 KiB
 
@@ -98,6 +99,26 @@ class ClusterTrails:
             await read_after(js, stream, subject, 0, self.store.config.ack_timeout, keep, lambda: False,
                              _BATCH)
         return found
+
+
+def diverged(trail: CollectorTrail, copy: CollectorTrail) -> TrailFinding | None:
+    """Where a collector's file parts from its copy in the cluster, which must be the file's
+    first lines (the copy keeps what a cut or a rewrite of the file took away)."""
+    for i, copied in enumerate(copy.lines):
+        if i >= len(trail.lines):
+            what = f"lines {i + 1} to {len(copy.lines)}"
+            return TrailFinding("removed", what, f"{what} of the cluster's copy are gone from the file",
+                                _tenant(copied))
+        if trail.lines[i] != copied:
+            return TrailFinding("rewritten", f"line {i + 1}", "it differs from the cluster's copy of it",
+                                _tenant(copied))
+    return None
+
+
+def _tenant(line: bytes) -> str | None:
+    entry = next(parsed([line]), None)
+    tenant = entry.get("tenant") if entry else None
+    return tenant if isinstance(tenant, str) else None
 
 
 AUDIT_CLUSTER = web.AppKey("audit_cluster", ClusterTrails)

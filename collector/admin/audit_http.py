@@ -10,8 +10,8 @@
 - On the JetStream store (several collectors, docs/scale-out.md), every collector's trail:
   this one's from its file, the others' from their copies in the cluster (audit_cluster.py),
   merged by time, each entry tagged with its ``collector``; ``verify=1`` checks each trail on
-  its own (this collector's file and every copy in the cluster, its own included) and each
-  finding names the trail.
+  its own (this collector's file and every copy in the cluster, its own included), and that
+  the file still begins with its copy; each finding names the trail.
 
 Parameters: ``since``, ``until`` (RFC 3339, on the entry time ``at``), ``tenant``, ``verify``.
 """
@@ -26,7 +26,7 @@ from aiohttp import web
 
 from chronolog.timefmt import BadTime, parse_rfc3339
 from collector.admin.audit import AUDIT, parsed
-from collector.admin.audit_cluster import AUDIT_CLUSTER, CollectorTrail
+from collector.admin.audit_cluster import AUDIT_CLUSTER, CollectorTrail, diverged
 from collector.admin.audit_verify import TrailFinding, TrailReport, verify_trail
 from collector.admin.endpoint import admin_scope, single_tenant
 from collector.admin.http import ADMIN_STORE
@@ -146,6 +146,10 @@ async def handle_audit(request: web.Request) -> web.Response:
                 lambda: [(t, verify_trail(t.lines, key, others=t.signers)) for t in trails])
             report = reports[0][1]
             findings = [_named(_scoped(f, scope, full), t) for t, r in reports for f in r.findings]
+            own = next((t for t in trails[1:] if t.collector == trails[0].collector), None)
+            parted = diverged(trails[0], own) if own is not None else None
+            if parted is not None:
+                findings.append(_named(_scoped(parted, scope, full), trails[0]))
         answer["verify"] = {"clean": not findings, "findings": findings}
         if full:
             answer["verify"].update(entries=report.entries,

@@ -14,7 +14,7 @@ from support.jetstream import stores
 from support.nats import NatsCluster
 
 from collector.admin.audit import AuditTrail
-from collector.admin.audit_cluster import ClusterTrails
+from collector.admin.audit_cluster import ClusterTrails, diverged
 from collector.admin.audit_copy import AuditCopier, collector_name
 from collector.admin.audit_verify import verify_trail
 from collector.auth.credentials import Principal
@@ -103,6 +103,16 @@ async def test_an_entry_altered_in_the_cluster_is_named_with_its_collector(
         [finding] = verify_trail(alpha.lines, b.public_key()).findings
         assert (finding.kind, finding.where) == ("rewritten", "entry 2 (line 2)")
         assert verify_trail(trail_a.lines(), a.public_key()).clean  # the file itself is intact
+        # Through alpha itself, its file no longer begins with its copy: named too.
+        file, *in_cluster = ClusterTrails(a, "alpha", trail_a).read()
+        [own] = [t for t in in_cluster if t.collector == "alpha"]
+        parted = diverged(file, own)
+        assert parted is not None and (parted.kind, parted.where) == ("rewritten", "line 2")
+        # A file cut at its end (what a chain alone cannot show) is named against the copy.
+        trail_a.path.write_bytes(b"".join(line + b"\n" for line in trail_a.lines()[:1]))
+        file = ClusterTrails(a, "alpha", trail_a).read()[0]
+        parted = diverged(file, own)
+        assert parted is not None and (parted.kind, parted.where) == ("removed", "lines 2 to 3")
 
 
 async def test_entries_written_while_the_cluster_is_down_arrive_once_after_it_is_back(

@@ -1,7 +1,8 @@
 """The audit trail of a cluster, read as one through the real commands: 3 NATS servers and 2
 collectors on loopback (docs/scale-out.md). An administrator action through collector A shows
 in ``chronolog audit`` through collector B, tagged with A; an entry of A's copy rewritten in the
-cluster is named, with A, by ``chronolog audit --verify`` through B."""
+cluster is named, with A, by ``chronolog audit --verify`` through B, and through A as a file
+that no longer begins with its copy."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ async def rewrite(servers: list[str], subject: str, change: Callable[[list[bytes
         js = nc.jetstream()
         stream = "chronolog-audit"
         info = await js.stream_info(stream)
-        messages = [await js.get_msg(stream, seq) for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+        messages = [await js.get_msg(stream, seq)
+                    for seq in range(info.state.first_seq, info.state.last_seq + 1)]
         lines = [m.data or b"" for m in messages if m.subject == subject]
         await js.purge_stream(stream, subject=subject)
         for line in change(lines):
@@ -88,3 +90,8 @@ def test_an_action_through_one_collector_is_audited_and_verified_through_the_oth
             "after it was written") in found.stdout
     findings = found.stdout.split("audit trail ALTERED:\n", 1)[1].splitlines()
     assert findings and all(f"collector {name_a} (cluster copy)" in f for f in findings)  # B's are intact
+    # Through A, an administrator of every tenant: its file no longer begins with its copy.
+    through_a = fleet.chronolog("--session-file", fleet.session_file, "audit", "--verify")
+    assert through_a.returncode == 1, through_a.stderr
+    assert f"rewritten: collector {name_a}: line " in through_a.stdout
+    assert ": it differs from the cluster's copy of it" in through_a.stdout
