@@ -5,7 +5,6 @@ cluster line by line, and any collector reads every collector's copy."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,21 +21,6 @@ from collector.store.jetstream.store import JetStreamStore
 from collector.store.keys import Signer
 
 ROOT = Principal("c-root", "*", "admin", "root")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
-    nats = NatsCluster(tmp_path_factory.mktemp("nats")).start()
-    yield nats
-    nats.stop()
-
-
-@pytest.fixture
-def own_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    """A cluster of the test's own, for a test that stops its servers."""
-    nats = NatsCluster(tmp_path / "nats").start()
-    yield nats
-    nats.stop()
 
 
 def trail_of(store: JetStreamStore, directory: Path) -> AuditTrail:

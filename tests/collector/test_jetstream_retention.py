@@ -5,7 +5,6 @@ store's retention tests (test_store_retention.py): no test waits for days to pas
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,6 @@ from collector.store.jetstream.policy import expiry_key
 from collector.store.jetstream.store import JetStreamStore
 
 NOW = 1_800_000_000_000_000  # µs, far past every test line's event time and sealing
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
-    nats_cluster = NatsCluster(tmp_path_factory.mktemp("nats")).start()
-    yield nats_cluster
-    nats_cluster.stop()
 
 
 async def four_segments(store: JetStreamStore) -> None:

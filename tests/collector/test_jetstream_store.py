@@ -4,7 +4,7 @@ loopback: two stores as two collectors would hold them, sharing everything throu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,21 +20,6 @@ from collector.store.jetstream.health import ClusterHealth
 from collector.store.jetstream.mirror import decode_entry, entry_key
 from collector.store.jetstream.store import JetStreamStore
 from collector.store.tenant import SealSettings
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
-    nats = NatsCluster(tmp_path_factory.mktemp("nats")).start()
-    yield nats
-    nats.stop()
-
-
-@pytest.fixture
-def own_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    """A cluster of the test's own, for a test that kills its servers."""
-    nats = NatsCluster(tmp_path / "nats").start()
-    yield nats
-    nats.stop()
 
 
 def lines(store: JetStreamStore, tenant: str) -> list[str]:

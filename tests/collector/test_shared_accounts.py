@@ -5,11 +5,9 @@ its own file, merged with the cluster's copy both ways."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
 from support.jetstream import stores
 from support.nats import NatsCluster
 
@@ -19,13 +17,6 @@ from collector.auth.totp import TotpState
 from collector.store.jetstream.store import JetStreamStore
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
-    nats_cluster = NatsCluster(tmp_path_factory.mktemp("nats")).start()
-    yield nats_cluster
-    nats_cluster.stop()
 
 
 async def sync_all(pairs: list[tuple[AdminAccounts, JetStreamStore]]) -> None:
