@@ -32,6 +32,7 @@ import orjson
 from chronolog.fsutil import fsync_dir
 from chronolog.timefmt import now_us
 from chronolog.tool import TOOL
+from collector.store.catalog import Catalog
 from collector.store.crypto import new_id
 from collector.store.keys import TenantKeys
 from collector.store.names import TENANT_NAME
@@ -39,7 +40,7 @@ from collector.store.tenant import TenantStore
 from collector.store.verify import VerifyReport, verify_tenant
 from collector.store.wal_ledger import strip_unsealed
 
-__all__ = ["RestoreError", "RestoreResult", "restore_backup", "write_backup"]
+__all__ = ["RestoreError", "RestoreResult", "Written", "restore_backup", "write_archive", "write_backup"]
 
 FORMAT = "chronolog-tenant-backup"
 _MEMBER = re.compile(r"manifest\.json|catalog\.sqlite|checkpoints\.log|segments/seg-\d{8}\.cls")
@@ -76,34 +77,61 @@ def write_backup(tenant: TenantStore, out: IO[bytes], by: str) -> dict[str, Any]
     """Write ``tenant``'s sealed segments, catalog and checkpoints to ``out`` as a tar archive
     (seal the WAL first to include everything acknowledged). Returns the manifest."""
     with tempfile.TemporaryDirectory(dir=tenant.directory.parent) as tmp:
-        snapshot = Path(tmp) / "catalog.sqlite"
         with tenant.still():  # no seal, no expiry: catalog, files and checkpoints agree
-            tenant.catalog.snapshot(snapshot)
             checkpoints = tenant.checkpoints.path.read_bytes() if tenant.checkpoints.path.exists() else b""
-            checkpoints = strip_unsealed(checkpoints, tenant.catalog.sealed_wal())
-            rows = [r for r in tenant.catalog.segments() if r.state == "live"]
-            number, head = tenant.catalog.last()
-            records = [orjson.loads(line) for line in checkpoints.splitlines() if line.strip()]
-            seals = [r for r in records if r.get("kind") == "seal"]
-            manifest: dict[str, Any] = {
-                "format": FORMAT, "v": 1, "id": new_id("bk"), "tenant": tenant.name,
-                "created": now_us(), "by": by, "tool": TOOL,
-                "chain": {"length": number, "head": head.hex()},
-                "checkpoint": seals[-1] if seals else None,
-                "segments": [{"number": r.number, "file": r.file, "digest": r.digest,
-                              "bytes": r.stored_bytes} for r in rows],
-                "keys": "not included: tenant keys are backed up separately (docs/keys.md)",
-            }
-            sink = _Hashing(out)
-            with tarfile.open(fileobj=sink, mode="w|") as tar:
-                _add_bytes(tar, "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-                tar.add(snapshot, "catalog.sqlite")
-                _add_bytes(tar, "checkpoints.log", checkpoints)
-                for r in rows:
-                    tar.add(tenant.segment_dir / r.file, f"segments/{r.file}")
-        tenant.catalog.add_backup(manifest["id"], manifest["created"], len(rows), sink.size,
-                                  sink.sha256.hexdigest(), by)
-    return manifest
+            written = write_archive(tenant.name, tenant.catalog, checkpoints, tenant.segment_dir,
+                                    Path(tmp), out, by)
+        tenant.catalog.add_backup(written.manifest["id"], written.manifest["created"],
+                                  len(written.manifest["segments"]), written.size, written.sha256, by)
+    return written.manifest
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An archive written: its manifest, size and SHA-256 (what the disposal report lists)."""
+
+    manifest: dict[str, Any]
+    size: int
+    sha256: str
+
+    def record(self) -> dict[str, Any]:
+        """The entry of the store's list of backups made (``Catalog.backups``'s fields)."""
+        m = self.manifest
+        return {"id": m["id"], "created": m["created"], "segments": len(m["segments"]),
+                "bytes": self.size, "sha256": self.sha256, "by": m["by"]}
+
+
+def write_archive(name: str, catalog: Catalog, checkpoints: bytes, segment_dir: Path, scratch: Path,
+                  out: IO[bytes], by: str) -> Written:
+    """The archive of one tenant held in the local store's layout (a tenant directory, or a
+    cluster collector's copy of the tenant with every live segment's file fetched): the
+    caller keeps catalog, files and checkpoints from changing meanwhile. ``scratch``: a
+    directory for the catalog's snapshot."""
+    snapshot = scratch / "catalog.sqlite"
+    catalog.snapshot(snapshot)
+    checkpoints = strip_unsealed(checkpoints, catalog.sealed_wal())
+    rows = [r for r in catalog.segments() if r.state == "live"]
+    number, head = catalog.last()
+    records = [orjson.loads(line) for line in checkpoints.splitlines() if line.strip()]
+    seals = [r for r in records if r.get("kind") == "seal"]
+    manifest: dict[str, Any] = {
+        "format": FORMAT, "v": 1, "id": new_id("bk"), "tenant": name,
+        "created": now_us(), "by": by, "tool": TOOL,
+        "chain": {"length": number, "head": head.hex()},
+        "checkpoint": seals[-1] if seals else None,
+        "segments": [{"number": r.number, "file": r.file, "digest": r.digest,
+                      "bytes": r.stored_bytes} for r in rows],
+        "keys": "not included: tenant keys are backed up separately (docs/keys.md)",
+    }
+    sink = _Hashing(out)
+    with tarfile.open(fileobj=sink, mode="w|") as tar:
+        _add_bytes(tar, "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        tar.add(snapshot, "catalog.sqlite")
+        _add_bytes(tar, "checkpoints.log", checkpoints)
+        for r in rows:
+            tar.add(segment_dir / r.file, f"segments/{r.file}")
+    snapshot.unlink()
+    return Written(manifest, sink.size, sink.sha256.hexdigest())
 
 
 @dataclass
