@@ -13,10 +13,12 @@ which the collector counts when it starts, so the alert fires even though it was
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,15 +189,15 @@ def _checkpoint(path: Path | None) -> dict[str, Any] | None:
 
 def verify(config: CollectorConfig, tenant: str | None, checkpoint: Path | None,
            backup: Path | None) -> list[VerifyReport]:
-    keys, signer = _keys(config)
-    exported = _checkpoint(checkpoint)
     if backup is not None:
-        with tempfile.TemporaryDirectory() as tmp:
+        with _archive_keys(config) as (keys, signer), tempfile.TemporaryDirectory() as tmp:
             try:
                 result = restore_backup(backup, Path(tmp), keys, signer.public, signer.id, install=False)
             except RestoreError as e:
                 raise Failure(str(e)) from None
             return [result.report]
+    keys, signer = _keys(config)
+    exported = _checkpoint(checkpoint)
     # A running collector seals and expires as it likes: verify a live store through it
     # (`chronolog admin verify`), which holds sealing still while it checks.
     try:
@@ -214,6 +216,29 @@ def verify(config: CollectorConfig, tenant: str | None, checkpoint: Path | None,
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _archive_keys(config: CollectorConfig) -> Iterator[tuple[TenantKeys, Signer]]:
+    """The keys an archive of this store is checked with: data_dir's, or on a cluster
+    collector the cluster's (its tenant keys and signing key are in the catalog bucket), read
+    through a connection of this command's own, with a scratch cache."""
+    if config.store.backend != "jetstream":
+        yield _keys(config)
+        return
+    from collector.store import StoreUnavailable
+    from collector.store.jetstream.store import JetStreamStore
+
+    with tempfile.TemporaryDirectory() as cache:
+        try:
+            store = JetStreamStore(config.store.jetstream, _master(config), Path(cache),
+                                   config.store.seal_settings(), seal_in_subprocess=False).open()
+        except StoreUnavailable as e:
+            raise Failure(str(e)) from None
+        try:
+            yield store.keys, store.signer
+        finally:
+            store.close()
+
+
 @dataclass(frozen=True, slots=True)
 class RestorePlan:
     result: RestoreResult  # restored is False for a dry run
@@ -222,6 +247,15 @@ class RestorePlan:
 
 def restore(config: CollectorConfig, archive: Path, confirm: str | None) -> RestorePlan:
     """Verify ``archive``; install it only if clean and ``confirm`` names its tenant."""
+    if config.store.backend == "jetstream":
+        # Not yet: the tenant keys exist only in the cluster's catalog bucket (no key backup to
+        # put them back from), and a restore would write segments, catalog entries and expiry
+        # records into the cluster, in chain order, beside collectors that seal.
+        raise Failure(f"restore puts an archive into data_dir; with store.backend = \"jetstream\" "
+                      f"restoring into the cluster is not supported on this backend yet "
+                      f"(docs/scale-out.md). Check the archive with `chronolog-collector verify "
+                      f"--backup {archive}`; the tenant's data stays in the cluster's replicas "
+                      "until it is erased")
     fd = _locked(config)
     try:
         keys, signer = _keys(config)

@@ -63,7 +63,7 @@ from chronolog.timefmt import now_us
 from chronolog.wire import Batch, slice_chunk
 from collector.store import (
     AppendResult,
-    NotSupported,
+    DamagedPart,
     Part,
     StoreEvents,
     StoreReader,
@@ -71,6 +71,7 @@ from collector.store import (
     StreamReport,
     proofs,
 )
+from collector.store.backup import write_archive
 from collector.store.catalog import Hold
 from collector.store.chain import chain_seal, signed
 from collector.store.crypto import Unreadable, new_id
@@ -757,18 +758,13 @@ class JetStreamStore:
         """Check the cluster's copy afresh: every entry and object fetched again into a
         scratch copy, checked as a local store is; every unsealed message's tag."""
         self._existing(tenant)
-        with tempfile.TemporaryDirectory(dir=self.cache_dir) as scratch:
-            fresh = Mirror(Path(scratch) / tenant, tenant)
-            try:
-                self.bridge.run(self._sync(fresh))
-                for row in fresh.catalog.segments():
-                    if row.state == "live":  # an expired one's object is gone, signed off
-                        with contextlib.suppress(Exception):
-                            self.fetch_segment(fresh, row.number)
-                report = verify_tenant(fresh.directory, tenant, self.keys, self.signer.public, self.signer.id,
-                                       exported)
-            finally:
-                fresh.close()
+        with self._fresh_copy(tenant) as (fresh, _):
+            for row in fresh.catalog.segments():
+                if row.state == "live":  # an expired one's object is gone, signed off
+                    with contextlib.suppress(Exception):
+                        self.fetch_segment(fresh, row.number)
+            report = verify_tenant(fresh.directory, tenant, self.keys, self.signer.public, self.signer.id,
+                                   exported)
         for m in self.bridge.run(self._messages(tenant, self.mirror(tenant).head()[2], None)):
             try:
                 contents = read_wal(m.data, self.keys)
@@ -779,6 +775,18 @@ class JetStreamStore:
             for what in contents.damaged:
                 report.add("rewritten", f"stream message {m.seq}", what)
         return report
+
+    @contextlib.contextmanager
+    def _fresh_copy(self, tenant: str) -> Iterator[tuple[Mirror, Path]]:
+        """A scratch copy of the tenant's catalog, read afresh from the cluster (no segment
+        fetched yet), and its scratch directory; removed when the context ends."""
+        with tempfile.TemporaryDirectory(dir=self.cache_dir) as scratch:
+            fresh = Mirror(Path(scratch) / tenant, tenant)
+            try:
+                self.bridge.run(self._sync(fresh))
+                yield fresh, Path(scratch)
+            finally:
+                fresh.close()
 
     def checkpoint(self, tenant: str) -> dict[str, Any] | None:
         return self.mirror(tenant).checkpoints.export(self.public_key())
@@ -807,11 +815,45 @@ class JetStreamStore:
     def sign(self, record: dict[str, Any]) -> dict[str, Any]:
         return signed(record, self.signer)
 
-    # ---- not on this backend yet ----------------------------------------------------------
+    # ---- backup archives (backup.py's format, as the local store's) ------------------------
 
     def backup(self, tenant: str, out: IO[bytes], by: str) -> dict[str, Any]:
-        raise NotSupported("backup archives are made by the local store only; back up a JetStream "
-                           "cluster with its own stream and bucket backups (docs/scale-out.md)")
+        """Write the archive of the tenant's sealed segments as the cluster holds them (a fresh
+        copy of its catalog entries and objects, never this collector's cache), without keys;
+        record it in the catalog bucket for the disposal report. Returns the manifest."""
+        self._existing(tenant)
+        with self._fresh_copy(tenant) as (copy, scratch):
+            self._fetch_live(copy)
+            path = copy.checkpoints.path
+            written = write_archive(tenant, copy.catalog, path.read_bytes() if path.exists() else b"",
+                                    copy.segment_dir, scratch, out, by)
+        self.text.put(f"backup.{tenant}.{written.manifest['id']}", written.record())
+        return written.manifest
+
+    def _fetch_live(self, copy: Mirror) -> None:
+        """Fetch every live segment's object into ``copy``. Retention may remove one meanwhile:
+        the copy then takes the expiry record (the archive leaves the segment out, signed off,
+        as an archive made after it would); an object gone without one is damage."""
+        for _ in range(20):
+            gone = None
+            for row in copy.catalog.segments():
+                if row.state == "live":
+                    try:
+                        self.fetch_segment(copy, row.number)
+                    except nats.js.errors.NotFoundError:
+                        gone = row.number
+                        break
+            if gone is None:
+                return
+            if not self.expired(copy, gone):
+                raise DamagedPart(f"segment {gone}", "its object is gone from the cluster without a "
+                                  "signed expiry record; `chronolog admin verify` reports it")
+        raise StoreUnavailable(f"tenant {copy.name}'s segments kept expiring while the backup was made")
+
+    def backups(self, tenant: str) -> list[dict[str, Any]]:
+        """The archives made of the tenant (``Catalog.backups``'s fields), oldest first."""
+        found = [self.text.get(key)[0] for key in self.text.keys(f"backup.{tenant}.")]
+        return sorted((d for d in found if d is not None), key=lambda d: d["created"])
 
     # ---- retention and legal holds (policy.py), as the local store's ---------------------------
 
@@ -952,7 +994,7 @@ class JetStreamStore:
             "tenant": tenant, **summary(rows), "files": len(rows) + len(messages),
             "bytes_on_disk": sum(r.stored_bytes for r in rows) + sum(len(m.data) for m in messages),
             "wal_files": len(messages), "key_ids": [v.id for v in self.keys.versions(tenant)],
-            "backups": [], "holds": [h.to_dict() for h in self.policy.holds(tenant)],
+            "backups": self.backups(tenant), "holds": [h.to_dict() for h in self.policy.holds(tenant)],
             "location": self.location(),
         }
 
@@ -979,6 +1021,8 @@ class JetStreamStore:
         keys_done = now_us()
         self.bridge.run(self._delete_tenant(tenant, mirror.catalog.last()[0]))
         self.policy.purge(tenant)
+        for key in self.text.keys(f"backup.{tenant}."):  # the list of archives made, as the local catalog's
+            self.text.purge(key)
         self._drop(tenant)
         verification = (decrypt_attempts(sample, tenant, self.keys, self.master) if sample is not None
                         else {"sample": None, "attempts": ["the tenant held no data"], "decrypt_failed": True,
@@ -997,10 +1041,12 @@ class JetStreamStore:
                       "key_copies": (
                           "Tenant key versions existed only wrapped by the master key "
                           f"{self.master.current()}, in the cluster's catalog bucket "
-                          f"({self.config.prefix}-catalog), from which they were purged; a backup "
-                          "of that bucket made before this "
-                          "erase still holds them: destroy such backups (a master key rotation "
-                          "does not reach them on this backend).")},
+                          f"({self.config.prefix}-catalog), from which they were purged. Archives "
+                          "made with `chronolog admin backup` hold no key: they are unreadable "
+                          "from now on and need no action. A backup of the catalog bucket made "
+                          "with JetStream's own tools before this erase still holds the keys: "
+                          "destroy such backups (a master key rotation does not reach them on "
+                          "this backend).")},
         }
 
     def _sample(self, mirror: Mirror, rows: list[Any], messages: list[_Message]) -> Sample | None:
