@@ -24,6 +24,7 @@ from collector.auth.credentials import ALL_TENANTS, Principal
 from collector.console.cookies import CONSOLE
 from collector.fleet.http import FLEET
 from collector.http import CREDENTIALS, TELEMETRY, ApiError, json_response
+from collector.store import DamagedPart
 from collector.store.catalog import Hold
 from collector.store.keys import KeyVersion, MasterKeys
 from collector.store.local import UnknownTenant
@@ -120,7 +121,10 @@ async def handle_backup(request: web.Request, principal: Principal, tenant: str,
     await store.seal(tenant)  # so the archive holds every acknowledged line
     tmp_dir = request.app[DATA_DIR]
     with tempfile.TemporaryFile(dir=tmp_dir) as tmp:
-        manifest = await asyncio.to_thread(store.backup, tenant, tmp, principal.name)
+        try:
+            manifest = await asyncio.to_thread(store.backup, tenant, tmp, principal.name)
+        except DamagedPart as e:  # the cluster lost a segment's object: no partial archive
+            raise ApiError(409, "damaged", f"no backup made: {e}") from None
         size = tmp.tell()
         tmp.seek(0)
         details = {"id": manifest["id"], "segments": len(manifest["segments"]), "bytes": size}
