@@ -18,7 +18,9 @@ In the cluster (names from ``prefix``, default ``chronolog``):
   ``retention_interval``;
 - the tenant's retention, legal holds and signed expiry records, in the catalog bucket
   (policy.py): an expiry is recorded only if no hold or retention changed since it was
-  decided, then its segments' objects are removed.
+  decided, then its segments' objects are removed;
+- the backup archives made of a tenant (``backup.<tenant>.<id>``: id, size, SHA-256, never a
+  key), for its disposal report; the archives themselves are backup.py's, as the local store's.
 
 The NATS client runs on its own loop (bridge.py); this object's blocking methods may be called
 from any other thread.
