@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.jetstream import stores
 from support.nats import NatsCluster
 from support.processes import BIN
-from support.stores import batch
+from support.stores import batch, flip_byte
 
 from collector.admin.disposal import disposal_report
 from collector.store import DamagedPart
@@ -40,6 +40,14 @@ async def three_segments_from_two_collectors(a: JetStreamStore, b: JetStreamStor
     for k, store in enumerate((a, b, a)):
         await store.append("city", batch("s", k * 100, 100, t0=k * 1_000_000), 1)
         assert await a.seal("city") == 1
+
+
+async def backed_up_through(store: JetStreamStore, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """``store``'s archive of tenant city, as city.tar, and its manifest."""
+    archive = tmp_path / "city.tar"
+    with archive.open("wb") as f:
+        manifest = store.backup("city", f, "alice")
+    return archive, manifest
 
 
 async def test_an_archive_made_through_any_collector_holds_the_cluster_s_segments_verified_without_keys(
@@ -102,15 +110,9 @@ async def test_an_archive_altered_after_it_was_made_fails_the_check(cluster: Nat
                                                                    tmp_path: Path) -> None:
     with stores(cluster, tmp_path) as [a, b]:
         await three_segments_from_two_collectors(a, b)
-        archive, altered = tmp_path / "city.tar", tmp_path / "altered.tar"
-        with archive.open("wb") as f:
-            a.backup("city", f, "alice")
-        with tarfile.open(archive) as src, tarfile.open(altered, "w") as dst:
-            for member in src:
-                data = src.extractfile(member).read()  # type: ignore[union-attr]
-                if member.name == "segments/seg-00000002.cls":
-                    data = data[:-50] + bytes([data[-50] ^ 0xFF]) + data[-49:]
-                dst.addfile(member, io.BytesIO(data))
+        archive, _ = await backed_up_through(a, tmp_path)
+        altered = tmp_path / "altered.tar"
+        flip_byte(archive, altered, "segments/seg-00000002.cls")
         report = check(b, altered, tmp_path / "check").report
         assert not report.clean
         assert {(f.kind, f.where) for f in report.findings} == {("rewritten", "segment 2")}
@@ -120,9 +122,7 @@ async def test_an_erased_tenant_s_archive_opens_to_nobody_and_the_report_says_so
         cluster: NatsCluster, tmp_path: Path) -> None:
     with stores(cluster, tmp_path) as [a, b]:
         await three_segments_from_two_collectors(a, b)
-        archive = tmp_path / "city.tar"
-        with archive.open("wb") as f:
-            manifest = b.backup("city", f, "alice")
+        archive, manifest = await backed_up_through(b, tmp_path)
         assert check(b, archive, tmp_path / "before").report.clean  # readable until the erase
 
         plan = a.erase_plan("city")
@@ -166,9 +166,7 @@ async def test_segments_expired_by_retention_are_left_out_signed_off(cluster: Na
         a.set_retention("city", 30)
         a.add_hold("city", 2_000_000, 2_001_000, "case 42", "alice")  # keeps segment 3
         assert a.apply_retention("city", now=1_800_000_000_000_000)["segments"] == [1, 2]
-        archive = tmp_path / "city.tar"
-        with archive.open("wb") as f:
-            manifest = b.backup("city", f, "alice")
+        archive, manifest = await backed_up_through(b, tmp_path)
         assert [s["number"] for s in manifest["segments"]] == [3]
         assert [n for n in members(archive) if n.startswith("segments/")] == ["segments/seg-00000003.cls"]
         report = check(a, archive, tmp_path / "check").report
@@ -193,9 +191,7 @@ async def test_on_a_cluster_collector_verify_checks_an_archive_with_the_cluster_
         cluster: NatsCluster, tmp_path: Path) -> None:
     with stores(cluster, tmp_path) as [a, b]:
         await three_segments_from_two_collectors(a, b)
-        archive = tmp_path / "city.tar"
-        with archive.open("wb") as f:
-            b.backup("city", f, "alice")
+        archive, _ = await backed_up_through(b, tmp_path)
         config = cluster_config(tmp_path, a)
         collector = BIN / "chronolog-collector"
         checked = subprocess.run([collector, "verify", "-c", config, "--backup", archive],

@@ -9,7 +9,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from support.stores import batch, lines, make_store
+from support.stores import batch, flip_byte, lines, make_store
 
 from collector.store.backup import RestoreError, restore_backup
 from collector.store.local import LocalStore
@@ -48,12 +48,7 @@ async def test_an_altered_archive_is_not_restored_and_says_what_is_wrong(tmp_pat
     archive = tmp_path / "city.tar"
     store = await backed_up(tmp_path / "data", archive)
     altered = tmp_path / "altered.tar"
-    with tarfile.open(archive) as src, tarfile.open(altered, "w") as dst:
-        for member in src:
-            data = src.extractfile(member).read()  # type: ignore[union-attr]
-            if member.name == "segments/seg-00000002.cls":
-                data = data[:-50] + bytes([data[-50] ^ 0xFF]) + data[-49:]
-            dst.addfile(member, io.BytesIO(data))
+    flip_byte(archive, altered, "segments/seg-00000002.cls")
     result = restore(store, altered, install=False)
     assert not result.restored
     assert [(f.kind, f.where) for f in result.report.findings] == [("rewritten", "segment 2")] * 2

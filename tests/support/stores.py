@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -111,3 +113,13 @@ def store_before_roots(data: Path) -> None:
     # Run from the old tree: a ``-c`` script puts its working directory first on sys.path.
     subprocess.run([sys.executable, "-c", script], check=True, cwd=old,
                    env={**os.environ, "PYTHONPATH": str(old)})
+
+
+def flip_byte(archive: Path, altered: Path, name: str) -> None:
+    """``archive`` copied to ``altered`` with one byte of member ``name`` changed (50 from its end)."""
+    with tarfile.open(archive) as src, tarfile.open(altered, "w") as dst:
+        for member in src:
+            data = src.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == name:
+                data = data[:-50] + bytes([data[-50] ^ 0xFF]) + data[-49:]
+            dst.addfile(member, io.BytesIO(data))
