@@ -6,7 +6,9 @@ digest), ``catalog.sqlite`` (a consistent SQLite snapshot), ``checkpoints.log`` 
 ``segments/seg-*.cls`` (checkpoints.log without the records of WAL files not yet sealed,
 which the archive does not hold: wal_ledger.py). The tenant's keys are backed up apart from it, on purpose
 (docs/keys.md): whoever holds an archive holds nothing readable, and destroying the tenant key
-makes every archive of it unreadable.
+makes every archive of it unreadable. The same archive is made from a local tenant directory
+and from a cluster collector's fresh copy of a tenant (jetstream/store.py), so one verifier
+reads both.
 
 A restore unpacks into a staging directory beside the tenant directories, verifies it (every
 block's tag, the chain, the signed checkpoints, the manifest's head), and only then moves it
