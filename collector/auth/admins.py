@@ -5,14 +5,15 @@ holding one role only, so the two kinds of account cannot be confused.
 Each account has a name, a scope (one tenant; an administrator's may be ``*``, every tenant), a password hash
 (`collector.auth.passwords`), a TOTP secret of 256 random bits that is stored only wrapped by
 the master key (AES key wrap, like the tenant keys), and the TOTP state: the last time step
-accepted and the failures, so that a restart neither lets a code be used twice nor resets the
-throttling (`collector.auth.totp`). Nothing here returns or logs a secret except `add`, which
+accepted and the failed attempts, so that a restart neither lets a code be used twice nor resets
+the throttling (`collector.auth.totp`; the state's form and merge: `collector.auth.failures`). Nothing here returns or logs a secret except `add`, which
 hands the new TOTP secret to the person enrolling, once.
 
 The collector and ``chronolog-collector admins ...`` may both write a file; every
 read-modify-write holds its lock file (``admins.lock``, ``investigators.lock``). On the
 JetStream store, the collectors of one cluster merge their files (`merged_accounts`,
-collector/auth/shared.py).
+collector/auth/shared.py); each collector records its failures under its own name
+(``data_dir/collector-name``), so that they add up across the cluster.
 (The class keeps its first name, `AdminAccounts`, though it holds investigators too.)
 """
 
@@ -25,7 +26,7 @@ import fcntl
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from typing import Any, Literal
 import orjson
 
 from chronolog.fsutil import atomic_write
+from collector.auth import failures
 from collector.auth.credentials import ALL_TENANTS
 from collector.auth.passwords import hash_password
 from collector.auth.totp import TotpState, new_secret, provisioning_uri
@@ -86,12 +88,10 @@ def _now() -> str:
 
 
 def _account(doc: dict[str, Any]) -> AdminAccount:
-    state = doc.get("state") or {}
     return AdminAccount(
         name=str(doc["name"]), scope=str(doc["scope"]), password=str(doc["password"]),
         totp_master=str(doc["totp"]["master"]), totp_wrapped=base64.b64decode(doc["totp"]["wrapped"]),
-        state=TotpState(int(state.get("last_step", -1)), int(state.get("failures", 0)),
-                        float(state.get("last_failure", 0.0))),
+        state=failures.throttle_view(failures.read_state(doc.get("state"))),
         created=str(doc["created"]), disabled=doc.get("disabled"),
     )
 
@@ -111,11 +111,13 @@ def check_new(name: str, scope: str, password: str, role: AccountRole = "admin")
 
 
 class AdminAccounts:
-    def __init__(self, path: Path, master: MasterKeys, role: AccountRole = "admin") -> None:
+    def __init__(self, path: Path, master: MasterKeys, role: AccountRole = "admin",
+                 collector: str | None = None) -> None:
         self.path = path
         self.role = role
         self._master = master
         self._lock = threading.Lock()
+        self._collector = collector  # whose failures this process records; read when first needed
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -174,7 +176,7 @@ class AdminAccounts:
                 raise AccountError(f"an {NOUN[self.role]} {name!r} already exists")
             docs.append({"name": name, "scope": scope, "password": stored,
                          "totp": {"master": master_id, "wrapped": base64.b64encode(wrapped).decode()},
-                         "state": {"last_step": -1, "failures": 0, "last_failure": 0.0},
+                         "state": failures.initial(),
                          "created": _now(), "disabled": None})
         issuer = "chronolog" if self.role == "admin" else "chronolog-console"
         return Enrolment(secret, provisioning_uri(secret, name, issuer))
@@ -213,48 +215,66 @@ class AdminAccounts:
             mine[:] = merged_accounts(mine, docs, self._master.current())
             return [dict(d) for d in mine]
 
-    def save_state(self, name: str, state: TotpState) -> None:
-        """Persist an account's TOTP state (durably: a crash must not forget a used code)."""
+    def record_failure(self, name: str, now: float) -> None:
+        """Count a failed attempt on this collector (durably: a restart must not reset it)."""
+        collector = self.collector()
+        self._change_state(name, lambda state: failures.with_failure(state, collector, now))
+
+    def record_success(self, name: str, step: int, now: float) -> None:
+        """Record an accepted login with the code of time step ``step`` (durably: a crash must
+        not forget a used code); it clears the failures before it, on every collector."""
+        self._change_state(name, lambda state: failures.with_success(state, step, now))
+
+    def _change_state(self, name: str, change: Callable[[failures.State], failures.State]) -> None:
+        # Read in the lock: a merge from the cluster just before is kept, not overwritten.
         with self._editing() as docs:
             for d in docs:
                 if d["name"] == name:
-                    d["state"] = {"last_step": state.last_step, "failures": state.failures,
-                                  "last_failure": state.last_failure}
+                    d["state"] = change(failures.read_state(d.get("state")))
+
+    def collector(self) -> str:
+        """The name this collector's failures are recorded under: its name in the cluster."""
+        if self._collector is None:
+            from collector.admin.audit_copy import collector_name  # the one place it is made
+
+            try:
+                self._collector = collector_name(self.path.parent)
+            except ValueError:
+                # A damaged name file (the JetStream collector refuses to start on it): on one
+                # collector the name only keeps its records apart, so any fixed one will do.
+                self._collector = "local"
+        return self._collector
 
 
 def merged_accounts(mine: list[dict[str, Any]], theirs: list[dict[str, Any]],
                     master: str) -> list[dict[str, Any]]:
     """This collector's accounts with another's, losing nothing that protects: every account of
-    both; a disable in either wins (at the earlier time, never undone); the newest accepted TOTP
-    step of either, so that a code used on one collector is refused on the others. Failures
-    (throttling) stay this collector's own. A name enrolled on two collectors at once (two
-    password hashes) keeps the earlier enrolment, the same everywhere; a secret re-wrapped under
-    ``master`` (the current master key version) is taken in that wrapping. By name, in order."""
-    by_name = {str(d["name"]): dict(d) for d in mine}
+    both; a disable in either wins (at the earlier time, never undone); the state merged by
+    `collector.auth.failures.merged_state`: the newest accepted TOTP step of either, so that a
+    code used on one collector is refused on the others, and every collector's failures since
+    the newest success, so that they add up to the throttle everywhere. A name enrolled on two
+    collectors at once (two password hashes) keeps the earlier enrolment, the same everywhere;
+    a secret re-wrapped under ``master`` (the current master key version) is taken in that
+    wrapping. By name, in order, each state in its current form."""
+    by_name = {str(d["name"]): {**d, "state": failures.read_state(d.get("state"))} for d in mine}
     for other in theirs:
         name = str(other["name"])
         known = by_name.get(name)
-        fresh = {**other, "state": {**_state(other), "failures": 0, "last_failure": 0.0}}
         if known is None:
-            by_name[name] = fresh
+            by_name[name] = {**other, "state": failures.read_state(other.get("state"))}
             continue
         disabled = [d for d in (known.get("disabled"), other.get("disabled")) if d is not None]
-        last_step = max(_state(known)["last_step"], _state(other)["last_step"])
+        state = failures.merged_state(failures.read_state(known.get("state")),
+                                      failures.read_state(other.get("state")))
         if known["password"] != other["password"]:  # the name enrolled twice: the earlier stands
             if _enrolment(other) < _enrolment(known):
-                known = by_name[name] = fresh
+                known = by_name[name] = dict(other)
         elif other["totp"] != known["totp"] and other["totp"]["master"] == master:
             known["totp"] = other["totp"]
         known["disabled"] = min(disabled) if disabled else None  # whichever enrolment stands
-        known["state"] = {**_state(known), "last_step": last_step}
+        known["state"] = state
     return [by_name[name] for name in sorted(by_name)]
 
 
 def _enrolment(doc: dict[str, Any]) -> tuple[str, str]:
     return str(doc["created"]), str(doc["password"])
-
-
-def _state(doc: dict[str, Any]) -> dict[str, Any]:
-    state = doc.get("state") or {}
-    return {"last_step": int(state.get("last_step", -1)), "failures": int(state.get("failures", 0)),
-            "last_failure": float(state.get("last_failure", 0.0))}

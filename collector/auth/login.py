@@ -5,7 +5,12 @@
   factor was wrong.
 - A name that is no (enabled) account costs the same PBKDF2 as a real one, against a dummy
   hash, and gets the same answer; such names are throttled like accounts too (in memory), so
-  neither the time taken nor throttling tells whether an account exists.
+  neither the time taken nor throttling tells whether an account exists. Those stay this
+  collector's (they protect no account; sharing them would let anyone fill the cluster's copy).
+- An account's failures and successes are recorded as events (`AdminAccounts.record_failure`,
+  `record_success`), not as a state written back: on the JetStream store the file also takes
+  in other collectors' failures and successes, which a write-back could undo
+  (`collector.auth.failures`).
 - One attempt is decided at a time: a code cannot be accepted twice by racing two logins, and
   PBKDF2 (about half a second of one core) never runs for several attempts at once, so a
   flood of logins cannot starve ingest.
@@ -71,8 +76,11 @@ class LoginGate:
                           extra={"user": account.name})
                 return LoginResult(False, "wrong")
             decided = check_code(secret, code, state, now, password_ok)
-            if decided.state != state:
-                await asyncio.to_thread(self.accounts.save_state, account.name, decided.state)
+            if decided.ok:
+                await asyncio.to_thread(self.accounts.record_success, account.name,
+                                        decided.state.last_step, now)
+            elif decided.reason != "throttled":
+                await asyncio.to_thread(self.accounts.record_failure, account.name, now)
             return LoginResult(decided.ok, decided.reason, account if decided.ok else None,
                                decided.retry_after)
 

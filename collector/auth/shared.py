@@ -10,10 +10,13 @@ lose nothing of each other's.
 Administrator and investigator accounts (``admins.json``, ``investigators.json``) are merged
 the same way (`collector.auth.admins.merged_accounts`), under ``auth.admins`` and
 ``auth.investigators``: an account enrolled on any collector signs in on all, one disabled on
-any is disabled on all, and a TOTP code accepted by one is refused by the others once merged.
-What goes to the cluster is what the files hold, password hashes and TOTP secrets wrapped by
-the master key (as the tenant keys beside them), without the failure counts (throttling stays
-each collector's). Nothing of an account is logged but its name.
+any is disabled on all, a TOTP code accepted by one is refused by the others once merged, and
+failed attempts on every collector add up to one throttle (`collector.auth.failures`: one
+record per collector, cleared by a later success anywhere). What goes to the cluster is what
+the files hold: password hashes, TOTP secrets wrapped by the master key (as the tenant keys
+beside them), and the accounts' TOTP and failure state. Names that are no account are
+throttled by each collector alone, in memory (`collector.auth.login`). Nothing of an account is
+logged but its name.
 """
 
 from __future__ import annotations
@@ -54,10 +57,9 @@ async def sync_accounts(accounts: AdminAccounts, cluster: KvText) -> bool:
     doc, revision = await asyncio.to_thread(cluster.get, key)
     theirs = list(doc["accounts"]) if doc else []
     both = await asyncio.to_thread(accounts.merge_in, theirs)
-    shared = [{**d, "state": {**(d.get("state") or {}), "failures": 0, "last_failure": 0.0}} for d in both]
-    if shared == theirs:
+    if both == theirs:
         return True
-    return await asyncio.to_thread(cluster.put_if, key, {"version": 1, "accounts": shared}, revision)
+    return await asyncio.to_thread(cluster.put_if, key, {"version": 1, "accounts": both}, revision)
 
 
 async def share(credentials: CredentialStore, accounts: list[AdminAccounts], cluster: KvText,
