@@ -6,8 +6,9 @@ Each account has a name, a scope (one tenant; an administrator's may be ``*``, e
 (`collector.auth.passwords`), a TOTP secret of 256 random bits that is stored only wrapped by
 the master key (AES key wrap, like the tenant keys), and the TOTP state: the last time step
 accepted and the failed attempts, so that a restart neither lets a code be used twice nor resets
-the throttling (`collector.auth.totp`; the state's form and merge: `collector.auth.failures`). Nothing here returns or logs a secret except `add`, which
-hands the new TOTP secret to the person enrolling, once.
+the throttling (`collector.auth.totp`; the state's form and merge: `collector.auth.failures`).
+Nothing here returns or logs a secret except `add`, which hands the new TOTP secret to the
+person enrolling, once.
 
 The collector and ``chronolog-collector admins ...`` may both write a file; every
 read-modify-write holds its lock file (``admins.lock``, ``investigators.lock``). On the

@@ -59,7 +59,8 @@ def read_state(doc: dict[str, Any] | None) -> State:
     with the records a success cleared dropped."""
     doc = doc or {}
     if "failed" in doc:
-        records = {str(k): {"count": int(r["count"]), "last": float(r["last"])} for k, r in doc["failed"].items()}
+        records = {str(k): {"count": int(r["count"]), "last": float(r["last"])}
+                   for k, r in doc["failed"].items()}
     elif int(doc.get("failures", 0)) > 0:
         records = {LEGACY: {"count": int(doc["failures"]), "last": float(doc.get("last_failure", 0.0))}}
     else:

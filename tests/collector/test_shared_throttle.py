@@ -166,5 +166,6 @@ def test_the_shared_copy_holds_each_collectors_failures_apart(tmp_path: Path) ->
     mine = orjson.loads(on_a.path.read_bytes())["admins"]
     theirs = [{**mine[0], "state": failures.with_failure(failures.read_state(None), "b", NOW + 2)}]
     merged = merged_accounts(mine, theirs, master.current())
-    assert merged[0]["state"]["failed"] == {"a": {"count": 2, "last": NOW + 1}, "b": {"count": 1, "last": NOW + 2}}
+    assert merged[0]["state"]["failed"] == {"a": {"count": 2, "last": NOW + 1},
+                                            "b": {"count": 1, "last": NOW + 2}}
     assert merged == merged_accounts(theirs, mine, master.current())
