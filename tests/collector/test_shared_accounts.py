@@ -8,7 +8,7 @@ import base64
 from pathlib import Path
 
 import orjson
-from support.admins import Authenticator
+from support.admins import Authenticator, Clock
 from support.jetstream import stores
 from support.nats import NatsCluster
 
@@ -26,12 +26,18 @@ async def sync_all(pairs: list[tuple[AdminAccounts, JetStreamStore]]) -> None:
         assert await sync_accounts(accounts, store.text)
 
 
+def admins_of(tmp_path: Path, a: JetStreamStore, b: JetStreamStore
+              ) -> list[tuple[AdminAccounts, JetStreamStore]]:
+    """Collector A's and B's ``admins.json``, each in its own data_dir, with its store."""
+    return [(AdminAccounts(tmp_path / x / "admins.json", store.master), store)
+            for x, store in (("a", a), ("b", b))]
+
+
 async def test_an_account_enrolled_or_disabled_on_one_collector_holds_on_every_one(cluster: NatsCluster,
                                                                                    tmp_path: Path) -> None:
     with stores(cluster, tmp_path) as [a, b]:
-        on_a = AdminAccounts(tmp_path / "a" / "admins.json", a.master)
-        on_b = AdminAccounts(tmp_path / "b" / "admins.json", b.master)
-        pairs = [(on_a, a), (on_b, b)]
+        pairs = admins_of(tmp_path, a, b)
+        (on_a, _), (on_b, _) = pairs
         root = on_a.add("root", "*", PASSWORD)
         await sync_all(pairs)
         found = on_b.get("root")
@@ -76,21 +82,12 @@ async def test_a_name_enrolled_on_two_collectors_at_once_keeps_one_enrolment_eve
         assert on_a.get("eve") is None and on_b.get("eve") is None
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_failed_logins_on_two_collectors_throttle_the_account_on_both(cluster: NatsCluster,
                                                                              tmp_path: Path) -> None:
     with stores(cluster, tmp_path) as [a, b]:
         # Each collector records its failures under its own name (made in its data_dir).
-        on_a = AdminAccounts(tmp_path / "a" / "admins.json", a.master)
-        on_b = AdminAccounts(tmp_path / "b" / "admins.json", b.master)
-        pairs = [(on_a, a), (on_b, b)]
+        pairs = admins_of(tmp_path, a, b)
+        (on_a, _), (on_b, _) = pairs
         phone = Authenticator(on_a.add("root", "*", PASSWORD).base32)
         await sync_all(pairs)
         clock = Clock(1_764_200_000.0)

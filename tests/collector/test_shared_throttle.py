@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.admins import PASSWORD, Authenticator
+from support.admins import PASSWORD, Authenticator, Clock
 from support.stores import master_keys
 
 from collector.auth import failures
@@ -111,14 +111,6 @@ def test_an_account_file_from_before_keeps_its_throttle(tmp_path: Path) -> None:
     accounts.path.write_bytes(orjson.dumps(doc))
     found = accounts.get("root")
     assert found is not None and (found.state.last_step, found.state.failures) == (-1, 0)
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def exchange(files: list[AdminAccounts]) -> None:

@@ -18,6 +18,16 @@ PASSWORD = "correct horse battery staple"
 
 
 @dataclass
+class Clock:
+    """A clock the test sets, for the login decision (``LoginGate(accounts, clock)``)."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
 class Authenticator:
     """Codes for one secret, never the same time step twice (the collector accepts each code
     once). It uses the current step, then the next one (which the collector tolerates as
