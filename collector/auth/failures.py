@@ -28,7 +28,8 @@ What it costs: a collector's record that straddles a success it had not yet hear
 before and after it, within the ~2 s between merges) stays whole, counting its failures from
 before the success too: the throttle errs towards waiting. Times are each collector's clock
 (collectors are expected to keep theirs verified): a success on a collector whose clock is
-ahead clears another's failures made in that lead.
+ahead clears another's failures made in that lead before the success reached it (a failure
+recorded after it is dated after it).
 
 Files written before this module have ``failures`` and ``last_failure`` instead of records:
 they are read as one record of an unnamed collector, still cleared by the next success. The
@@ -38,6 +39,7 @@ older collectors.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from collector.auth.totp import TotpState
@@ -77,8 +79,10 @@ def throttle_view(state: State) -> TotpState:
 def with_failure(state: State, collector: str, now: float) -> State:
     """``state`` after a failed attempt on ``collector`` at ``now``."""
     mine = state["failed"].get(collector, {"count": 0, "last": 0.0})
-    # max: the record's newest version is the one with the greatest ``last`` (the merge's rule).
-    records = {**state["failed"], collector: {"count": mine["count"] + 1, "last": max(now, mine["last"])}}
+    # A record's newest version has the greatest ``last`` (the merge keeps that one); and a
+    # failure after a success this collector knows of is after it, whatever the clocks say.
+    last = max(now, mine["last"], math.nextafter(state["success"], math.inf))
+    records = {**state["failed"], collector: {"count": mine["count"] + 1, "last": last}}
     return _pruned(state["last_step"], state["success"], records)
 
 

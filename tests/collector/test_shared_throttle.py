@@ -86,6 +86,13 @@ def test_a_success_does_not_clear_failures_made_after_it_elsewhere() -> None:
     assert failures.throttle_view(merged).failures == FREE_FAILURES
 
 
+def test_a_failure_after_a_known_success_counts_even_on_a_clock_behind() -> None:
+    success = replay([("ok", "a", NOW + 100)])  # A's clock is ahead of B's
+    on_b = replay([("fail", "b", NOW + 50)])
+    behind = failures.with_failure(failures.merged_state(on_b, success), "b", NOW + 51)
+    assert failures.throttle_view(failures.merged_state(behind, success)).failures == 1
+
+
 def test_a_state_written_before_failures_were_shared_is_read_with_its_failures() -> None:
     old = {"last_step": 7, "failures": FREE_FAILURES, "last_failure": NOW}
     view = failures.throttle_view(failures.read_state(old))
