@@ -7,8 +7,9 @@ service are copied too) and publishes each complete line, as its exact bytes and
 the stream ``<prefix>-audit``, subject ``<prefix>.audit.<collector>``. A line's message id is
 ``<collector>-<line number>``: a publish sent again after a lost acknowledgement is stored
 once. At start the task resumes after the line number of the last message the stream holds
-for this collector. A cluster that does not answer is counted and said, and the lines wait in
-the file: the request being audited never waits for the cluster.
+for this collector. A step waits through a leader election (up to ``RETRY_SECONDS``); a
+cluster that does not answer by then is counted and said, and the lines wait in the file: the
+request being audited never waits for the cluster.
 
 Entries that ``chronolog-collector`` commands write are signed with the collector's own key
 (``data_dir/keys/signing.json``), the service's with the cluster's: the task also puts that
@@ -27,8 +28,10 @@ import logging
 import os
 import re
 import secrets
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import nats.js.errors
 import orjson
@@ -37,6 +40,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from chronolog.fsutil import atomic_write
 from collector.store.chain import signed
+from collector.store.jetstream.retry import retrying
 
 if TYPE_CHECKING:
     from collector.store.jetstream.store import JetStreamStore
@@ -49,6 +53,8 @@ log = logging.getLogger("collector.audit")
 NAME_FILE = "collector-name"
 SIGNERS = "audit.signer."  # + collector name: its local signing key (catalog bucket)
 LINE_HEADER = "Chronolog-Audit-Line"  # the line's number in its collector's audit.log
+RETRY_SECONDS = 10.0  # a leader election takes 4 to 8 s after a server dies (docs/runbooks/cluster.md)
+T = TypeVar("T")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # one NATS subject token
 
 
@@ -133,17 +139,23 @@ class AuditCopier:
 
     async def _copy(self) -> None:
         if self.copied is None:
-            self.copied = await self.store.bridge.call(self._resume())
+            self.copied = await self.store.bridge.call(self._retried(self._resume, "reading the copy's end"))
             self._offset = await asyncio.to_thread(_offset_of, self.path, self.copied)
         if not self._signer_shared:
             self._signer_shared = await asyncio.to_thread(self._share_signer)
         lines = await asyncio.to_thread(self._new_lines)
         self.pending.set(len(lines))
         for line in lines:
-            await self.store.bridge.call(self._publish(line, self.copied + 1))
+            await self.store.bridge.call(self._retried(partial(self._publish, line, self.copied + 1),
+                                                       "copying the audit trail"))
             self.copied += 1
             self._offset += len(line) + 1
             self.pending.dec()
+
+    def _retried(self, make: Callable[[], Awaitable[T]], what: str) -> Coroutine[Any, Any, T]:
+        """``make()`` through a leader election (a stream just made, a server restarting: a
+        few seconds) before the step counts as failed; the loop tries again anyway."""
+        return retrying(make, what, min(RETRY_SECONDS, self.store.config.write_deadline))
 
     async def _resume(self) -> int:
         await ensure_audit_stream(self.store)

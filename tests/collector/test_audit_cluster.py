@@ -129,3 +129,23 @@ async def test_entries_written_while_the_cluster_is_down_arrive_once_after_it_is
         # and sent on reconnecting is stored once beside its retry (same message id).
         assert copies(b, "bravo", trail_b) == {"alpha": trail_a.lines()}
         assert len(trail_a.lines()) == 4
+
+
+async def test_a_copy_goes_through_a_leader_election_of_the_audit_stream(
+        own_cluster: NatsCluster, tmp_path: Path) -> None:
+    # The stream's leader is SIGKILLed: until another is elected (seconds) a publish is not
+    # acknowledged; one step of the copier waits for the election instead of failing.
+    with stores(own_cluster, tmp_path, ack_timeout=1.0) as [a, b]:
+        trail_a, trail_b = trail_of(a, tmp_path / "a"), trail_of(b, tmp_path / "b")
+        registry = CollectorRegistry()
+        copier = AuditCopier(a, trail_a.path, "alpha", registry=registry)
+        trail_a.append(ROOT, "retention.set", "city", "done", {"days": 30})
+        assert await copier.step()
+        stream = f"{a.config.prefix}-audit"
+        leader = (await a.bridge.call(a.js.stream_info(stream))).cluster.leader
+        [node] = [n for n in own_cluster.nodes if n.name == leader]
+        own_cluster.kill(node)
+        trail_a.append(ROOT, "erase", "city", "dry_run")
+        assert await copier.step()
+        assert registry.get_sample_value("chronolog_collector_audit_copy_failures_total") == 0
+        assert copies(b, "bravo", trail_b) == {"alpha": trail_a.lines()}
