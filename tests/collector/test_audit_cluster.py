@@ -5,6 +5,8 @@ cluster line by line, and any collector reads every collector's copy."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,20 @@ def trail_of(store: JetStreamStore, directory: Path) -> AuditTrail:
 def copies(store: JetStreamStore, name: str, trail: AuditTrail) -> dict[str, list[bytes]]:
     """Every collector's copy in the cluster, read through ``store``'s collector."""
     return {t.collector: t.lines for t in ClusterTrails(store, name, trail).read() if t.copy}
+
+
+@contextlib.asynccontextmanager
+async def one_entry_copied(cluster: NatsCluster, tmp_path: Path) -> AsyncIterator[
+        tuple[JetStreamStore, JetStreamStore, AuditTrail, AuditTrail, AuditCopier, CollectorRegistry]]:
+    """Collectors alpha (a) and bravo (b), and alpha's copier with its metrics, once it has
+    copied alpha's first entry."""
+    with stores(cluster, tmp_path, ack_timeout=1.0) as [a, b]:
+        trail_a, trail_b = trail_of(a, tmp_path / "a"), trail_of(b, tmp_path / "b")
+        registry = CollectorRegistry()
+        copier = AuditCopier(a, trail_a.path, "alpha", registry=registry)
+        trail_a.append(ROOT, "retention.set", "city", "done", {"days": 30})
+        assert await copier.step()
+        yield a, b, trail_a, trail_b, copier, registry
 
 
 def test_a_collector_name_is_made_once_and_kept(tmp_path: Path) -> None:
@@ -101,13 +117,7 @@ async def test_an_entry_altered_in_the_cluster_is_named_with_its_collector(
 
 async def test_entries_written_while_the_cluster_is_down_arrive_once_after_it_is_back(
         own_cluster: NatsCluster, tmp_path: Path) -> None:
-    with stores(own_cluster, tmp_path, ack_timeout=1.0) as [a, b]:
-        trail_a, trail_b = trail_of(a, tmp_path / "a"), trail_of(b, tmp_path / "b")
-        registry = CollectorRegistry()
-        copier = AuditCopier(a, trail_a.path, "alpha", registry=registry)
-        trail_a.append(ROOT, "retention.set", "city", "done", {"days": 30})
-        assert await copier.step()
-
+    async with one_entry_copied(own_cluster, tmp_path) as (_a, b, trail_a, trail_b, copier, registry):
         own_cluster.stop()
         for n in range(3):  # the requests audited meanwhile do not wait for the cluster
             trail_a.append(ROOT, "erase", "city", "dry_run", {"try": n})
@@ -135,12 +145,7 @@ async def test_a_copy_goes_through_a_leader_election_of_the_audit_stream(
         own_cluster: NatsCluster, tmp_path: Path) -> None:
     # The stream's leader is SIGKILLed: until another is elected (seconds) a publish is not
     # acknowledged; one step of the copier waits for the election instead of failing.
-    with stores(own_cluster, tmp_path, ack_timeout=1.0) as [a, b]:
-        trail_a, trail_b = trail_of(a, tmp_path / "a"), trail_of(b, tmp_path / "b")
-        registry = CollectorRegistry()
-        copier = AuditCopier(a, trail_a.path, "alpha", registry=registry)
-        trail_a.append(ROOT, "retention.set", "city", "done", {"days": 30})
-        assert await copier.step()
+    async with one_entry_copied(own_cluster, tmp_path) as (a, b, trail_a, trail_b, copier, registry):
         stream = f"{a.config.prefix}-audit"
         leader = (await a.bridge.call(a.js.stream_info(stream))).cluster.leader
         [node] = [n for n in own_cluster.nodes if n.name == leader]
