@@ -264,7 +264,8 @@ async def share_audit(config: CollectorConfig, store: JetStreamStore, audit: Aud
                       stack: contextlib.AsyncExitStack) -> ClusterTrails:
     """This collector's trail copied into the cluster until the collector stops, and every
     collector's trail read from there (docs/scale-out.md)."""
-    from collector.admin.audit_copy import AuditCopier, collector_name
+    from collector.admin.audit_copy import AuditCopier
+    from collector.identity import collector_name
 
     try:
         name = await asyncio.to_thread(collector_name, config.data_dir)

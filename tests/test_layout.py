@@ -58,3 +58,15 @@ def test_the_agent_runs_without(package: str) -> None:
              f"print(sorted(m for m in sys.modules if m.split('.')[0] == {package!r}))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_collector_on_the_local_store_signs_in_without_the_nats_client(tmp_path: Path) -> None:
+    # Its failed-login records are kept under its cluster name (collector/identity.py), which
+    # once lived beside the audit copy and brought the NATS client in on the first failure.
+    probe = ("import sys, pathlib, collector.app, collector.auth.login\n"
+             "from collector.auth.admins import AdminAccounts\n"
+             f"print(AdminAccounts(pathlib.Path({str(tmp_path / 'admins.json')!r}), None).collector())\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'nats'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    name, loaded = out.stdout.split("\n")[:2]
+    assert name == (tmp_path / "collector-name").read_text().strip() and loaded == "[]"

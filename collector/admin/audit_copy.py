@@ -16,9 +16,7 @@ Entries that ``chronolog-collector`` commands write are signed with the collecto
 key's public half, signed with the cluster's key, in the catalog bucket
 (``audit.signer.<collector>``), so that every collector can verify those entries.
 
-The collector's name is made once, ``<host>-<6 hex digits>``, and kept in
-``data_dir/collector-name``: stable across restarts and host renames, distinct for two
-collectors on one host.
+The collector's name is collector/identity.py's.
 """
 
 from __future__ import annotations
@@ -26,8 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
-import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from pathlib import Path
@@ -38,40 +34,20 @@ import orjson
 from nats.js.api import Placement, StorageType, StreamConfig
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from chronolog.fsutil import atomic_write
 from collector.store.chain import signed
 from collector.store.jetstream.retry import retrying
 
 if TYPE_CHECKING:
     from collector.store.jetstream.store import JetStreamStore
 
-__all__ = ["LINE_HEADER", "SIGNERS", "AuditCopier", "audit_stream", "audit_subject", "collector_name",
-           "ensure_audit_stream"]
+__all__ = ["LINE_HEADER", "SIGNERS", "AuditCopier", "audit_stream", "audit_subject", "ensure_audit_stream"]
 
 log = logging.getLogger("collector.audit")
 
-NAME_FILE = "collector-name"
 SIGNERS = "audit.signer."  # + collector name: its local signing key (catalog bucket)
 LINE_HEADER = "Chronolog-Audit-Line"  # the line's number in its collector's audit.log
 RETRY_SECONDS = 10.0  # a leader election takes 4 to 8 s after a server dies (docs/runbooks/cluster.md)
 T = TypeVar("T")
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # one NATS subject token
-
-
-def collector_name(data_dir: Path) -> str:
-    """This collector's name in the cluster's audit trail: read, or made once."""
-    path = data_dir / NAME_FILE
-    try:
-        name = path.read_text().strip()
-    except FileNotFoundError:
-        host = re.sub(r"[^a-z0-9_-]+", "-", os.uname().nodename.lower()).strip("-_")[:40] or "collector"
-        name = f"{host}-{secrets.token_hex(3)}"
-        atomic_write(path, name.encode() + b"\n")
-        return name
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"{path}: {name!r} is not a collector name (lower-case letters, digits, "
-                         "'-' and '_', at most 64); remove the file to make a new one")
-    return name
 
 
 def audit_stream(prefix: str) -> str:

@@ -39,6 +39,7 @@ from collector.auth import failures
 from collector.auth.credentials import ALL_TENANTS
 from collector.auth.passwords import hash_password
 from collector.auth.totp import TotpState, new_secret, provisioning_uri
+from collector.identity import collector_name
 from collector.store.keys import MasterKeys
 from collector.store.names import TENANT_NAME
 
@@ -236,8 +237,6 @@ class AdminAccounts:
     def collector(self) -> str:
         """The name this collector's failures are recorded under: its name in the cluster."""
         if self._collector is None:
-            from collector.admin.audit_copy import collector_name  # the one place it is made
-
             try:
                 self._collector = collector_name(self.path.parent)
             except ValueError:

@@ -16,9 +16,10 @@ from support.nats import NatsCluster
 
 from collector.admin.audit import AuditTrail
 from collector.admin.audit_cluster import ClusterTrails, diverged
-from collector.admin.audit_copy import AuditCopier, collector_name
+from collector.admin.audit_copy import AuditCopier
 from collector.admin.audit_verify import verify_trail
 from collector.auth.credentials import Principal
+from collector.identity import collector_name
 from collector.store.jetstream.store import JetStreamStore
 from collector.store.keys import Signer
 
