@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import nats.js.errors
 import orjson
-from nats.js.api import Placement, StorageType, StreamConfig
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from collector.store.chain import signed
@@ -59,17 +58,9 @@ def audit_subject(prefix: str, name: str) -> str:
 
 
 async def ensure_audit_stream(store: JetStreamStore) -> None:
-    """The deployment's audit stream, made if absent, as the store makes its own (on the
-    client's loop)."""
-    c = store.config
-    name = audit_stream(c.prefix)
-    try:
-        await store.js.stream_info(name)
-    except nats.js.errors.NotFoundError:
-        await store.js.add_stream(StreamConfig(
-            name=name, subjects=[f"{c.prefix}.audit.*"], storage=StorageType.FILE, num_replicas=c.replicas,
-            duplicate_window=c.duplicate_window, max_msg_size=c.max_payload,
-            placement=Placement(tags=c.placement_tags) if c.placement_tags else None))
+    """The deployment's audit stream, made if absent, as the store makes its own."""
+    prefix = store.config.prefix
+    await store.ensure_stream(store.stream_config(audit_stream(prefix), f"{prefix}.audit.*"))
 
 
 class AuditCopier:

@@ -256,11 +256,8 @@ class JetStreamStore:
                                    f"(store.jetstream.servers): {type(e).__name__}") from None
         self.js = self.nc.jetstream(timeout=c.ack_timeout)
         placement = Placement(tags=c.placement_tags) if c.placement_tags else None
-        stream = StreamConfig(name=self.wal_stream, subjects=[f"{self.subject_prefix}*"],
-                              storage=StorageType.FILE, num_replicas=c.replicas,
-                              duplicate_window=c.duplicate_window, max_msg_size=c.max_payload,
-                              placement=placement)
-        await self._retry(lambda: self._ensure_stream(stream), "creating the WAL stream")
+        stream = self.stream_config(self.wal_stream, f"{self.subject_prefix}*")
+        await self._retry(lambda: self.ensure_stream(stream), "creating the WAL stream")
         self.catalog_kv = await self._retry(lambda: self.js.create_key_value(KeyValueConfig(
             bucket=f"{c.prefix}-catalog", history=1, replicas=c.replicas, max_value_size=c.max_payload,
             storage=StorageType.FILE, placement=placement)), "creating the catalog bucket")
@@ -268,7 +265,16 @@ class JetStreamStore:
             bucket=f"{c.prefix}-leases", history=1, replicas=c.replicas, ttl=c.lease_seconds,
             storage=StorageType.FILE, placement=placement)), "creating the lease bucket")
 
-    async def _ensure_stream(self, config: StreamConfig) -> None:
+    def stream_config(self, name: str, subjects: str) -> StreamConfig:
+        """A stream of this deployment: on file, with its replicas, placement, duplicate window
+        and largest message."""
+        c = self.config
+        return StreamConfig(name=name, subjects=[subjects], storage=StorageType.FILE, num_replicas=c.replicas,
+                            duplicate_window=c.duplicate_window, max_msg_size=c.max_payload,
+                            placement=Placement(tags=c.placement_tags) if c.placement_tags else None)
+
+    async def ensure_stream(self, config: StreamConfig) -> None:
+        """Make the stream unless it exists (on the client's loop)."""
         try:
             await self.js.stream_info(config.name or "")
         except nats.js.errors.NotFoundError:
